@@ -1,0 +1,38 @@
+# pdekit: `make demo` and `make test` each work on a fresh clone.
+# torch is installed first, pinned, so pip never resolves a CUDA build on its own.
+PYTHON        ?= python3
+VENV          ?= .venv
+TORCH_VERSION ?= 2.13.0
+TORCH_SPEC    ?= torch==$(TORCH_VERSION)
+PYTEST_ARGS   ?=
+BENCH_VENV    ?= .venv-bench
+
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.pdekit-installed
+
+.PHONY: install demo test bench-env clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(PY) pyproject.toml
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/pdekit demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# A separate environment with the packages pdekit is benchmarked against (never pdekit dependencies).
+bench-env:
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet "$(TORCH_SPEC)"
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e ".[dev]" -r benchmarks/requirements.txt
+
+clean:
+	rm -rf $(VENV) $(BENCH_VENV) build *.egg-info

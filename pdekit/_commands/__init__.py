@@ -1,0 +1,1 @@
+"""One module per ``pdekit`` verb; see :mod:`pdekit.cli`."""
