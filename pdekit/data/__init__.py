@@ -10,11 +10,21 @@ import importlib
 
 #: public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
+    "lanczos": "ritz",
+    "ritz_pairs": "ritz",
+    "ritz_rhs": "ritz",
     "Problem": "problems",
     "Sample": "problems",
     "register_problem": "problems",
     "get_problem": "problems",
     "list_problems": "problems",
+    "generate": "generation",
+    "GenerationReport": "generation",
+    "open_dataset": "torch_dataset",
+    "H5Dataset": "torch_dataset",
+    "read_info": "layout",
+    "DatasetInfo": "layout",
+    "sample_seeds": "layout",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -10,6 +10,32 @@ import importlib
 
 #: public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
+    "Mesh": "mesh",
+    "UnknownTagError": "mesh",
+    "interval": "structured",
+    "rectangle": "structured",
+    "unit_square": "structured",
+    "box": "structured",
+    "unit_cube": "structured",
+    "l_shape": "shapes",
+    "disk": "shapes",
+    "annulus": "shapes",
+    "mark_boundary": "shapes",
+    "refine": "refine",
+    "radius_ratio": "quality",
+    "aspect_ratio": "quality",
+    "min_angles": "quality",
+    "inradius": "quality",
+    "circumradius": "quality",
+    "quality_summary": "quality",
+    "cell_volumes": "geometry",
+    "signed_volumes": "geometry",
+    "facet_measures": "geometry",
+    "cell_centroids": "geometry",
+    "unique_facets": "topology",
+    "facet_to_cells": "topology",
+    "cell_neighbors": "topology",
+    "edges": "topology",
 }
 
 __all__ = sorted(_EXPORTS)

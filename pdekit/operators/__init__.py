@@ -10,6 +10,20 @@ import importlib
 
 #: public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
+    "VCycleNet": "dcdm",
+    "BoundVCycle": "dcdm",
+    "pretrained": "pretrained",
+    "list_pretrained": "pretrained",
+    "OperatorModel": "base",
+    "CheckpointError": "base",
+    "load": "base",
+    "from_checkpoint": "base",
+    "registered_models": "base",
+    "SpectralWeights": "spectral_weights",
+    "SpectralConv": "spectral_conv",
+    "ChannelMLP": "layers",
+    "FNO": "fno",
+    "TFNO": "fno",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -10,6 +10,28 @@ import importlib
 
 #: public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
+    "dcdm_loss": "dcdm",
+    "train_dcdm": "dcdm",
+    "random_grid_system": "dcdm",
+    "RitzBatches": "dcdm",
+    "Trainer": "trainer",
+    "relative_l2_loss": "trainer",
+    "ShuffledBatches": "batches",
+    "collate": "batches",
+    "stride_batch": "batches",
+    "resolution_stride": "batches",
+    "DistributedContext": "distributed",
+    "init_distributed": "distributed",
+    "save_checkpoint": "checkpoint",
+    "load_checkpoint": "checkpoint",
+    "capture_rng_state": "checkpoint",
+    "restore_rng_state": "checkpoint",
+    "build_optimizer": "optim",
+    "build_scheduler": "optim",
+    "MetricsLog": "metrics",
+    "read_metrics": "metrics",
+    "evaluate_model": "metrics",
+    "relative_l2_per_sample": "metrics",
 }
 
 __all__ = sorted(_EXPORTS)

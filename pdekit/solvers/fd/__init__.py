@@ -10,6 +10,22 @@ import importlib
 
 #: public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
+    "GridSystem": "poisson",
+    "poisson_system": "poisson",
+    "side_names": "poisson",
+    "darcy": "_darcy",
+    "solve_spd": "_darcy",
+    "laplacian": "operators",
+    "first_derivative": "operators",
+    "grid_coordinates": "operators",
+    "grid_spacing": "operators",
+    "heat": "_heat",
+    "advection_diffusion": "_advection_diffusion",
+    "burgers": "_burgers",
+    "navier_stokes": "_navier_stokes",
+    "fno_forcing": "_navier_stokes",
+    "wave": "_wave",
+    "wave_energy": "_wave",
 }
 
 __all__ = sorted(_EXPORTS)

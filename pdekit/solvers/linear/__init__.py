@@ -10,6 +10,20 @@ import importlib
 
 #: public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
+    "cg": "krylov",
+    "pcg": "krylov",
+    "fcg": "krylov",
+    "dcdm": "dcdm",
+    "SolveInfo": "_common",
+    "ConvergenceWarning": "_common",
+    "Preconditioner": "preconditioners",
+    "JacobiPreconditioner": "preconditioners",
+    "AMGPreconditioner": "preconditioners",
+    "jacobi": "preconditioners",
+    "amg": "preconditioners",
+    "make_preconditioner": "preconditioners",
+    "IncompleteCholesky": "ichol",
+    "ic0": "ichol",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,164 @@
+"""The surrogate step of ``pdekit demo``: train a small TFNO on the demo's Darcy data.
+
+:func:`train_demo_surrogate` fits a Tucker-factorized FNO for a fixed wall-clock budget
+(about two minutes on two CPU cores), scores it on the held-out part of the file, and
+measures how much faster it predicts a solution than the finite-difference solver computes
+one. :func:`format_summary` turns the returned metrics into the lines the demo prints.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+__all__ = ["train_demo_surrogate", "format_summary"]
+
+
+def _median_seconds(fn, reps: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def train_demo_surrogate(data_path: str | os.PathLike, out_dir: str | os.PathLike, *,
+                         progress=None, epochs: int = 60, budget_seconds: float = 120.0,
+                         train_resolution: int | None = None, modes: int = 8, width: int = 24,
+                         layers: int = 4, rank: float = 0.2, batch_size: int = 8, lr: float = 3e-3,
+                         test_fraction: float = 0.2, seed: int = 0, solver_reps: int = 3) -> dict[str, Any]:
+    """Train a small TFNO on ``data_path`` within ``budget_seconds``; return its metrics.
+
+    Parameters
+    ----------
+    data_path : path-like
+        A Darcy dataset written by :func:`pdekit.data.generate`.
+    out_dir : path-like
+        Folder for ``model.pt``, ``checkpoint.pt`` and ``metrics.jsonl`` (created).
+    progress : progress object, optional
+        Receives one update per training step.
+    epochs : int
+        Upper bound on the number of epochs.
+    budget_seconds : float
+        Training wall-clock budget: the number of epochs is chosen from a timing of the
+        first steps so that training fits (at least 2 epochs).
+    train_resolution : int, optional
+        Train on the data strided to this many points per axis (default: the data's own
+        resolution if it is at most 65, else the largest stride-reachable one <= 65).
+    modes, width, layers, rank : TFNO size.
+    batch_size, lr, test_fraction, seed : training settings.
+    solver_reps : int
+        Solver runs timed for the speed comparison (median).
+
+    Returns
+    -------
+    dict
+        ``n_parameters``, ``epochs``, ``train_seconds``, ``n_train``, ``n_test``,
+        ``train_resolution``, ``test_l2`` (resolution -> relative L2 on the test split),
+        ``solver_seconds``, ``surrogate_seconds`` (one sample, median), ``speedup``,
+        ``model_path``.
+    """
+    import numpy as np
+    import torch
+
+    from pdekit._commands.train import eval_strides, prepare_data
+    from pdekit.data.problems import get_problem
+    from pdekit.training.batches import resolution_stride
+    from pdekit.training.models import build_model
+    from pdekit.training.normalization import NormalizedOperator, channel_statistics
+    from pdekit.training.trainer import Trainer
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    from pdekit.data.torch_dataset import open_dataset
+
+    full = open_dataset(data_path)
+    size = int(full.x_shape[-1])
+    if train_resolution is None:
+        train_resolution = size if size <= 65 else max(
+            r for r in {-(-size // k) for k in range(1, size + 1)} if r <= 65)
+    resolution_stride(size, train_resolution)  # clear error if unreachable
+    train, test, _ = prepare_data(str(data_path), test_data=None, test_fraction=test_fraction,
+                                  n_train=None, train_resolution=train_resolution)
+    torch.manual_seed(seed)
+    net = build_model("tfno", in_channels=train.in_channels, out_channels=train.out_channels,
+                      n_dim=len(train.x_shape) - 1, modes=min(modes, train_resolution // 2),
+                      width=width, layers=layers, rank=rank)
+    model = NormalizedOperator(net, *channel_statistics(train, "x"), *channel_statistics(train, "y"))
+    resolutions = sorted({train_resolution, size})
+    strides = eval_strides(test, resolutions)
+
+    # choose the number of epochs from the time of a few steps on a throw-away copy
+    probe = Trainer(NormalizedOperator.from_checkpoint(model.to_checkpoint()) if hasattr(
+        NormalizedOperator, "from_checkpoint") else model, batch_size=batch_size, lr=lr,
+        device="cpu", distributed=False, seed=seed)
+    batches = probe.batches_for(train)
+    it = batches.batches(0)
+    probe.train_step(next(it))
+    t0 = time.perf_counter()
+    n_probe = min(3, len(batches) - 1) or 1
+    for _ in range(n_probe):
+        probe.train_step(next(it, None) or next(batches.batches(1)))
+    epoch_seconds = (time.perf_counter() - t0) / n_probe * len(batches)
+    n_epochs = int(max(2, min(epochs, budget_seconds // max(epoch_seconds, 1e-9))))
+    torch.manual_seed(seed)
+    net.load_state_dict(build_model("tfno", in_channels=train.in_channels, out_channels=train.out_channels,
+                                    n_dim=len(train.x_shape) - 1, modes=min(modes, train_resolution // 2),
+                                    width=width, layers=layers, rank=rank).state_dict())
+
+    trainer = Trainer(model, epochs=n_epochs, batch_size=batch_size, lr=lr, weight_decay=1e-4,
+                      scheduler="cosine", seed=seed, device="cpu", distributed=False,
+                      out_dir=out, eval_strides=strides, progress=progress,
+                      checkpoint_every=max(1, n_epochs))
+    t0 = time.perf_counter()
+    history = trainer.fit(train)
+    train_seconds = time.perf_counter() - t0
+    scores = trainer.evaluate(test, strides=strides)
+    model.to("cpu").eval().save(out / "model.pt")
+
+    # speed: the solver on fresh instances vs the surrogate on one input, same resolution
+    problem = get_problem(full.pde)
+    params = full.params
+    rng = np.random.default_rng(12345)
+    solver_seconds = _median_seconds(lambda: problem.solve(rng, size, **params), solver_reps)
+    x = test[0]["x"][None]
+    with torch.no_grad():
+        surrogate_seconds = _median_seconds(lambda: model(x), 5)
+    return {
+        "n_parameters": int(model.n_parameters()),
+        "epochs": n_epochs,
+        "steps": trainer.step,
+        "final_train_loss": history[-1]["train_loss"],
+        "train_seconds": train_seconds,
+        "n_train": len(train),
+        "n_test": len(test),
+        "train_resolution": train_resolution,
+        "test_l2": {int(v["resolution"]): float(v["l2"]) for v in scores.values()},
+        "solver_seconds": solver_seconds,
+        "surrogate_seconds": surrogate_seconds,
+        "speedup": solver_seconds / surrogate_seconds,
+        "resolution": size,
+        "torch_threads": torch.get_num_threads(),
+        "model_path": str(out / "model.pt"),
+    }
+
+
+def format_summary(metrics: dict[str, Any]) -> str:
+    """The lines ``pdekit demo`` prints about the surrogate."""
+    l2 = ", ".join(f"{v:.3g} at {r}x{r}" for r, v in sorted(metrics["test_l2"].items()))
+    return "\n".join([
+        f"surrogate   TFNO with {metrics['n_parameters']:,} parameters, trained {metrics['epochs']} "
+        f"epochs ({metrics['train_seconds']:.0f} s) on {metrics['n_train']} samples at "
+        f"{metrics['train_resolution']}x{metrics['train_resolution']}",
+        f"test error  relative L2 {l2} ({metrics['n_test']} held-out samples)",
+        f"speed       solver {metrics['solver_seconds'] * 1e3:.1f} ms, surrogate "
+        f"{metrics['surrogate_seconds'] * 1e3:.2f} ms per solution at {metrics['resolution']}x"
+        f"{metrics['resolution']}: {metrics['speedup']:.0f}x faster "
+        f"({metrics['torch_threads']} threads)",
+        f"model       {metrics['model_path']}",
+    ])

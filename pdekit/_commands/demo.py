@@ -1,0 +1,187 @@
+"""``pdekit demo [--out DIR] [--quiet] [--workers W]``: the data spine end to end, in about a minute.
+
+The demo is a sequence of step functions run in order on one :class:`DemoContext`
+(see :data:`STEPS`). Each step reads what the earlier ones left in the context (paths of
+datasets, reports) and adds its own. Later steps (e.g. training a small surrogate on
+``ctx.datasets["darcy"]``) are added by appending ``(name, function)`` to :data:`STEPS`.
+
+Steps:
+
+1. ``darcy``: a small Darcy dataset (FNO's piecewise-constant coefficient, 64 x 64).
+2. ``navier-stokes``: a small 2D Navier–Stokes vorticity dataset (64 x 64, a few time units).
+3. ``figure``: a PNG of a few samples of both (matplotlib, Agg canvas).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+__all__ = ["add_parser", "run", "DemoContext", "STEPS", "run_demo", "DATASETS"]
+
+#: what the demo generates: name -> (pde, keyword arguments of generate)
+DATASETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "darcy": ("darcy", dict(n=128, resolution=64, seed=0)),
+    "navier-stokes": ("navier-stokes", dict(n=24, resolution=64, seed=0, t_final=10.0)),
+}
+
+
+@dataclasses.dataclass
+class DemoContext:
+    """What the demo steps share.
+
+    Attributes
+    ----------
+    out : Path
+        Folder of everything the demo writes.
+    quiet : bool
+        Print nothing and draw no progress bars.
+    workers : int
+        Worker processes for data generation.
+    datasets : dict of str -> Path
+        Dataset files made so far (``"darcy"``, ``"navier-stokes"``).
+    reports : dict of str -> GenerationReport
+        How each was made (samples, seconds, samples/s).
+    artifacts : dict of str -> Path
+        Other files made (``"figure"``, ...).
+    """
+
+    out: Path
+    quiet: bool = False
+    workers: int = 2
+    datasets: dict[str, Path] = dataclasses.field(default_factory=dict)
+    reports: dict[str, Any] = dataclasses.field(default_factory=dict)
+    artifacts: dict[str, Path] = dataclasses.field(default_factory=dict)
+
+    def log(self, message: str = "") -> None:
+        """Print ``message`` unless quiet."""
+        if not self.quiet:
+            print(message, flush=True)
+
+    def progress(self):
+        """A progress object for long steps (a tqdm bar, silent when quiet)."""
+        from pdekit._progress import TqdmProgress
+
+        return TqdmProgress(disable=self.quiet, leave=False)
+
+
+def _generate_step(name: str) -> Callable[[DemoContext], None]:
+    def step(ctx: DemoContext) -> None:
+        from pdekit.data import generate, read_info
+        from pdekit.data.journal import journal_dir
+
+        pde, kwargs = DATASETS[name]
+        path = ctx.out / f"{name}.h5"
+        # the demo measures generation: start from scratch (the folder is the demo's own)
+        shutil.rmtree(journal_dir(path), ignore_errors=True)
+        path.unlink(missing_ok=True)
+        report = generate(pde, path, workers=ctx.workers, progress=ctx.progress(), **kwargs)
+        ctx.datasets[name] = path
+        ctx.reports[name] = report
+        info = read_info(path)
+        rate = f"{report.samples_per_second:.1f} samples/s with {ctx.workers} workers"
+        ctx.log(f"  {path}: {info.n_completed} samples, inputs {info.input_shape[1:]} "
+                f"{list(info.header.input_names)}, outputs {info.output_shape[1:]} "
+                f"{list(info.header.output_names)}, {info.file_size / 1e6:.1f} MB; "
+                f"{report.seconds:.1f} s, {rate}")
+
+    step.__name__ = f"step_{name.replace('-', '_')}"
+    step.__doc__ = f"Generate the demo's {name} dataset into ``ctx.out``."
+    return step
+
+
+step_darcy = _generate_step("darcy")
+step_navier_stokes = _generate_step("navier-stokes")
+
+
+def _last_time(arr):
+    """The last time step of a ``(T, *spatial, C)`` sample, or the sample itself when steady."""
+    return arr[-1] if arr.ndim == 4 else arr
+
+
+def step_figure(ctx: DemoContext, *, n_samples: int = 3) -> None:
+    """Save ``samples.png``: for a few samples, Darcy (a, u) and Navier–Stokes (w0, w(T))."""
+    import h5py
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from pdekit._atomic import atomic_path
+
+    panels = []  # (title, 2D array, colormap)
+    for name, cmaps in (("darcy", ("viridis", "magma")), ("navier-stokes", ("RdBu_r", "RdBu_r"))):
+        if name not in ctx.datasets:
+            continue
+        with h5py.File(ctx.datasets[name], "r") as f:
+            names_in = [str(s) for s in f.attrs["input_names"]]
+            names_out = [str(s) for s in f.attrs["output_names"]]
+            done = [int(i) for i in range(f["completed"].shape[0]) if f["completed"][i]]
+            for i in done[:n_samples]:
+                x, y = f["inputs"][i], _last_time(f["outputs"][i])
+                panels.append((f"{name} #{i}: {names_in[0]}", _last_time(x)[..., 0], cmaps[0]))
+                panels.append((f"{name} #{i}: {names_out[0]}"
+                               + (" (final time)" if f["outputs"].ndim == 5 else ""), y[..., 0], cmaps[1]))
+    if not panels:
+        raise ValueError("no dataset to plot: run the data steps first")
+    cols = 2 * n_samples
+    rows = -(-len(panels) // cols)
+    fig = Figure(figsize=(2.4 * cols, 2.5 * rows), dpi=100)
+    FigureCanvasAgg(fig)
+    for k, (title, img, cmap) in enumerate(panels):
+        ax = fig.add_subplot(rows, cols, k + 1)
+        ax.imshow(img.T, origin="lower", cmap=cmap, extent=(0, 1, 0, 1))
+        ax.set_title(title, fontsize=8)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    path = ctx.out / "samples.png"
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    ctx.artifacts["figure"] = path
+    ctx.log(f"  {path}: {len(panels)} panels")
+
+
+#: the demo, in order: (name, step function taking the context)
+STEPS: list[tuple[str, Callable[[DemoContext], None]]] = [
+    ("darcy", step_darcy),
+    ("navier-stokes", step_navier_stokes),
+    ("figure", step_figure),
+]
+
+
+def run_demo(out: str | Path = "pdekit-demo", *, quiet: bool = False, workers: int = 2,
+             steps: list[tuple[str, Callable[[DemoContext], None]]] | None = None) -> DemoContext:
+    """Run the demo steps (default :data:`STEPS`) into folder ``out``; returns the context."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = DemoContext(out=out, quiet=quiet, workers=workers)
+    steps = STEPS if steps is None else steps
+    t_all = time.perf_counter()
+    for k, (name, step) in enumerate(steps, 1):
+        ctx.log(f"[{k}/{len(steps)}] {name}")
+        t0 = time.perf_counter()
+        step(ctx)
+        ctx.log(f"      done in {time.perf_counter() - t0:.1f} s")
+    ctx.log(f"demo finished in {time.perf_counter() - t_all:.1f} s; everything is in {out}/")
+    return ctx
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register the ``demo`` verb."""
+    p = subparsers.add_parser("demo", help="generate small Darcy and Navier-Stokes datasets and a figure",
+                              description="Run pdekit end to end on small problems (about a minute "
+                                          "on two cores): datasets, speed, a PNG of samples.")
+    p.add_argument("--out", default="pdekit-demo", help="output folder (default ./pdekit-demo)")
+    p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
+    p.add_argument("--quiet", action="store_true", help="print nothing")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the demo; returns the exit code."""
+    run_demo(args.out, quiet=args.quiet, workers=args.workers)
+    return 0

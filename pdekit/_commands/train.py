@@ -1,0 +1,155 @@
+"""``pdekit train --model fno|tfno|mgtfno --data FILE.h5 --epochs N --out RUN/ [options]``.
+
+Trains a neural operator on a pdekit dataset. Inputs and outputs are standardized with
+per-channel statistics of the training split, stored inside the saved model. The run folder
+receives ``checkpoint.pt`` (exact resume with ``--resume``), ``metrics.jsonl`` (one line per
+epoch) and, at the end, ``model.pt`` (load with :func:`pdekit.training.load_model` or
+``pdekit evaluate``). Under ``torchrun`` every rank trains a share of each epoch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+__all__ = ["add_parser", "run", "prepare_data"]
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register the ``train`` verb."""
+    from pdekit.training.models import MODEL_NAMES
+    from pdekit.training.optim import OPTIMIZERS, SCHEDULERS
+
+    p = subparsers.add_parser(
+        "train", help="train a neural operator (FNO, TFNO, MG-TFNO) on a dataset file",
+        description="Train a neural operator on a pdekit HDF5 dataset. The last --test-fraction of "
+                    "the file (or --test-data) is held out and scored every epoch at each "
+                    "--eval-resolutions. Launch with `torchrun --nproc_per_node K -m pdekit.cli train "
+                    "...` for data-parallel training.")
+    p.add_argument("--model", required=True, choices=MODEL_NAMES, help="operator kind")
+    p.add_argument("--data", required=True, help="training dataset (.h5 from `pdekit generate`)")
+    p.add_argument("--out", required=True, help="run folder (created)")
+    p.add_argument("--epochs", type=int, default=100, help="epochs (default 100)")
+    p.add_argument("--batch-size", type=int, default=16, help="samples per batch per rank (default 16)")
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
+    p.add_argument("--weight-decay", type=float, default=1e-4, help="weight decay (default 1e-4)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
+    p.add_argument("--scheduler", choices=SCHEDULERS, default="step")
+    p.add_argument("--step-size", type=int, default=None, help="epochs between lr drops (step)")
+    p.add_argument("--gamma", type=float, default=0.5, help="lr factor (step, plateau)")
+    p.add_argument("--modes", type=int, nargs="+", default=[12], help="Fourier modes (default 12)")
+    p.add_argument("--width", type=int, default=32, help="hidden channels (default 32)")
+    p.add_argument("--layers", type=int, default=4, help="Fourier blocks (default 4)")
+    p.add_argument("--rank", type=float, default=0.1, help="factorization rank fraction (tfno, mgtfno)")
+    p.add_argument("--levels", type=int, default=2, help="multigrid levels (mgtfno)")
+    p.add_argument("--padding", type=float, default=None,
+                   help="domain padding as a fraction of the domain (non-periodic data)")
+    p.add_argument("--n-train", type=int, default=None, help="use only the first N training samples")
+    p.add_argument("--test-fraction", type=float, default=0.2,
+                   help="held-out tail of --data when no --test-data (default 0.2)")
+    p.add_argument("--test-data", default=None, help="separate test dataset (e.g. another seed)")
+    p.add_argument("--train-resolution", type=int, default=None,
+                   help="train on the data strided to this many points per axis")
+    p.add_argument("--eval-resolutions", type=int, nargs="+", default=None,
+                   help="score the test data at these resolutions (default: the training one)")
+    p.add_argument("--no-normalize", action="store_true", help="do not standardize inputs/outputs")
+    p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
+    p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: GPU if any)")
+    p.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=None,
+                   help="float16 autocast (default: on with CUDA)")
+    p.add_argument("--seed", type=int, default=0, help="seed of initialization and data order")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--debug", action="store_true", help="show tracebacks")
+    return p
+
+
+def _spatial_size(dataset) -> int:
+    return int(dataset.x_shape[-1])
+
+
+def prepare_data(data: str, *, test_data: str | None, test_fraction: float, n_train: int | None,
+                 train_resolution: int | None):
+    """Open the train and test datasets; return ``(train, test, train_stride)``.
+
+    The training set is strided to ``train_resolution`` (if given); the test set is opened
+    at full resolution (scoring strides it).
+    """
+    from pdekit.data.torch_dataset import open_dataset
+    from pdekit.training.batches import resolution_stride
+
+    full = open_dataset(data)
+    stride = 1 if train_resolution is None else resolution_stride(_spatial_size(full), train_resolution)
+    if test_data is not None:
+        train = open_dataset(data, stride=stride)
+        test = open_dataset(test_data)
+    else:
+        train = open_dataset(data, split="train", test_fraction=test_fraction, stride=stride)
+        test = open_dataset(data, split="test", test_fraction=test_fraction)
+    if n_train is not None:
+        if not 0 < n_train <= len(train):
+            raise ValueError(f"--n-train must be between 1 and the {len(train)} training samples; got {n_train}")
+        train = train.subset(slice(0, n_train))
+    for name, ds in (("test", test),):
+        if ds.x_shape[0] != train.x_shape[0] or ds.y_shape[0] != train.y_shape[0]:
+            raise ValueError(f"the {name} data have {ds.x_shape[0]} input / {ds.y_shape[0]} output "
+                             f"channels; the training data have {train.x_shape[0]} / {train.y_shape[0]}")
+    return train, test, stride
+
+
+def eval_strides(test, resolutions) -> list[int]:
+    """Strides of the test data giving ``resolutions`` points per axis."""
+    from pdekit.training.batches import resolution_stride
+
+    return [resolution_stride(_spatial_size(test), r) for r in resolutions]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train, save ``RUN/model.pt`` and print a summary; return the exit code."""
+    import torch
+
+    from pdekit._progress import TqdmProgress
+    from pdekit.training.models import build_model
+    from pdekit.training.normalization import NormalizedOperator, channel_statistics
+    from pdekit.training.trainer import Trainer
+
+    train, test, _ = prepare_data(args.data, test_data=args.test_data, test_fraction=args.test_fraction,
+                                  n_train=args.n_train, train_resolution=args.train_resolution)
+    train_res = _spatial_size(train)
+    strides = eval_strides(test, args.eval_resolutions or [train_res])
+    torch.manual_seed(args.seed)
+    net = build_model(args.model, in_channels=train.in_channels, out_channels=train.out_channels,
+                      n_dim=len(train.x_shape) - 1, modes=args.modes, width=args.width,
+                      layers=args.layers, rank=args.rank, domain_padding=args.padding,
+                      levels=args.levels)
+    if args.no_normalize:
+        model = net
+    else:
+        in_mean, in_std = channel_statistics(train, "x")
+        out_mean, out_std = channel_statistics(train, "y")
+        model = NormalizedOperator(net, in_mean, in_std, out_mean, out_std)
+    out = Path(args.out)
+    trainer = Trainer(model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                      weight_decay=args.weight_decay, optimizer=args.optimizer,
+                      scheduler=args.scheduler, step_size=args.step_size, gamma=args.gamma,
+                      seed=args.seed, device=args.device, mixed_precision=args.mixed_precision,
+                      out_dir=out, eval_strides=strides,
+                      progress=TqdmProgress(disable=args.quiet))
+    if trainer.ctx.is_main:
+        config = {k: v for k, v in vars(args).items() if k not in ("func",)}
+        (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    history = trainer.fit(train, eval_data={"test": test}, resume=args.resume)
+    if trainer.ctx.is_main:
+        model.to("cpu").save(out / "model.pt")
+        if not args.quiet:
+            last = history[-1]
+            print(f"model      {args.model}: {model.n_parameters():,} parameters -> {out / 'model.pt'}")
+            print(f"trained    {last['epoch']} epochs, {last['step']} steps, {len(train)} samples "
+                  f"at {train_res} points per axis; final train loss {last['train_loss']:.4g}")
+            for key in sorted(k for k in last if k.startswith("test/")):
+                print(f"test       relative L2 at {key.split('@')[1]:>4}: {last[key]:.4g}")
+    if torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+    sys.stdout.flush()
+    return 0

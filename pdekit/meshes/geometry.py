@@ -1,0 +1,84 @@
+"""Cell geometry: affine maps, signed and unsigned cell volumes, facet measures, domain measure."""
+
+from __future__ import annotations
+
+from math import factorial
+
+import numpy as np
+
+__all__ = ["jacobians", "signed_volumes", "cell_volumes", "facet_measures", "cell_centroids"]
+
+
+def jacobians(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Jacobians of the affine maps from the reference simplex.
+
+    Parameters
+    ----------
+    points : (n, d) float array
+    cells : (m, d+1) int array
+
+    Returns
+    -------
+    J : (m, d, d) float64
+        ``J[c, :, j] = x[c, j+1] - x[c, 0]``: column ``j`` is the image of reference axis ``j``.
+    """
+    x = np.asarray(points, dtype=np.float64)[np.asarray(cells, dtype=np.int64)]
+    return np.swapaxes(x[:, 1:, :] - x[:, :1, :], 1, 2)
+
+
+def signed_volumes(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Signed measure of each simplex: ``det(J) / d!`` (positive for positive orientation).
+
+    Parameters
+    ----------
+    points : (n, d) float array
+    cells : (m, d+1) int array, a d-simplex per row (same d as the points)
+
+    Returns
+    -------
+    volumes : (m,) float64
+    """
+    points = np.asarray(points, dtype=np.float64)
+    d = points.shape[1]
+    J = jacobians(points, cells)
+    if d == 1:
+        det = J[:, 0, 0]
+    elif d == 2:
+        det = J[:, 0, 0] * J[:, 1, 1] - J[:, 0, 1] * J[:, 1, 0]
+    else:
+        det = np.linalg.det(J) if len(J) else np.zeros(0)
+    return det / factorial(d)
+
+
+def cell_volumes(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Measure (length, area, volume) of each cell, ``|signed_volumes|``; shape (m,)."""
+    return np.abs(signed_volumes(points, cells))
+
+
+def facet_measures(points: np.ndarray, facets: np.ndarray) -> np.ndarray:
+    """Measure of each facet (1 for a point, length of an edge, area of a triangle).
+
+    Parameters
+    ----------
+    points : (n, d) float array
+    facets : (f, d) int array
+
+    Returns
+    -------
+    measures : (f,) float64
+    """
+    points = np.asarray(points, dtype=np.float64)
+    facets = np.asarray(facets, dtype=np.int64)
+    if facets.shape[1] == 1:
+        return np.ones(len(facets))
+    x = points[facets]
+    if facets.shape[1] == 2:
+        return np.linalg.norm(x[:, 1] - x[:, 0], axis=1)
+    if facets.shape[1] == 3:
+        return 0.5 * np.linalg.norm(np.cross(x[:, 1] - x[:, 0], x[:, 2] - x[:, 0]), axis=1)
+    raise ValueError(f"facets must have 1, 2 or 3 vertices; got shape {facets.shape}")
+
+
+def cell_centroids(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Barycentre of each cell; shape (m, d)."""
+    return np.asarray(points, dtype=np.float64)[np.asarray(cells, dtype=np.int64)].mean(axis=1)

@@ -1,0 +1,92 @@
+"""Deep conjugate direction method (DCDM; Kaneda et al., ICML 2023).
+
+At every iteration a network maps the normalized residual ``r / ||r||`` to a direction, which
+is A-orthogonalized against the last ``k`` search directions and followed by an exact line
+search. This is flexible CG with a learned (possibly nonlinear) map in place of a
+preconditioner, so it stays correct whatever the network returns; convergence is decided by the
+true residual. The network approximates ``A^-1`` up to a constant factor, which the line search
+absorbs.
+
+The solver knows nothing of neural networks: ``network`` is a plain callable ``r -> d``.
+pdekit's learned networks (:mod:`pdekit.operators.dcdm`) are turned into one by their
+``bind(A, shape=...)`` method, which :func:`dcdm` calls when the object has it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from pdekit.solvers.linear._common import as_system
+from pdekit.solvers.linear.krylov import flexible_cg
+
+__all__ = ["dcdm"]
+
+
+def dcdm(A: Any, b, x0=None, *, network: Any, shape: Sequence[int] | None = None, rtol: float = 1e-5,
+         atol: float = 0.0, maxiter: int | None = None, k: int = 2, callback: Callable | None = None,
+         check_symmetry: bool = True):
+    """Solve the SPD system ``A x = b`` by deep conjugate directions.
+
+    Parameters
+    ----------
+    A : (n, n) SPD matrix
+        numpy array, scipy sparse matrix, LinearOperator or torch sparse tensor.
+    b : (n,) array or tensor
+    x0 : (n,) array or tensor, optional
+    network : callable or bindable model
+        Either a callable mapping a normalized residual to a search direction, both of shape
+        ``shape`` when given (the grid through which a grid network sees the residual vector as
+        a field, C order) or ``(n,)`` otherwise, in the backend of ``A`` (numpy arrays, or torch
+        tensors for a torch ``A``); or an object with a ``bind(A, shape=shape)`` method that
+        returns such a callable over ``(n,)`` vectors (pdekit's DCDM networks). Binding time
+        is reported in ``info.setup_time`` and counted in ``info.solve_time``.
+    shape : sequence of int, optional
+        Grid shape with ``prod(shape) == n``.
+    rtol, atol : float
+        Stop when ``||b - A x|| <= max(rtol * ||b||, atol)`` (true residual).
+    maxiter : int, optional
+        Iteration limit (``10 n`` by default).
+    k : int
+        Number of previous directions each new one is A-orthogonalized against.
+    callback : callable, optional
+        ``callback(xk)`` after every iteration.
+    check_symmetry : bool
+        Refuse an explicit ``A`` that is not symmetric.
+
+    Returns
+    -------
+    x : (n,) array or tensor
+    info : SolveInfo
+        ``info.method == "dcdm(k)"``; ``info.preconditioner_time`` is the time spent in the network.
+
+    Raises
+    ------
+    ValueError
+        Bad system (see :func:`pdekit.solvers.linear.cg`), ``prod(shape) != n``, or ``k < 1``.
+    TypeError
+        ``network`` is neither callable nor bindable.
+    """
+    system = as_system(A, check_symmetry=check_symmetry)
+    if shape is not None:
+        shape = tuple(int(s) for s in shape)
+        if any(s < 1 for s in shape) or int(np.prod(shape)) != system.n:
+            raise ValueError(f"shape {shape} must hold exactly n = {system.n} unknowns (prod(shape) = "
+                             f"{int(np.prod(shape)) if shape else 0})")
+    t_setup = time.perf_counter()
+    if hasattr(network, "bind") and callable(network.bind):
+        direction = network.bind(A, shape=shape)
+    elif callable(network):
+        if shape is None:
+            direction = network
+        else:
+            def direction(r):
+                return network(r.reshape(shape)).reshape(-1)
+    else:
+        raise TypeError(f"network must be a callable r -> d or a model with bind(A, shape); "
+                        f"got {type(network).__name__}")
+    setup_time = time.perf_counter() - t_setup
+    return flexible_cg(system, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, direction=direction, m=k,
+                       callback=callback, method=f"dcdm({k})", normalize=True, setup_time=setup_time)

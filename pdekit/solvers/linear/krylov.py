@@ -1,0 +1,261 @@
+"""Conjugate gradients: plain (CG), preconditioned (PCG) and flexible (FCG).
+
+All three take scipy's arguments, ``(A, b, x0=None, *, rtol, atol, maxiter, M, callback)``,
+and return ``(x, info)`` with a :class:`~pdekit.solvers.linear.SolveInfo`. Convergence is
+decided by the true residual ``||b - A x|| <= max(rtol * ||b||, atol)``: when the residual
+recurrence claims convergence the true residual is computed; if it is still too large it
+replaces the recurrence's residual and the iteration goes on.
+
+PCG needs a linear symmetric positive definite preconditioner. FCG keeps the last ``m``
+search directions, A-orthogonalizes each new preconditioned residual against all of them and
+takes an exact line search, so it stays correct when the preconditioner is nonlinear, varies
+from one iteration to the next, or is not symmetric (Notay 2000, "Flexible conjugate
+gradients"); with a linear SPD preconditioner it produces the PCG iterates.
+
+Examples
+--------
+>>> import numpy as np, scipy.sparse as sp
+>>> A = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(50, 50), format="csr")
+>>> x, info = cg(A, np.ones(50), rtol=1e-10)
+>>> info.converged, info.iterations
+(True, 25)
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from typing import Any, Callable
+
+import numpy as np
+
+from pdekit.solvers.linear._common import SolveInfo, SystemOperator, as_preconditioner_fn, as_system, stop_info
+
+__all__ = ["cg", "pcg", "fcg"]
+
+
+def _start(system: SystemOperator, b, x0, rtol: float, atol: float, maxiter: int | None):
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(f"{name} must be a finite number >= 0; got {value}")
+    if rtol == 0 and atol == 0:
+        raise ValueError("rtol and atol are both 0: no residual can be reached; give a positive tolerance")
+    if maxiter is None:
+        maxiter = 10 * system.n
+    if int(maxiter) != maxiter or maxiter < 0:
+        raise ValueError(f"maxiter must be a non-negative integer; got {maxiter}")
+    b = system.vector(b, "b")
+    x = system.zeros() if x0 is None else system.vector(x0, "x0")
+    r = b - system.matvec(x) if x0 is not None else b.clone() if system.backend == "torch" else b.copy()
+    bnorm = system.norm(b)
+    return b, x, r, bnorm, int(maxiter)
+
+
+def _timed(fn: Callable, arg, system: SystemOperator, info: SolveInfo):
+    t = time.perf_counter()
+    out = fn(arg)
+    system.synchronize()
+    info.preconditioner_time += time.perf_counter() - t
+    return out
+
+
+def _check_direction(z, system: SystemOperator, what: str):
+    if system.backend == "torch":
+        import torch
+
+        if not isinstance(z, torch.Tensor):
+            z = torch.as_tensor(np.asarray(z), device=system.device)
+        z = z.reshape(-1).to(dtype=system.dtype)
+        ok = bool(torch.isfinite(z).all())
+    else:
+        z = np.asarray(z, dtype=system.dtype or np.float64).reshape(-1)
+        ok = bool(np.isfinite(z).all())
+    if z.shape[0] != system.n:
+        raise ValueError(f"the {what} returned {z.shape[0]} entries; expected {system.n}")
+    return z, ok
+
+
+def _converged_true(system, b, x, tol):
+    """Return (true residual vector, its norm, whether it meets tol)."""
+    r_true = b - system.matvec(x)
+    rn = system.norm(r_true)
+    return r_true, rn, rn <= tol
+
+
+def preconditioned_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxiter: int | None,
+                      apply_M: Callable | None, callback: Callable | None, method: str):
+    """PCG on an already checked system (``apply_M=None``: plain CG)."""
+    t0 = time.perf_counter()
+    info = SolveInfo(method=method)
+    b, x, r, bnorm, maxiter = _start(system, b, x0, rtol, atol, maxiter)
+    if bnorm == 0.0:
+        info.tolerance = atol
+        return system.zeros(), stop_info(info, [0.0], [0.0], t0, "converged")
+    tol = info.tolerance = max(rtol * bnorm, atol)
+    rnorm = system.norm(r)
+    residuals, times = [rnorm / bnorm], [time.perf_counter() - t0]
+    if rnorm <= tol:
+        return x, stop_info(info, residuals, times, t0, "converged")
+    z = r if apply_M is None else _check_direction(_timed(apply_M, r, system, info), system, "preconditioner")[0]
+    rz = system.dot(r, z)
+    p = z.clone() if system.backend == "torch" else z.copy()
+    status = "maxiter"
+    for it in range(1, maxiter + 1):
+        Ap = system.matvec(p)
+        pAp = system.dot(p, Ap)
+        if not np.isfinite(pAp) or pAp <= 0:
+            status = (f"breakdown at iteration {it}: p.Ap = {pAp:.3g} <= 0, so A is not positive "
+                      "definite (or the preconditioner is not SPD)")
+            break
+        alpha = rz / pAp
+        x += alpha * p
+        r -= alpha * Ap
+        rnorm = system.norm(r)
+        info.iterations = it
+        done = False
+        if rnorm <= tol:
+            r, rnorm, done = _converged_true(system, b, x, tol)
+        residuals.append(rnorm / bnorm)
+        times.append(time.perf_counter() - t0)
+        if callback is not None:
+            callback(x)
+        if done:
+            status = "converged"
+            break
+        if apply_M is None:
+            z = r
+        else:
+            z, ok = _check_direction(_timed(apply_M, r, system, info), system, "preconditioner")
+            if not ok:
+                status = f"breakdown at iteration {it}: the preconditioner returned NaN/inf"
+                break
+        rz_new = system.dot(r, z)
+        if not rz_new > 0:
+            status = (f"breakdown at iteration {it}: r.Mr = {rz_new:.3g} <= 0, so the preconditioner "
+                      "is not positive definite; use fcg for a non-SPD or nonlinear preconditioner")
+            break
+        p = z + (rz_new / rz) * p
+        rz = rz_new
+    return x, stop_info(info, residuals, times, t0, status)
+
+
+def flexible_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxiter: int | None,
+                direction: Callable, m: int, callback: Callable | None, method: str,
+                normalize: bool = False, setup_time: float = 0.0):
+    """Flexible CG on an already checked system: directions ``direction(r)`` A-orthogonalized
+    against the last ``m`` ones, then an exact line search (``normalize``: feed ``r / ||r||``)."""
+    if int(m) != m or m < 1:
+        raise ValueError(f"the number of kept directions must be an integer >= 1; got {m}")
+    t0 = time.perf_counter() - setup_time
+    info = SolveInfo(method=method, setup_time=setup_time)
+    b, x, r, bnorm, maxiter = _start(system, b, x0, rtol, atol, maxiter)
+    if bnorm == 0.0:
+        info.tolerance = atol
+        return system.zeros(), stop_info(info, [0.0], [0.0], t0, "converged")
+    tol = info.tolerance = max(rtol * bnorm, atol)
+    rnorm = system.norm(r)
+    residuals, times = [rnorm / bnorm], [time.perf_counter() - t0]
+    if rnorm <= tol:
+        return x, stop_info(info, residuals, times, t0, "converged")
+    kept: collections.deque = collections.deque(maxlen=int(m))
+    status = "maxiter"
+    for it in range(1, maxiter + 1):
+        z, ok = _check_direction(_timed(direction, r / rnorm if normalize else r, system, info),
+                                 system, "preconditioner" if not normalize else "network")
+        if not ok:
+            status = f"breakdown at iteration {it}: the {'network' if normalize else 'preconditioner'} returned NaN/inf"
+            break
+        p = z
+        for pj, Apj, pApj in kept:  # modified Gram-Schmidt in the A inner product
+            p = p - (system.dot(p, Apj) / pApj) * pj
+        Ap = system.matvec(p)
+        pAp = system.dot(p, Ap)
+        if not np.isfinite(pAp) or pAp <= 0:
+            what = "the direction is zero or" if pAp == 0 else "A is not positive definite:"
+            status = f"breakdown at iteration {it}: p.Ap = {pAp:.3g}; {what} no progress is possible"
+            break
+        alpha = system.dot(p, r) / pAp
+        x += alpha * p
+        r -= alpha * Ap
+        kept.append((p, Ap, pAp))
+        rnorm = system.norm(r)
+        info.iterations = it
+        done = False
+        if rnorm <= tol:
+            r, rnorm, done = _converged_true(system, b, x, tol)
+            if not done:
+                kept.clear()  # the residual was replaced: restart the direction memory
+        residuals.append(rnorm / bnorm)
+        times.append(time.perf_counter() - t0)
+        if callback is not None:
+            callback(x)
+        if done:
+            status = "converged"
+            break
+    return x, stop_info(info, residuals, times, t0, status)
+
+
+def cg(A: Any, b, x0=None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: int | None = None,
+       M: Any = None, callback: Callable | None = None, check_symmetry: bool = True):
+    """Solve ``A x = b`` by (preconditioned) conjugate gradients, scipy style.
+
+    Parameters
+    ----------
+    A : (n, n) SPD matrix
+        numpy array, scipy sparse matrix, scipy LinearOperator or torch sparse tensor (then the
+        vectors are torch tensors on its device).
+    b : (n,) array or tensor
+    x0 : (n,) array or tensor, optional
+        Initial guess (zero by default).
+    rtol, atol : float
+        Stop when ``||b - A x|| <= max(rtol * ||b||, atol)`` (true residual).
+    maxiter : int, optional
+        Iteration limit (``10 n`` by default).
+    M : optional
+        Linear SPD approximation of ``A^-1``: callable ``r -> z``, LinearOperator or matrix.
+    callback : callable, optional
+        Called as ``callback(xk)`` after every iteration.
+    check_symmetry : bool
+        Refuse an explicit ``A`` that is not symmetric.
+
+    Returns
+    -------
+    x : (n,) array or tensor
+    info : SolveInfo
+        ``info.converged`` is False (and a ConvergenceWarning is issued) when the tolerance was
+        not reached or the iteration broke down.
+    """
+    system = as_system(A, check_symmetry=check_symmetry)
+    return preconditioned_cg(system, b, x0, rtol=rtol, atol=atol, maxiter=maxiter,
+                             apply_M=as_preconditioner_fn(M, system), callback=callback,
+                             method="cg" if M is None else "pcg")
+
+
+def pcg(A: Any, b, x0=None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: int | None = None,
+        M: Any = None, callback: Callable | None = None, check_symmetry: bool = True):
+    """Preconditioned conjugate gradients; see :func:`cg` (identical, named for clarity).
+
+    ``M`` must be linear and SPD (Jacobi, IC(0), an AMG V-cycle); use :func:`fcg` otherwise.
+    """
+    return cg(A, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, M=M, callback=callback,
+              check_symmetry=check_symmetry)
+
+
+def fcg(A: Any, b, x0=None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: int | None = None,
+        M: Any = None, callback: Callable | None = None, m: int = 2, check_symmetry: bool = True):
+    """Flexible conjugate gradients FCG(m), for nonlinear or non-symmetric preconditioners.
+
+    Each iteration preconditions the residual, A-orthogonalizes the result against the last
+    ``m`` search directions (modified Gram-Schmidt) and takes the exact line search
+    ``alpha = p.r / p.Ap``. Parameters and returns are those of :func:`cg`, plus:
+
+    Parameters
+    ----------
+    m : int
+        Number of previous directions kept (>= 1).
+    """
+    system = as_system(A, check_symmetry=check_symmetry)
+    apply_M = as_preconditioner_fn(M, system)
+    return flexible_cg(system, b, x0, rtol=rtol, atol=atol, maxiter=maxiter,
+                       direction=(lambda r: r) if apply_M is None else apply_M, m=m,
+                       callback=callback, method=f"fcg({m})")

@@ -1,0 +1,208 @@
+"""Batches for training: a reproducible, shardable, resumable batch order, and striding.
+
+The :class:`~pdekit.training.Trainer` accepts any iterable of batches. When it is given a
+map-style dataset (anything with ``__len__`` and ``__getitem__`` returning dicts of
+tensors, such as :func:`pdekit.data.open_dataset`), it wraps it in :class:`ShuffledBatches`,
+whose order is a pure function of ``(seed, epoch)``: that is what makes resuming a run in
+the middle of an epoch exact, and what lets every rank of a distributed run take a disjoint
+share of the same permutation without talking to the others.
+
+A batch is a dict ``{"x": (B, C_in, *spatial), "y": (B, C_out, *spatial)}`` (other keys
+are carried along), or a tuple ``(x, y)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping, Sequence
+
+import numpy as np
+import torch
+
+__all__ = ["ShuffledBatches", "collate", "stride_batch", "resolution_stride", "split_batch"]
+
+
+def collate(samples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Stack a list of sample dicts into one batch dict (tensors gain a leading axis B).
+
+    Parameters
+    ----------
+    samples : sequence of dict
+        Each ``{"x": (C_in, *spatial), "y": (C_out, *spatial), ...}``; numpy arrays are
+        converted to tensors, other values are gathered into lists.
+    """
+    if not samples:
+        raise ValueError("cannot collate an empty list of samples")
+    first = samples[0]
+    if not isinstance(first, Mapping):
+        raise TypeError(
+            f"a dataset sample must be a dict with keys 'x' and 'y'; got {type(first).__name__}"
+        )
+    out: dict[str, Any] = {}
+    for key in first:
+        values = [s[key] for s in samples]
+        if isinstance(values[0], (torch.Tensor, np.ndarray)):
+            out[key] = torch.stack([torch.as_tensor(v) for v in values])
+        else:
+            out[key] = values
+    return out
+
+
+def split_batch(batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return ``(x, y)`` from a batch dict ``{"x", "y"}`` or a 2-tuple, with clear errors."""
+    if isinstance(batch, Mapping):
+        missing = [k for k in ("x", "y") if k not in batch]
+        if missing:
+            raise KeyError(
+                f"a batch must have keys 'x' (inputs) and 'y' (targets); missing {missing}, "
+                f"found {sorted(map(str, batch))}"
+            )
+        return batch["x"], batch["y"]
+    if isinstance(batch, (tuple, list)) and len(batch) == 2:
+        return batch[0], batch[1]
+    raise TypeError(
+        f"a batch must be a dict with keys 'x' and 'y' or a tuple (x, y); got {type(batch).__name__}"
+    )
+
+
+def resolution_stride(size: int, resolution: int) -> int:
+    """The stride that subsamples a grid axis of ``size`` points down to ``resolution`` points.
+
+    Striding keeps points ``0, k, 2k, ...``, so ``size`` points become ``ceil(size / k)``.
+    This covers both grids that include the end point (421 -> 141 with ``k = 3``) and
+    periodic grids (64 -> 32 with ``k = 2``).
+
+    Raises
+    ------
+    ValueError
+        No stride gives exactly ``resolution`` points.
+
+    Examples
+    --------
+    >>> resolution_stride(421, 141), resolution_stride(421, 85), resolution_stride(64, 32)
+    (3, 5, 2)
+    """
+    if resolution < 1 or resolution > size:
+        raise ValueError(f"resolution must be between 1 and the data's {size} points; got {resolution}")
+    for k in range(1, size + 1):
+        if -(-size // k) == resolution:
+            return k
+    reachable = sorted({-(-size // k) for k in range(1, min(size, 12) + 1)}, reverse=True)
+    raise ValueError(
+        f"data with {size} points per axis cannot be strided to {resolution} points; "
+        f"reachable resolutions include {reachable}"
+    )
+
+
+def stride_batch(batch: Any, stride: int, *, spatial_dims: int | None = None) -> Any:
+    """Subsample the spatial axes of ``x`` and ``y`` by ``stride`` (coarser resolution).
+
+    Parameters
+    ----------
+    batch : dict or tuple
+        ``x : (B, C_in, *spatial)``, ``y : (B, C_out, *spatial)``.
+    stride : int
+        Keep every ``stride``-th grid point along each spatial axis.
+    spatial_dims : int, optional
+        Number of trailing spatial axes (default: all axes after the channel axis).
+    """
+    if stride == 1:
+        return batch
+    x, y = split_batch(batch)
+
+    def sub(t: torch.Tensor) -> torch.Tensor:
+        nd = t.ndim - 2 if spatial_dims is None else spatial_dims
+        index = (slice(None),) * (t.ndim - nd) + (slice(None, None, stride),) * nd
+        return t[index]
+
+    if isinstance(batch, Mapping):
+        out = dict(batch)
+        out["x"], out["y"] = sub(x), sub(y)
+        return out
+    return sub(x), sub(y)
+
+
+class ShuffledBatches:
+    """Batches of a map-style dataset in an order fixed by ``(seed, epoch)``.
+
+    Parameters
+    ----------
+    dataset : map-style dataset
+        ``len(dataset)`` samples; ``dataset[i]`` is a dict of tensors/arrays.
+    batch_size : int
+        Samples per batch *on each rank*.
+    shuffle : bool
+        Draw a fresh permutation each epoch (from ``seed + epoch``); otherwise in order.
+    seed : int
+        Base seed of the permutations; independent of the global RNGs.
+    drop_last : bool
+        Drop a last incomplete batch.
+    rank, world_size : int
+        This rank's share: positions ``rank, rank + world_size, ...`` of the epoch's
+        permutation, padded by wrapping around so that all ranks get as many samples.
+    transform : callable, optional
+        Applied to each collated batch.
+
+    Examples
+    --------
+    >>> data = [{"x": torch.zeros(1, 4), "y": torch.ones(1, 4)} for _ in range(10)]
+    >>> b = ShuffledBatches(data, batch_size=4, seed=0)
+    >>> [batch["x"].shape[0] for batch in b.batches(epoch=0)]
+    [4, 4, 2]
+    """
+
+    def __init__(self, dataset, *, batch_size: int, shuffle: bool = True, seed: int = 0,
+                 drop_last: bool = False, rank: int = 0, world_size: int = 1,
+                 transform=None) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer; got {batch_size}")
+        if not (0 <= rank < world_size):
+            raise ValueError(f"rank must be in [0, world_size={world_size}); got {rank}")
+        n = len(dataset)
+        if n == 0:
+            raise ValueError("cannot train on an empty dataset (0 samples)")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.seed = int(seed)
+        self.drop_last = bool(drop_last)
+        self.rank = int(rank)
+        self.world_size = int(world_size)
+        self.transform = transform
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Choose the epoch whose permutation :meth:`__iter__` uses."""
+        self.epoch = int(epoch)
+
+    def indices(self, epoch: int) -> np.ndarray:
+        """This rank's sample indices for ``epoch``, in order: ``(n_local,)`` int array."""
+        n = len(self.dataset)
+        if self.shuffle:
+            order = np.random.default_rng([self.seed, int(epoch)]).permutation(n)
+        else:
+            order = np.arange(n)
+        per_rank = -(-n // self.world_size)
+        total = per_rank * self.world_size
+        if total > n:
+            order = np.concatenate([order, order[: total - n]])
+        return order[self.rank::self.world_size]
+
+    def __len__(self) -> int:
+        n_local = -(-len(self.dataset) // self.world_size)
+        return n_local // self.batch_size if self.drop_last else -(-n_local // self.batch_size)
+
+    def batches(self, epoch: int, *, start: int = 0) -> Iterator[dict[str, Any]]:
+        """Yield the batches of ``epoch``, skipping the first ``start`` without loading them."""
+        idx = self.indices(epoch)
+        for b in range(start, len(self)):
+            chunk = idx[b * self.batch_size:(b + 1) * self.batch_size]
+            batch = collate([self.dataset[int(i)] for i in chunk])
+            yield self.transform(batch) if self.transform is not None else batch
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self.batches(self.epoch)
+
+    def state_dict(self) -> dict[str, int]:
+        """The data-order state saved in checkpoints."""
+        return {"seed": self.seed, "epoch": self.epoch, "batch_size": self.batch_size,
+                "world_size": self.world_size, "n_samples": len(self.dataset)}

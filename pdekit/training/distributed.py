@@ -1,0 +1,147 @@
+"""Distributed data parallel under ``torchrun``: detection, set-up and small collectives.
+
+``torchrun`` (or SLURM via ``srun torchrun``) sets the environment variables ``RANK``,
+``WORLD_SIZE`` and ``LOCAL_RANK`` for each process. :func:`init_distributed` reads them,
+opens the process group (NCCL when the process drives a GPU, gloo on CPU) and says which
+device this rank uses. Without those variables, or with ``WORLD_SIZE=1``, everything runs
+in one process and the collectives below do nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+__all__ = ["DistributedContext", "init_distributed", "env_world", "all_reduce_sum",
+           "gather_objects", "barrier"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DistributedContext:
+    """Where this process stands in a (possibly single-process) run.
+
+    Attributes
+    ----------
+    rank, world_size, local_rank : int
+        Global rank, number of ranks, rank on this node.
+    device : torch.device
+        The device this rank computes on.
+    backend : str or None
+        ``"nccl"`` or ``"gloo"``; None when not distributed.
+    """
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    device: torch.device = torch.device("cpu")
+    backend: str | None = None
+
+    @property
+    def is_distributed(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        """True on the rank that writes files and prints."""
+        return self.rank == 0
+
+
+def env_world(environ: dict[str, str] | None = None) -> tuple[int, int, int]:
+    """``(rank, world_size, local_rank)`` from ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``.
+
+    Missing variables mean a single process ``(0, 1, 0)``.
+
+    Raises
+    ------
+    ValueError
+        A variable is not an integer, or the ranks are inconsistent.
+    """
+    env = os.environ if environ is None else environ
+    values = []
+    for name, default in (("RANK", "0"), ("WORLD_SIZE", "1"), ("LOCAL_RANK", None)):
+        raw = env.get(name, default if default is not None else env.get("RANK", "0"))
+        try:
+            values.append(int(raw))
+        except ValueError:
+            raise ValueError(f"environment variable {name} must be an integer; got {raw!r}") from None
+    rank, world, local = values
+    if world < 1 or not (0 <= rank < world) or local < 0:
+        raise ValueError(
+            f"inconsistent distributed environment: RANK={rank}, WORLD_SIZE={world}, "
+            f"LOCAL_RANK={local}; expected 0 <= RANK < WORLD_SIZE and LOCAL_RANK >= 0"
+        )
+    return rank, world, local
+
+
+def _pick_device(device: str | torch.device | None, local_rank: int) -> torch.device:
+    if device is not None:
+        dev = torch.device(device)
+        if dev.type == "cuda" and dev.index is None:
+            dev = torch.device("cuda", local_rank % max(torch.cuda.device_count(), 1))
+        return dev
+    if torch.cuda.is_available():
+        return torch.device("cuda", local_rank % torch.cuda.device_count())
+    return torch.device("cpu")
+
+
+def init_distributed(*, device: str | torch.device | None = None,
+                     backend: str | None = None) -> DistributedContext:
+    """Open the process group if the environment asks for more than one rank.
+
+    Parameters
+    ----------
+    device : str or torch.device, optional
+        ``"cpu"``, ``"cuda"`` (this rank's GPU is ``LOCAL_RANK``) or an explicit device;
+        default: the local GPU if there is one, else the CPU.
+    backend : {"nccl", "gloo"}, optional
+        Default: NCCL for CUDA devices, gloo otherwise.
+
+    Returns
+    -------
+    DistributedContext
+    """
+    rank, world, local = env_world()
+    dev = _pick_device(device, local)
+    if dev.type == "cuda":
+        torch.cuda.set_device(dev)
+    if world == 1:
+        return DistributedContext(0, 1, 0, dev, None)
+    if backend is None:
+        backend = "nccl" if dev.type == "cuda" else "gloo"
+    if backend not in ("nccl", "gloo"):
+        raise ValueError(f"unknown distributed backend {backend!r}; expected 'nccl' or 'gloo'")
+    if not dist.is_initialized():
+        for name in ("MASTER_ADDR", "MASTER_PORT"):
+            if name not in os.environ:
+                raise ValueError(
+                    f"WORLD_SIZE={world} asks for a distributed run but {name} is not set; "
+                    f"launch with torchrun, or set MASTER_ADDR and MASTER_PORT"
+                )
+        dist.init_process_group(backend=backend, rank=rank, world_size=world)
+    return DistributedContext(rank, world, local, dev, backend)
+
+
+def all_reduce_sum(values: torch.Tensor) -> torch.Tensor:
+    """Sum ``values`` over all ranks (in place, returned); identity without a process group."""
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        dist.all_reduce(values, op=dist.ReduceOp.SUM)
+    return values
+
+
+def gather_objects(obj: Any) -> list[Any]:
+    """Every rank's ``obj``, in rank order (``[obj]`` without a process group)."""
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        out: list[Any] = [None] * dist.get_world_size()
+        dist.all_gather_object(out, obj)
+        return out
+    return [obj]
+
+
+def barrier() -> None:
+    """Wait for all ranks (no-op without a process group)."""
+    if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+        dist.barrier()

@@ -1,0 +1,105 @@
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from pdekit.solvers.fd import darcy, poisson_system
+from pdekit.solvers.random_fields import gaussian_random_field, threshold_coefficient
+
+
+def _fno_coefficient(s, seed):
+    g = gaussian_random_field((s, s), alpha=2.0, tau=3.0, bc="neumann",
+                              rng=np.random.default_rng(seed))
+    return threshold_coefficient(g, high=12.0, low=3.0)
+
+
+def test_direct_and_amg_agree_on_the_fno_coefficient():
+    a = _fno_coefficient(65, 0)
+    u_direct = darcy(a, method="direct")
+    u_amg = darcy(a, method="amg", rtol=1e-12)
+    u_auto = darcy(a, method="auto")
+    assert u_direct.shape == (65, 65)
+    assert np.abs(u_direct - u_amg).max() < 1e-9 * np.abs(u_direct).max()
+    assert np.abs(u_direct - u_auto).max() < 1e-7 * np.abs(u_direct).max()
+    assert (u_direct[[0, -1], :] == 0).all() and (u_direct[:, [0, -1]] == 0).all()
+    # discrete maximum principle: f = 1 > 0 gives u > 0 inside
+    assert u_direct[1:-1, 1:-1].min() > 0
+
+
+def test_solution_satisfies_the_assembled_system():
+    a = _fno_coefficient(33, 1)
+    u = darcy(a, 2.0)
+    system = poisson_system(a.shape, a=a, f=2.0)
+    x = system.from_grid(u)
+    assert np.linalg.norm(system.matrix @ x - system.rhs) < 1e-10 * np.linalg.norm(system.rhs)
+
+
+def test_scaling_and_reuse_across_coefficients():
+    base = darcy(np.ones((17, 17)), method="amg")
+    for c in (0.5, 12.0):
+        np.testing.assert_allclose(darcy(np.full((17, 17), c), method="amg"), base / c,
+                                   rtol=1e-8, atol=1e-12)
+
+
+def test_high_contrast_coefficient_with_amg():
+    g = gaussian_random_field((65, 65), alpha=2.0, tau=3.0, bc="neumann",
+                              rng=np.random.default_rng(3))
+    a = np.exp(4.0 * g / np.abs(g).max() * math.log(1e3) / 4.0 * 2)  # contrast ~ 1e6
+    assert a.max() / a.min() > 1e4
+    u_amg = darcy(a, method="amg", rtol=1e-12)
+    u_direct = darcy(a, method="direct")
+    assert np.abs(u_amg - u_direct).max() < 1e-8 * np.abs(u_direct).max()
+
+
+def test_3d_manufactured_solution_second_order():
+    hs, errs = [], []
+    pi = math.pi
+    for s in (9, 17, 25):
+        x = np.linspace(0, 1, s)
+        X, Y, Z = np.meshgrid(x, x, x, indexing="ij")
+        u = np.sin(pi * X) * np.sin(pi * Y) * np.sin(pi * Z)
+        a = 1.0 + X * Y * Z
+        grad = [pi * np.cos(pi * X) * np.sin(pi * Y) * np.sin(pi * Z),
+                pi * np.sin(pi * X) * np.cos(pi * Y) * np.sin(pi * Z),
+                pi * np.sin(pi * X) * np.sin(pi * Y) * np.cos(pi * Z)]
+        da = [Y * Z, X * Z, X * Y]
+        f = 3 * pi**2 * a * u - sum(d * g for d, g in zip(da, grad))
+        errs.append(np.abs(darcy(a, f, method="auto") - u).max())
+        hs.append(1.0 / (s - 1))
+    order = np.polyfit(np.log(hs), np.log(errs), 1)[0]
+    assert 1.9 < order < 2.2
+
+
+def test_arithmetic_average_and_matrix_properties():
+    a = _fno_coefficient(17, 2)
+    for avg in ("harmonic", "arithmetic"):
+        A = poisson_system(a.shape, a=a, face_average=avg).matrix
+        assert abs(A - A.T).max() == 0.0
+        # Cholesky-free SPD check: all eigenvalues positive
+        assert np.linalg.eigvalsh(A.toarray()).min() > 0
+    # the arithmetic mean is >= the harmonic one, so its matrix dominates
+    diff = (poisson_system(a.shape, a=a, face_average="arithmetic").matrix
+            - poisson_system(a.shape, a=a).matrix)
+    assert np.linalg.eigvalsh(diff.toarray()).min() > -1e-9
+    assert sp.issparse(diff)
+
+
+def test_bad_input():
+    a = np.ones((9, 9))
+    with pytest.raises(ValueError, match="2 or 3 dimensions"):
+        darcy(np.ones(9))
+    with pytest.raises(ValueError, match="positive everywhere"):
+        darcy(np.where(np.eye(9) > 0, 0.0, 1.0))
+    bad = a.copy()
+    bad[3, 4] = np.nan
+    with pytest.raises(ValueError, match=r"finite everywhere.*\(3, 4\)"):
+        darcy(bad)
+    with pytest.raises(ValueError, match="unknown method"):
+        darcy(a, method="cholesky")
+    with pytest.raises(ValueError, match="source f"):
+        darcy(a, np.ones((8, 8)))
+    with pytest.raises(ValueError, match="pure-Neumann"):
+        darcy(a, bc="neumann")
+    with pytest.raises(ValueError, match="rtol"):
+        darcy(a, method="amg", rtol=-1.0)

@@ -1,0 +1,152 @@
+"""CG, PCG and FCG: agreement with a direct solve, with scipy, with each other; honest failures."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+import torch
+
+from pdekit.solvers.linear import ConvergenceWarning, cg, fcg, ic0, jacobi, pcg
+from tests.solvers.linear._systems import laplacian_2d
+
+
+@pytest.fixture(scope="module")
+def system():
+    A = laplacian_2d(24, coefficient_seed=3)
+    b = np.random.default_rng(0).normal(size=A.shape[0])
+    return A, b, spla.spsolve(A.tocsc(), b)
+
+
+def test_cg_matches_direct_solve(system):
+    A, b, x_direct = system
+    x, info = cg(A, b, rtol=1e-10)
+    assert info.converged and info.status == "converged"
+    assert np.linalg.norm(x - x_direct) / np.linalg.norm(x_direct) < 1e-8
+    true = np.linalg.norm(b - A @ x) / np.linalg.norm(b)
+    assert true <= 1e-10 and info.residuals[-1] == pytest.approx(true, rel=1e-12)
+    assert info.residuals[0] == 1.0 and len(info.residuals) == info.iterations + 1
+    assert len(info.times) == len(info.residuals) and np.all(np.diff(info.times) >= 0)
+
+
+def test_cg_iteration_count_matches_scipy(system):
+    A, b, _ = system
+    count = []
+    spla.cg(A, b, rtol=1e-8, callback=lambda xk: count.append(1))
+    _, info = cg(A, b, rtol=1e-8)
+    assert abs(info.iterations - len(count)) <= 1
+
+
+def test_x0_and_atol(system):
+    A, b, x_direct = system
+    x0 = x_direct + 1e-3
+    x, info = cg(A, b, x0, rtol=0.0, atol=1e-9 * np.linalg.norm(b))
+    assert info.residuals[0] == pytest.approx(np.linalg.norm(b - A @ x0) / np.linalg.norm(b))
+    assert np.linalg.norm(b - A @ x) <= 1e-9 * np.linalg.norm(b)
+
+
+def test_operator_kinds_agree(system):
+    A, b, x_direct = system
+    x_lo, _ = cg(spla.aslinearoperator(A), b, rtol=1e-10)
+    x_dense, _ = cg(A.toarray(), b, rtol=1e-10)
+    coo = A.tocoo()
+    At = torch.sparse_coo_tensor(np.vstack([coo.row, coo.col]), coo.data, coo.shape).to_sparse_csr()
+    x_t, info_t = cg(At, torch.from_numpy(b), rtol=1e-10, M=jacobi(A))
+    assert isinstance(x_t, torch.Tensor) and info_t.converged
+    for x in (x_lo, x_dense, x_t.numpy()):
+        assert np.linalg.norm(x - x_direct) / np.linalg.norm(x_direct) < 1e-8
+
+
+def test_preconditioning_reduces_iterations(system):
+    A, b, _ = system
+    _, plain = cg(A, b, rtol=1e-8)
+    _, with_ic = pcg(A, b, rtol=1e-8, M=ic0(A))
+    assert with_ic.method == "pcg" and plain.method == "cg"
+    assert with_ic.iterations < 0.6 * plain.iterations
+    assert with_ic.preconditioner_time > 0.0
+
+
+@pytest.mark.parametrize("make_M", [jacobi, ic0])
+def test_fcg_with_linear_spd_preconditioner_gives_pcg_iterates(system, make_M):
+    A, b, _ = system
+    M = make_M(A)
+    xs_pcg, xs_fcg = [], []
+    pcg(A, b, rtol=1e-10, M=M, callback=lambda xk: xs_pcg.append(xk.copy()))
+    _, info = fcg(A, b, rtol=1e-10, M=M, m=2, callback=lambda xk: xs_fcg.append(xk.copy()))
+    assert info.method == "fcg(2)" and info.converged
+    assert abs(len(xs_pcg) - len(xs_fcg)) <= 1
+    for x_p, x_f in list(zip(xs_pcg, xs_fcg))[:20]:
+        assert np.linalg.norm(x_p - x_f) <= 1e-8 * np.linalg.norm(x_p)
+
+
+def test_fcg_handles_a_nonlinear_preconditioner(system):
+    A, b, x_direct = system
+    Mj = jacobi(A)
+
+    def inner_cg(r):  # three steps of inner Jacobi-PCG: a nonlinear map of r
+        z, _ = spla.cg(A, r, maxiter=3, M=Mj.as_linear_operator())
+        return z
+
+    x, info = fcg(A, b, rtol=1e-9, M=inner_cg, m=5)
+    assert info.converged and np.linalg.norm(x - x_direct) < 1e-7 * np.linalg.norm(x_direct)
+    _, plain = cg(A, b, rtol=1e-9)
+    assert info.iterations < plain.iterations / 2
+
+
+def test_non_convergence_is_reported(system):
+    A, b, _ = system
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        x, info = cg(A, b, rtol=1e-12, maxiter=5)
+    assert not info.converged and info.status == "maxiter" and info.iterations == 5
+    assert info.residuals[-1] > 1e-12
+
+
+def test_indefinite_matrix_breaks_down_honestly():
+    A = sp.diags([1.0, 2.0, -3.0, 4.0]).tocsr()
+    with pytest.warns(ConvergenceWarning):
+        _, info = cg(A, np.ones(4), rtol=1e-10)
+    assert not info.converged and "breakdown" in info.status
+
+
+def test_zero_rhs_gives_zero():
+    x, info = cg(laplacian_2d(4), np.zeros(16))
+    assert info.converged and info.iterations == 0 and not x.any()
+
+
+@pytest.mark.parametrize(
+    "A, b, match",
+    [
+        (sp.random(4, 5, 0.5, random_state=0, format="csr"), np.ones(4), "square"),
+        (sp.csr_matrix(np.array([[2.0, 1.0], [0.0, 2.0]])), np.ones(2), "symmetric"),
+        (sp.csr_matrix(np.array([[2.0, np.nan], [np.nan, 2.0]])), np.ones(2), "finite"),
+        (sp.identity(3, format="csr"), np.array([1.0, np.nan, 0.0]), "b must be finite"),
+        (sp.identity(3, format="csr"), np.ones(4), "3 entries"),
+    ],
+)
+def test_bad_systems_are_refused(A, b, match):
+    for solver in (cg, pcg, fcg):
+        with pytest.raises(ValueError, match=match):
+            solver(A, b)
+
+
+def test_bad_options_are_refused():
+    A = laplacian_2d(3)
+    with pytest.raises(ValueError, match="rtol"):
+        cg(A, np.ones(9), rtol=-1.0)
+    with pytest.raises(ValueError, match="both 0"):
+        cg(A, np.ones(9), rtol=0.0, atol=0.0)
+    with pytest.raises(ValueError, match="maxiter"):
+        cg(A, np.ones(9), maxiter=2.5)
+    with pytest.raises(ValueError, match="kept directions"):
+        fcg(A, np.ones(9), m=0)
+    with pytest.raises(TypeError, match="preconditioner M"):
+        cg(A, np.ones(9), M="jacobi")
+    with pytest.raises(TypeError, match="A must be"):
+        cg([[1.0]], np.ones(1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        x, info = cg(A, np.ones(9), check_symmetry=False)
+    assert info.converged

@@ -1,0 +1,110 @@
+"""The data verbs of the command line: generate (generic problem parameters), info."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+import tests.data.toy_problems  # noqa: F401  (registers the toy problems)
+from pdekit._commands.generate import coerce_param, parse_problem_params
+from pdekit.cli import main
+from pdekit.data import get_problem, read_info
+
+
+def test_generate_then_info(tmp_path, capsys):
+    out = tmp_path / "t.h5"
+    rc = main(["generate", "toy-2d", "--n", "5", "--resolution", "4", "--seed", "3",
+               "--workers", "0", "--scale", "0.5", "-o", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert f"wrote {out}: 5/5 samples of toy-2d (5 solved in" in text and "samples/s" in text
+    info = read_info(out)
+    assert info.header.params["scale"] == 0.5 and info.header.seed == 3 and info.n_completed == 5
+    assert main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    for piece in ("pdekit-dataset/1", "toy-2d", "5/5 completed", '"scale": 0.5',
+                  "/inputs         float32 (5, 4, 4, 1) axes N,X,Y,C", "/coords/x"):
+        assert piece in text
+    assert main(["info", str(out), "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["n_completed"] == 5 and record["outputs"]["shape"] == [5, 4, 4, 2]
+
+
+def test_options_before_the_pde_and_quiet(tmp_path, capsys):
+    out = tmp_path / "q.h5"
+    assert main(["generate", "--n", "2", "--quiet", "toy-time", "--steps", "2", "--resolution", "3",
+                 "--workers", "0", "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+    assert read_info(out).output_shape == (2, 2, 3, 1)
+
+
+def test_unknown_parameter_and_pde_are_rejected(tmp_path, capsys):
+    out = tmp_path / "u.h5"
+    assert main(["generate", "toy-2d", "--n", "2", "--nu", "1e-3", "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown parameter --nu for toy-2d; valid parameters: --delay, --fail, --scale" in err
+    assert main(["generate", "nope", "--n", "2", "-o", str(out)]) == 1
+    assert "unknown PDE 'nope'" in capsys.readouterr().err
+    assert main(["generate", "toy-2d", "-o", str(out)]) == 1
+    assert "missing --n" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_info_rejects_other_files(tmp_path, capsys):
+    path = tmp_path / "o.h5"
+    with h5py.File(path, "w") as f:
+        f["u"] = np.zeros(2)
+    assert main(["info", str(path)]) == 1
+    assert "not a pdekit dataset" in capsys.readouterr().err
+
+
+def test_problem_help_and_list(capsys):
+    assert main(["generate", "toy-time", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "--steps" in text and "default 3" in text and "outputs ['u']" in text
+    assert main(["generate", "--list"]) == 0
+    assert "toy-2d: random field" in capsys.readouterr().out
+
+
+def test_parameter_coercion():
+    toy = get_problem("toy-2d")
+    assert parse_problem_params(toy, ["--scale", "2", "--fail", "--delay=0.5"]) == \
+        {"scale": 2.0, "fail": True, "delay": 0.5}
+    assert parse_problem_params(toy, ["--no-fail"]) == {"fail": False}
+    assert coerce_param("k", "1e3", 5) == 1000
+    assert coerce_param("mesh", "a.msh", "") == "a.msh"
+    assert coerce_param("sizes", "1,2", [4]) == [1, 2]
+    assert coerce_param("opt", "[1, 2.5]", None) == [1, 2.5]
+    assert coerce_param("opt", "plain", None) == "plain"
+    with pytest.raises(ValueError, match=r"parameter --k expects an integer \(default 5\); got '1.5'"):
+        coerce_param("k", "1.5", 5)
+    with pytest.raises(ValueError, match="expects true or false"):
+        coerce_param("f", "maybe", False)
+    with pytest.raises(ValueError, match="--scale needs a value"):
+        parse_problem_params(toy, ["--scale"])
+    with pytest.raises(ValueError, match="unexpected argument 'stray'"):
+        parse_problem_params(toy, ["stray"])
+
+
+def test_demo_steps_make_datasets_and_a_png(tmp_path, capsys, monkeypatch):
+    from pdekit._commands import demo
+
+    monkeypatch.setattr(demo, "DATASETS", {
+        "darcy": ("toy-2d", dict(n=4, resolution=8, seed=0)),
+        "navier-stokes": ("toy-2d-time", dict(n=3, resolution=8, seed=0, steps=2)),
+    })
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--workers", "0"]) == 0
+    text = capsys.readouterr().out
+    assert "[1/3] darcy" in text and "[3/3] figure" in text and "samples/s" in text
+    assert f"{out / 'darcy.h5'}: 4 samples, inputs (8, 8, 1) ['a']" in text
+    assert read_info(out / "navier-stokes.h5").output_shape == (3, 2, 8, 8, 1)
+    png = (out / "samples.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    ctx = demo.run_demo(out, quiet=True, workers=0, steps=demo.STEPS[:1])  # reruns from scratch
+    assert capsys.readouterr().out == ""
+    assert ctx.reports["darcy"].n_generated == 4 and set(ctx.datasets) == {"darcy"}
