@@ -8,6 +8,7 @@ one. :func:`format_summary` turns the returned metrics into the lines the demo p
 
 from __future__ import annotations
 
+import copy
 import os
 import statistics
 import time
@@ -94,22 +95,16 @@ def train_demo_surrogate(data_path: str | os.PathLike, out_dir: str | os.PathLik
     strides = eval_strides(test, resolutions)
 
     # choose the number of epochs from the time of a few steps on a throw-away copy
-    probe = Trainer(NormalizedOperator.from_checkpoint(model.to_checkpoint()) if hasattr(
-        NormalizedOperator, "from_checkpoint") else model, batch_size=batch_size, lr=lr,
-        device="cpu", distributed=False, seed=seed)
+    probe = Trainer(copy.deepcopy(model), batch_size=batch_size, lr=lr, device="cpu",
+                    distributed=False, seed=seed)
     batches = probe.batches_for(train)
-    it = batches.batches(0)
-    probe.train_step(next(it))
+    first = next(batches.batches(0))
+    probe.train_step(first)  # warm-up
     t0 = time.perf_counter()
-    n_probe = min(3, len(batches) - 1) or 1
-    for _ in range(n_probe):
-        probe.train_step(next(it, None) or next(batches.batches(1)))
-    epoch_seconds = (time.perf_counter() - t0) / n_probe * len(batches)
+    for _ in range(3):
+        probe.train_step(first)
+    epoch_seconds = (time.perf_counter() - t0) / 3 * len(batches)
     n_epochs = int(max(2, min(epochs, budget_seconds // max(epoch_seconds, 1e-9))))
-    torch.manual_seed(seed)
-    net.load_state_dict(build_model("tfno", in_channels=train.in_channels, out_channels=train.out_channels,
-                                    n_dim=len(train.x_shape) - 1, modes=min(modes, train_resolution // 2),
-                                    width=width, layers=layers, rank=rank).state_dict())
 
     trainer = Trainer(model, epochs=n_epochs, batch_size=batch_size, lr=lr, weight_decay=1e-4,
                       scheduler="cosine", seed=seed, device="cpu", distributed=False,

@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"model      {args.model}: {model.n_parameters():,} parameters -> {out / 'model.pt'}")
             print(f"trained    {last['epoch']} epochs, {last['step']} steps, {len(train)} samples "
                   f"at {train_res} points per axis; final train loss {last['train_loss']:.4g}")
-            for key in sorted(k for k in last if k.startswith("test/")):
+            for key in sorted((k for k in last if k.startswith("test/")), key=lambda k: int(k.split("@")[1])):
                 print(f"test       relative L2 at {key.split('@')[1]:>4}: {last[key]:.4g}")
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()

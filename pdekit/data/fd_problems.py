@@ -10,7 +10,9 @@ Registered names (parameters and defaults in each ``Problem.defaults``):
 * ``navier-stokes``: the FNO vorticity set on the unit torus: w0 from a periodic GRF
   (alpha = 2.5, tau = 7), FNO forcing, Crank-Nicolson pseudo-spectral steps of ``dt``
   computed at ``solve_resolution`` and stored at s every ``record_every`` steps. Inputs
-  w0 (s, s, 1), outputs w (T, s, s, 1).
+  w0 (s, s, 1), outputs w (T, s, s, 1). ``sigma=None`` matches the FNO draws: the FNO
+  script filters complex noise with N(0, 1) real and imaginary parts and keeps the real part,
+  which doubles the nominal variance, so the default is sigma = sqrt(2) tau^(alpha - 1).
 * ``burgers``: the FNO Burgers set: u0 a periodic GRF (alpha = 2.5, tau = 7, sigma = 49),
   nu = 0.1, u at t = 1. Inputs u0 (s, 1), outputs u (s, 1).
 * ``heat``, ``advection-diffusion``, ``wave``: 2D periodic problems with GRF initial states
@@ -98,6 +100,8 @@ register_problem(Problem(
 def _ns_solve(rng, resolution, *, nu, t_final, dt, record_every, alpha, tau, sigma,
               solve_resolution, forcing) -> Sample:
     solve, k = stride_for(resolution, solve_resolution, nodes=False)
+    if sigma is None:  # the FNO generator's amplitude (see the module docstring)
+        sigma = math.sqrt(2.0) * tau ** (alpha - 1.0)
     w0 = gaussian_random_field((solve, solve), alpha=alpha, tau=tau, sigma=sigma,
                                bc="periodic", rng=rng)
     if forcing not in ("fno", "none"):

@@ -169,6 +169,8 @@ def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution:
         publisher = _Publisher(path, header, journal, file_done)
         if created:
             publisher.publish()  # an empty but valid file from the start
+        if publisher.dirty and publisher.due():  # journalled by an interrupted run
+            publisher.publish()
         todo = np.flatnonzero(~publisher.done).tolist()
         seeds = sample_seeds(seed, n)
         progress.start(n, desc=problem.name)
@@ -287,8 +289,7 @@ class _Publisher:
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(problem_ref: Problem | str, resolution: int, params: dict, shard_dir: str) -> None:
-    problem = problem_ref if isinstance(problem_ref, Problem) else get_problem(problem_ref)
+def _init_worker(problem: Problem, resolution: int, params: dict, shard_dir: str) -> None:
     _WORKER.update(problem=problem, resolution=resolution, params=params, shard_dir=shard_dir)
 
 
@@ -321,13 +322,17 @@ def _solve_to_shard(index: int, sample_seed: int, problem: Problem | None = None
     return index
 
 
-def _problem_ref(problem: Problem) -> Problem | str:
-    """The problem itself if it pickles (functions defined at module level), else its name."""
+def _problem_ref(problem: Problem) -> Problem:
+    """The problem, checked to travel to worker processes (it must pickle)."""
     try:
         pickle.loads(pickle.dumps(problem))
-        return problem
-    except Exception:
-        return problem.name
+    except Exception as exc:
+        raise ValueError(
+            f"problem {problem.name!r} cannot be sent to worker processes ({type(exc).__name__}: "
+            f"{exc}); define its solve and coordinates functions at module level of an importable "
+            f"module, or pass workers=0"
+        ) from None
+    return problem
 
 
 @contextlib.contextmanager

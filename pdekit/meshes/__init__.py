@@ -36,6 +36,16 @@ _EXPORTS: dict[str, str] = {
     "facet_to_cells": "topology",
     "cell_neighbors": "topology",
     "edges": "topology",
+    "perturb": "unstructured",
+    "retriangulate": "unstructured",
+    "unstructured_rectangle": "unstructured",
+    "unstructured_box": "unstructured",
+    "unstructured_square": "unstructured",
+    "unstructured_cube": "unstructured",
+    "read": "io",
+    "write": "io",
+    "to_meshio": "io",
+    "from_meshio": "io",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -216,18 +216,18 @@ class Mesh:
             i, j = np.argwhere(out)[0]
             raise ValueError(f"cells[{i}, {j}] = {cells[i, j]} is out of range [0, {n}) "
                              f"({int(out.sum())} out-of-range indices)")
-        used = np.zeros(n, dtype=bool)
-        used[cells.ravel()] = True
-        if not used.all():
-            unused = np.flatnonzero(~used)
-            raise ValueError(f"{unused.size} points are used by no cell, the first is point "
-                             f"{unused[0]}; pass remove_unused=True to Mesh.from_arrays to drop them")
         srt = np.sort(cells, axis=1)
         rep = np.any(srt[:, 1:] == srt[:, :-1], axis=1)
         if rep.any():
             c = int(np.argmax(rep))
             raise ValueError(f"cell {c} has a repeated vertex: {cells[c].tolist()}; "
                              f"{int(rep.sum())} degenerate cells in all")
+        used = np.zeros(n, dtype=bool)
+        used[cells.ravel()] = True
+        if not used.all():
+            unused = np.flatnonzero(~used)
+            raise ValueError(f"{unused.size} points are used by no cell, the first is point "
+                             f"{unused[0]}; pass remove_unused=True to Mesh.from_arrays to drop them")
         vol = signed_volumes(self.points, cells)
         x = self.points[cells]
         h = np.max(np.linalg.norm(x[:, :, None, :] - x[:, None, :, :], axis=-1), axis=(1, 2))

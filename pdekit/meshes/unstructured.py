@@ -173,34 +173,57 @@ def retriangulate(mesh: Mesh, *, rtol: float = 1e-10) -> Mesh:
                 tag_names=mesh.tag_names)
 
 
+def _finish(base: Mesh, amount: float, rng, method: str) -> Mesh:
+    if method not in ("delaunay", "perturb"):
+        raise ValueError(f"unknown method {method!r}; expected 'delaunay' or 'perturb'")
+    moved = perturb(base, amount, rng=rng, boundary="slide")
+    return retriangulate(moved) if method == "delaunay" else moved
+
+
 def unstructured_rectangle(nx: int, ny: int, *, x=(0.0, 1.0), y=(0.0, 1.0), amount: float = 0.35,
-                           rng=None) -> Mesh:
-    """Irregular triangle mesh of a rectangle: jittered interior grid points, Delaunay cells.
+                           rng=None, method: str = "delaunay") -> Mesh:
+    """Irregular triangle mesh of a rectangle: jittered grid points, Delaunay cells.
 
     Boundary points slide along their side (corners stay), so the tags left/right/bottom/top
     (1-4) and the boundary facet counts are those of :func:`~pdekit.meshes.rectangle`.
+
+    Parameters
+    ----------
+    nx, ny : int
+        Grid intervals along x and y (``(nx+1)(ny+1)`` points, about ``2 nx ny`` triangles).
+    x, y : (float, float)
+    amount : float
+        Jitter, a fraction of the local edge length (see :func:`perturb`).
+    rng : numpy Generator or seed, optional
+    method : {"delaunay", "perturb"}
+        "delaunay" retriangulates the jittered points (irregular connectivity);
+        "perturb" keeps the structured connectivity with moved points.
     """
-    base = rectangle(nx, ny, x=x, y=y)
-    return retriangulate(perturb(base, amount, rng=rng, boundary="slide"))
+    return _finish(rectangle(nx, ny, x=x, y=y), amount, rng, method)
 
 
 def unstructured_box(nx: int, ny: int, nz: int, *, x=(0.0, 1.0), y=(0.0, 1.0), z=(0.0, 1.0),
-                     amount: float = 0.35, rng=None) -> Mesh:
-    """Irregular tetrahedral mesh of a box: jittered interior grid points, Delaunay cells.
+                     amount: float = 0.35, rng=None, method: str = "delaunay") -> Mesh:
+    """Irregular tetrahedral mesh of a box: jittered grid points, Delaunay cells.
 
     Boundary points slide within their face or edge (corners stay), which avoids the
     degenerate (cospherical) configurations of grid points. Tags as in
     :func:`~pdekit.meshes.box` (left/right/front/back/bottom/top = 1-6).
+
+    Notes
+    -----
+    3D Delaunay meshes of jittered points contain slivers (flat tetrahedra with a tiny
+    radius ratio, e.g. 0.004 at 8^3). Where shape quality matters more than irregular
+    connectivity, use ``method="perturb"`` (Kuhn connectivity, moved points).
     """
-    base = box(nx, ny, nz, x=x, y=y, z=z)
-    return retriangulate(perturb(base, amount, rng=rng, boundary="slide"))
+    return _finish(box(nx, ny, nz, x=x, y=y, z=z), amount, rng, method)
 
 
-def unstructured_square(n: int, *, amount: float = 0.35, rng=None) -> Mesh:
+def unstructured_square(n: int, *, amount: float = 0.35, rng=None, method: str = "delaunay") -> Mesh:
     """:func:`unstructured_rectangle` of the unit square with ``n`` intervals per side."""
-    return unstructured_rectangle(n, n, amount=amount, rng=rng)
+    return unstructured_rectangle(n, n, amount=amount, rng=rng, method=method)
 
 
-def unstructured_cube(n: int, *, amount: float = 0.35, rng=None) -> Mesh:
+def unstructured_cube(n: int, *, amount: float = 0.35, rng=None, method: str = "delaunay") -> Mesh:
     """:func:`unstructured_box` of the unit cube with ``n`` intervals per side."""
-    return unstructured_box(n, n, n, amount=amount, rng=rng)
+    return unstructured_box(n, n, n, amount=amount, rng=rng, method=method)

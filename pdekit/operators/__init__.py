@@ -21,9 +21,11 @@ _EXPORTS: dict[str, str] = {
     "registered_models": "base",
     "SpectralWeights": "spectral_weights",
     "SpectralConv": "spectral_conv",
-    "ChannelMLP": "layers",
     "FNO": "fno",
     "TFNO": "fno",
+    "LpLoss": "losses",
+    "H1Loss": "losses",
+    "UnitGaussianNormalizer": "normalizers",
 }
 
 __all__ = sorted(_EXPORTS)

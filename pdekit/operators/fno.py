@@ -18,29 +18,15 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from pdekit._validation import check_choice
 from pdekit.operators.base import OperatorModel
-from pdekit.operators.layers import (ChannelLinear, ChannelMLP, DomainPadding, GridEmbedding, activation,
-                                     make_skip)
+from pdekit.operators.layers import NORMS, ChannelMLP, DomainPadding, GridEmbedding, activation, make_norm, make_skip
 from pdekit.operators.spectral_conv import SpectralConv
 
 __all__ = ["FNO", "TFNO"]
-
-_NORMS = (None, "group_norm", "instance_norm")
-
-
-class _InstanceNormND(nn.Module):
-    """Instance norm for any number of spatial dims (flattens them)."""
-
-    def __init__(self, channels: int):
-        super().__init__()
-        self.norm = nn.InstanceNorm1d(channels, affine=True)
-
-    def forward(self, x):
-        return self.norm(x.reshape(x.shape[0], x.shape[1], -1)).reshape(x.shape)
-
 
 class FNO(OperatorModel):
     """Fourier neural operator (Li et al. 2020) with the refinements of neuraloperator.
@@ -109,7 +95,7 @@ class FNO(OperatorModel):
             if int(value) < 1:
                 raise ValueError(f"{name} must be a positive int; got {value}")
         check_choice("positional_embedding", positional_embedding, (None, "grid"))
-        check_choice("norm", norm, _NORMS)
+        check_choice("norm", norm, NORMS)
         self.n_modes, self.n_dim = n_modes, len(n_modes)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.hidden_channels, self.n_layers = int(hidden_channels), int(n_layers)
@@ -133,17 +119,14 @@ class FNO(OperatorModel):
             self.channel_mlp_skips = nn.ModuleList(make_skip(channel_mlp_skip, hidden_channels, hidden_channels)
                                                    for _ in range(n_layers))
         n_norms = 2 if self.use_channel_mlp else 1
-        self.norms = nn.ModuleList(self._make_norm(norm) for _ in range(n_layers * n_norms)) if norm else None
+        self.norms = nn.ModuleList(make_norm(norm, hidden_channels) for _ in range(n_layers * n_norms)) if norm else None
         self.projection = self._mlp(hidden_channels, out_channels, projection_channel_ratio * hidden_channels,
                                     non_linearity)
-
-    def _make_norm(self, kind):
-        return nn.GroupNorm(1, self.hidden_channels) if kind == "group_norm" else _InstanceNormND(self.hidden_channels)
 
     @staticmethod
     def _mlp(c_in: int, c_out: int, hidden: float, non_linearity: str) -> nn.Module:
         if hidden <= 0:
-            return ChannelLinear(c_in, c_out)
+            return nn.Linear(c_in, c_out)
         return ChannelMLP(c_in, c_out, int(round(hidden)), non_linearity=non_linearity)
 
     def check_input(self, x: torch.Tensor) -> None:
@@ -161,6 +144,7 @@ class FNO(OperatorModel):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Map ``x : (batch, in_channels, *spatial)`` to ``(batch, out_channels, *spatial)``."""
         self.check_input(x)
+        x = x.movedim(1, -1)  # the trunk works channel-last: pointwise maps are single GEMMs
         if self.embedding is not None:
             x = self.embedding(x)
         x = self.lifting(x)
@@ -171,20 +155,25 @@ class FNO(OperatorModel):
             x = self.block(x, layer)
         if amounts is not None:
             x = self.padding.unpad(x, amounts)
-        return self.projection(x)
+        return self.projection(x).movedim(-1, 1)
 
     def block(self, x: torch.Tensor, layer: int) -> torch.Tensor:
-        """Fourier block ``layer`` on ``x : (batch, hidden_channels, *spatial)``."""
+        """Fourier block ``layer`` on channel-last ``x : (batch, *spatial, hidden_channels)``."""
         last = layer == self.n_layers - 1
-        y = self.conv(x, layer)
-        if self.norms is not None:
-            y = self.norms[layer * (2 if self.use_channel_mlp else 1)](y)
-        y = y + self.fno_skips[layer](x)
+        skip = self.fno_skips[layer]
+        if self.norms is not None:  # norm(conv(x)) + skip(x)
+            y = self.norms[layer * (2 if self.use_channel_mlp else 1)](self.conv(x, layer, channels_last=True))
+            y = y + skip(x)
+        elif isinstance(skip, nn.Linear) and self.conv.bias is not None:  # bias folded into the skip's GEMM
+            y = self.conv(x, layer, channels_last=True, residual=F.linear(x, skip.weight, self.conv.bias[layer]),
+                          add_bias=False)
+        else:
+            y = self.conv(x, layer, channels_last=True, residual=skip(x))
         if not last:
             y = self.act(y)
         if not self.use_channel_mlp:
             return y
-        z = self.channel_mlps[layer](y) + self.channel_mlp_skips[layer](x)
+        z = self.channel_mlps[layer](y, residual=self.channel_mlp_skips[layer](x))
         if self.norms is not None:
             z = self.norms[2 * layer + 1](z)
         return z if last else self.act(z)

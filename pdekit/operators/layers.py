@@ -1,13 +1,13 @@
-"""Pointwise building blocks of neural operators: channel linear maps and MLPs, skips, embeddings, padding.
+"""Pointwise building blocks of neural operators: channel MLPs, skips, norms, embeddings, padding.
 
-Every layer here acts on tensors of shape ``(batch, channels, *spatial)`` with any number of
-spatial dimensions, and is pointwise in space (so independent of the resolution), except
-:class:`DomainPadding` which pads by a fraction of the domain.
+These layers work on **channel-last** tensors ``(batch, *spatial, channels)``, the layout in which
+pointwise channel maps are single GEMMs; the models convert at their entry and exit, and take and
+return ``(batch, channels, *spatial)``. All are pointwise in space (independent of the resolution)
+except :class:`DomainPadding`, which pads by a fraction of the domain.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import torch
@@ -16,10 +16,11 @@ from torch import nn
 
 from pdekit._validation import check_choice
 
-__all__ = ["ChannelLinear", "ChannelMLP", "SoftGating", "make_skip", "GridEmbedding", "DomainPadding",
-           "activation", "SKIPS"]
+__all__ = ["ChannelMLP", "SoftGating", "make_skip", "make_norm", "GridEmbedding", "DomainPadding",
+           "activation", "SKIPS", "NORMS"]
 
 SKIPS = ("linear", "identity", "soft-gating")
+NORMS = (None, "group_norm", "instance_norm")
 _ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu, "tanh": torch.tanh, "silu": F.silu}
 
 
@@ -29,38 +30,8 @@ def activation(name: str):
     return _ACTIVATIONS[name]
 
 
-class ChannelLinear(nn.Module):
-    """``y[b, o, ...] = sum_i W[o, i] x[b, i, ...] + c[o]``: a 1x1 convolution in any dimension.
-
-    Parameters
-    ----------
-    in_channels, out_channels : int
-    bias : bool
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, *, bias: bool = True):
-        super().__init__()
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        bound = 1.0 / math.sqrt(in_channels)
-        self.weight = nn.Parameter(torch.empty(out_channels, in_channels).uniform_(-bound, bound))
-        self.bias = nn.Parameter(torch.empty(out_channels).uniform_(-bound, bound)) if bias else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """x : (batch, in_channels, *spatial) -> (batch, out_channels, *spatial)."""
-        flat = x.reshape(x.shape[0], x.shape[1], -1)
-        if self.bias is None:
-            y = torch.matmul(self.weight, flat)
-        else:
-            y = torch.baddbmm(self.bias[None, :, None].expand(x.shape[0], -1, flat.shape[-1]),
-                              self.weight.expand(x.shape[0], -1, -1), flat)
-        return y.reshape(x.shape[0], self.out_channels, *x.shape[2:])
-
-    def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, bias={self.bias is not None}"
-
-
 class ChannelMLP(nn.Module):
-    """Pointwise MLP over channels: ``n_layers`` ChannelLinear maps with an activation between.
+    """Pointwise MLP over the last (channel) dimension: ``n_layers`` linear maps, activations between.
 
     Parameters
     ----------
@@ -76,46 +47,74 @@ class ChannelMLP(nn.Module):
         if n_layers < 1:
             raise ValueError(f"a channel MLP needs n_layers >= 1; got {n_layers}")
         widths = [in_channels] + [hidden_channels] * (n_layers - 1) + [out_channels]
-        self.layers = nn.ModuleList(ChannelLinear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
         self.act = activation(non_linearity)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
+        """x : (..., in_channels) -> (..., out_channels), plus ``residual`` (fused into the last GEMM)."""
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
+            if i == last and residual is not None and self.dropout is None:
+                out = torch.addmm(residual.expand(*x.shape[:-1], layer.out_features).reshape(-1, layer.out_features)
+                                  + layer.bias, x.reshape(-1, x.shape[-1]), layer.weight.T)
+                return out.reshape(*x.shape[:-1], layer.out_features)
             x = layer(x)
             if i < last:
                 x = self.act(x)
             if self.dropout is not None:
                 x = self.dropout(x)
-        return x
+        return x if residual is None else x + residual
 
 
 class SoftGating(nn.Module):
-    """Per-channel scaling ``y[b, c, ...] = w[c] x[b, c, ...]`` (weights start at one)."""
+    """Per-channel scaling ``y[..., c] = w[c] x[..., c]`` (weights start at one)."""
 
     def __init__(self, channels: int):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x * self.weight.reshape(1, -1, *([1] * (x.ndim - 2)))
+        return x * self.weight
 
 
 def make_skip(kind: str, in_channels: int, out_channels: int) -> nn.Module:
     """Skip connection ``"linear"`` (channel map, no bias), ``"identity"`` or ``"soft-gating"``."""
     check_choice("skip", kind, SKIPS)
     if kind == "linear":
-        return ChannelLinear(in_channels, out_channels, bias=False)
+        return nn.Linear(in_channels, out_channels, bias=False)
     if in_channels != out_channels:
         raise ValueError(f"a {kind!r} skip needs in_channels == out_channels; got {in_channels}, {out_channels}")
     return nn.Identity() if kind == "identity" else SoftGating(in_channels)
 
 
-class GridEmbedding(nn.Module):
-    """Append the grid coordinates in ``[0, 1)`` (one channel per spatial dimension).
+class _ChannelLastNorm(nn.Module):
+    """Group norm with one group (over space and channels) or instance norm (over space), per sample."""
 
-    ``x : (batch, c, n_1, ..., n_d) -> (batch, c + d, n_1, ..., n_d)``; point ``i`` along
+    def __init__(self, channels: int, *, over_channels: bool, eps: float = 1e-5):
+        super().__init__()
+        self.over_channels, self.eps = over_channels, eps
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dims = tuple(range(1, x.ndim)) if self.over_channels else tuple(range(1, x.ndim - 1))
+        var, mean = torch.var_mean(x, dim=dims, keepdim=True, unbiased=False)
+        return (x - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
+
+
+def make_norm(kind: str | None, channels: int) -> nn.Module:
+    """Normalisation layer ``None`` (identity), ``"group_norm"`` (one group) or ``"instance_norm"``."""
+    check_choice("norm", kind, NORMS)
+    if kind is None:
+        return nn.Identity()
+    return _ChannelLastNorm(channels, over_channels=kind == "group_norm")
+
+
+class GridEmbedding(nn.Module):
+    """Append the grid coordinates in ``[0, 1)`` as the last channels (one per spatial dimension).
+
+    ``x : (batch, n_1, ..., n_d, c) -> (batch, n_1, ..., n_d, c + d)``; point ``i`` along
     dimension ``j`` has coordinate ``i / n_j`` (a periodic grid), at any resolution.
     """
 
@@ -124,11 +123,10 @@ class GridEmbedding(nn.Module):
         self.n_dim = int(n_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        batch, spatial = x.shape[0], x.shape[2:]
+        batch, spatial = x.shape[0], x.shape[1:-1]
         axes = [torch.arange(n, device=x.device, dtype=x.dtype) / n for n in spatial]
-        grids = torch.meshgrid(*axes, indexing="ij")
-        grid = torch.stack(grids).unsqueeze(0).expand(batch, -1, *spatial)
-        return torch.cat([x, grid], dim=1)
+        grid = torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1)
+        return torch.cat([x, grid.unsqueeze(0).expand(batch, *grid.shape)], dim=-1)
 
 
 class DomainPadding(nn.Module):
@@ -159,9 +157,9 @@ class DomainPadding(nn.Module):
         return [int(round(n * f)) for n, f in zip(spatial, frac)]
 
     def pad(self, x: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
-        """Return the padded tensor and the amounts (needed by :meth:`unpad`)."""
-        amounts = self._amounts(x.shape[2:])
-        spec: list[int] = []
+        """Pad ``x : (batch, *spatial, channels)``; return it and the amounts (for :meth:`unpad`)."""
+        amounts = self._amounts(x.shape[1:-1])
+        spec: list[int] = [0, 0]  # channels (last) are not padded
         for p in reversed(amounts):  # F.pad lists the last dimension first
             spec += [p, p] if self.mode == "symmetric" else [0, p]
         return F.pad(x, spec), amounts
@@ -169,7 +167,7 @@ class DomainPadding(nn.Module):
     def unpad(self, x: torch.Tensor, amounts: Sequence[int]) -> torch.Tensor:
         for j, p in enumerate(amounts):
             if p:
-                dim = 2 + j
+                dim = 1 + j
                 start = p if self.mode == "symmetric" else 0
                 x = x.narrow(dim, start, x.shape[dim] - (2 * p if self.mode == "symmetric" else p))
         return x

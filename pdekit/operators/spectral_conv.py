@@ -20,7 +20,8 @@ from torch import nn
 
 from pdekit._validation import check_choice
 from pdekit.operators.base import OperatorModel
-from pdekit.operators.spectral_transforms import TRANSFORMS, check_modes, forward_modes, inverse_modes, retained_modes
+from pdekit.operators.spectral_transforms import (TRANSFORMS, check_modes, forward_modes_cl, inverse_modes_cl,
+                                                  retained_modes)
 from pdekit.operators.spectral_weights import SpectralWeights
 
 __all__ = ["SpectralConv", "PRECISIONS"]
@@ -92,47 +93,67 @@ class SpectralConv(OperatorModel):
     def n_dim(self) -> int:
         return len(self.n_modes)
 
-    def forward(self, x: torch.Tensor, layer: int = 0, *,
-                output_shape: Sequence[int] | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, layer: int = 0, *, output_shape: Sequence[int] | None = None,
+                channels_last: bool = False, residual: torch.Tensor | None = None,
+                add_bias: bool = True) -> torch.Tensor:
         """Apply layer ``layer``.
 
         Parameters
         ----------
         x : (batch, in_channels, *spatial) real tensor
+            or ``(batch, *spatial, in_channels)`` if ``channels_last``.
         layer : int
         output_shape : sequence of int, optional
             Spatial shape of the output (default: that of ``x``); a finer one interpolates
             spectrally.
+        channels_last : bool
+            Channels are the last dimension of input and output (the layout the FNO works in).
+        residual : tensor of the output's shape, optional
+            Added to the output (fused into the last GEMM of the inverse transform); must be
+            channel-last when ``channels_last``.
+        add_bias : bool
+            Add the layer's bias (callers that fold it into ``residual`` pass False).
 
         Returns
         -------
-        (batch, out_channels, *output_shape) real tensor
+        (batch, out_channels, *output_shape) real tensor, or channels last if ``channels_last``.
         """
-        if x.ndim != 2 + self.n_dim or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"SpectralConv expects input of shape (batch, {self.in_channels}, "
-                f"{', '.join('n%d' % j for j in range(self.n_dim))}); got {tuple(x.shape)}")
-        spatial = tuple(x.shape[2:])
+        if not channels_last:
+            self._check_input(x, channel_dim=1)
+            y = self.forward(x.movedim(1, -1), layer, output_shape=output_shape, channels_last=True,
+                             residual=None if residual is None else residual.movedim(1, -1), add_bias=add_bias)
+            return y.movedim(-1, 1)
+        self._check_input(x, channel_dim=-1)
+        spatial = tuple(x.shape[1:-1])
         output_shape = spatial if output_shape is None else tuple(int(s) for s in output_shape)
         check_modes(self.n_modes, spatial)
         check_modes(self.n_modes, output_shape)
-        dtype = x.dtype
-        half = torch.float16
+        dtype, half = x.dtype, torch.float16
         if self.precision == "half":
             x = x.to(half)
-        xh = forward_modes(x, self.n_modes, norm=self.fft_norm, transform=self.transform)
-        batch, modes = xh.shape[0], xh.shape[2:-1]
-        # (batch, in, *modes, 2) -> (modes, batch, 2 * in): one GEMM per mode
-        xs = xh.movedim(1, -1).reshape(batch, -1, 2 * self.in_channels).transpose(0, 1)
+        xh = forward_modes_cl(x, self.n_modes, norm=self.fft_norm, transform=self.transform)
+        batch, modes = xh.shape[0], xh.shape[1:-2]
+        # (batch, *modes, 2, in) -> (modes, batch, 2 * in): one small GEMM per mode
+        xs = xh.reshape(batch, -1, 2 * self.in_channels).transpose(0, 1)
         ys = self.weights.contract_real(xs, layer, implementation=self.implementation,
                                         dtype=half if self.precision != "full" else xh.dtype)
-        if self.precision == "mixed":
-            ys = ys.to(dtype)
-        yh = ys.transpose(0, 1).reshape(batch, *modes, 2, self.out_channels).movedim(-1, 1)
-        y = inverse_modes(yh, self.n_modes, output_shape, norm=self.fft_norm, transform=self.transform).to(dtype)
-        if self.bias is not None:
-            y = y + self.bias[layer].reshape(1, -1, *([1] * self.n_dim)).to(dtype)
-        return y
+        yh = ys.transpose(0, 1).reshape(batch, *modes, 2, self.out_channels).to(xh.dtype)
+        bias = self.bias[layer].to(dtype) if self.bias is not None and add_bias else None
+        if residual is not None and bias is not None:
+            residual = residual + bias
+        elif residual is None:
+            residual = bias
+        if residual is not None:
+            residual = residual.to(yh.dtype)
+        y = inverse_modes_cl(yh, self.n_modes, output_shape, norm=self.fft_norm, transform=self.transform,
+                             residual=residual)
+        return y.to(dtype)
+
+    def _check_input(self, x: torch.Tensor, channel_dim: int) -> None:
+        if x.ndim != 2 + self.n_dim or x.shape[channel_dim] != self.in_channels:
+            dims = ", ".join("n%d" % j for j in range(self.n_dim))
+            expected = f"(batch, {self.in_channels}, {dims})" if channel_dim == 1 else f"(batch, {dims}, {self.in_channels})"
+            raise ValueError(f"SpectralConv expects input of shape {expected}; got {tuple(x.shape)}")
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, n_modes={self.n_modes}, "

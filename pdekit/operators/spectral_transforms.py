@@ -1,12 +1,13 @@
 """Truncated Fourier transforms: only the retained frequencies are ever computed.
 
-Two interchangeable implementations, both returning the coefficients as real pairs
-(``(batch, channels, *retained, 2)``, the layout of :func:`torch.view_as_real`):
+Two interchangeable implementations, both giving the coefficients as real pairs:
 
 * ``"fft"``: ``torch.fft.rfft`` along the last dimension, sliced, then full FFTs along the others on
   the retained columns only;
-* ``"dft"``: products with small real DFT matrices (``n x 2m``) dimension by dimension, i.e. plain
-  real GEMMs: fastest on CPUs when few modes are kept, and usable in any floating-point precision.
+* ``"dft"``: products with small real DFT matrices dimension by dimension, i.e. plain real GEMMs:
+  fastest on CPUs when few modes are kept, and usable in any floating-point precision. On
+  channel-last data the first spatial dimension is transformed first (real to complex), as one
+  large GEMM per sample; the others then act on data already reduced to the retained modes.
 
 ``n_modes`` follows neuraloperator: along every dimension but the last, ``n_modes[j]``
 frequencies (the non-negative ``ceil(m/2)`` first, then the negative ``floor(m/2)``); along the
@@ -21,7 +22,8 @@ from typing import Sequence
 
 import torch
 
-__all__ = ["retained_modes", "check_modes", "forward_modes", "inverse_modes", "TRANSFORMS"]
+__all__ = ["retained_modes", "check_modes", "forward_modes", "inverse_modes", "forward_modes_cl",
+           "inverse_modes_cl", "TRANSFORMS"]
 
 TRANSFORMS = ("auto", "fft", "dft")
 
@@ -56,25 +58,43 @@ def _frequencies(m: int) -> torch.Tensor:
 
 
 @functools.lru_cache(maxsize=64)
-def _matrices(n: int, m: int, last: bool, norm: str, dtype: torch.dtype, device: str):
-    """(forward, inverse) real DFT matrices for one dimension of ``n`` points and ``m`` kept modes."""
+def _matrices(n: int, m: int, kind: str, norm: str, dtype: torch.dtype, device: str):
+    """(forward, inverse) DFT matrices for one dimension of ``n`` points and ``m`` kept coefficients.
+
+    Matrices multiply from the left. Complex values are pairs (re, im) on a ``comp`` axis:
+
+    * ``kind="real"`` (first dimension: real input, real output) -- forward ``(m*2, n)`` with rows
+      ``(q, comp)``; inverse ``(n, m*2)`` keeping the real part;
+    * ``kind="complex"`` (other dimensions) -- forward ``(m*2, 2*n)`` from rows ``(comp, x)`` to rows
+      ``(q, comp)``; inverse ``(2*n, m*2)`` from rows ``(q, comp)`` to rows ``(comp, x)``.
+
+    A name ending in ``"-half"`` keeps the frequencies ``0..m-1`` of a real transform (the last
+    dimension): its inverse counts the conjugate frequencies (weights 2, except 0 and n/2).
+    """
+    base, half = kind.split("-")[0], kind.endswith("-half")
     s_fwd, s_inv = _scales(n, norm)
     grid = torch.arange(n, dtype=torch.float64)
-    freq = torch.arange(m, dtype=torch.float64) if last else _frequencies(m)
-    theta = 2.0 * math.pi * grid[:, None] * freq[None, :] / n  # (n, m)
+    freq = torch.arange(m, dtype=torch.float64) if half else _frequencies(m)
+    theta = 2.0 * math.pi * freq[:, None] * grid[None, :] / n  # (m, n)
     c, s = torch.cos(theta), torch.sin(theta)
-    if last:  # real input: (n) -> (m, 2);  real output: (m, 2) -> (n)
-        fwd = torch.stack([c, -s], dim=-1).reshape(n, 2 * m) * s_fwd
-        weight = torch.full((m,), 2.0, dtype=torch.float64)
-        weight[0] = 1.0
+    weight = torch.ones(m, 1, dtype=torch.float64)
+    if half:
+        weight[1:] = 2.0
         if n % 2 == 0 and m - 1 == n // 2:
             weight[-1] = 1.0
-        inv = torch.stack([c.T * weight[:, None], -s.T * weight[:, None]], dim=1).reshape(2 * m, n) * s_inv
-    else:  # complex (n, 2) -> (m, 2) and back
-        fwd = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], dim=1).reshape(2 * n, 2 * m) * s_fwd
-        inv = torch.stack([torch.stack([c.T, s.T], -1), torch.stack([-s.T, c.T], -1)], dim=1)
-        inv = inv.reshape(2 * m, 2 * n) * s_inv
-    return fwd.to(device=device, dtype=dtype), inv.to(device=device, dtype=dtype)
+    if base == "real":
+        fwd = torch.stack([c, -s], dim=1).reshape(2 * m, n) * s_fwd
+        inv = torch.stack([c * weight, -s * weight], dim=1).reshape(2 * m, n).T * s_inv
+    else:  # (q, co, ci, x): Yr = c a + s b, Yi = -s a + c b
+        fwd = torch.stack([torch.stack([c, s], 1), torch.stack([-s, c], 1)], 1).reshape(2 * m, 2 * n) * s_fwd
+        cw, sw = c * weight, s * weight  # (co, x, q, ci): yr = c Yr - s Yi, yi = s Yr + c Yi
+        inv = torch.stack([torch.stack([cw.T, -sw.T], -1), torch.stack([sw.T, cw.T], -1)], 0)
+        inv = inv.reshape(2 * n, 2 * m) * s_inv
+    return fwd.to(device=device, dtype=dtype).contiguous(), inv.to(device=device, dtype=dtype).contiguous()
+
+
+def _kind(j: int, d: int) -> str:
+    return ("real" if j == 0 else "complex") + ("-half" if j == d - 1 else "-full")
 
 
 def _use_dft(transform: str, n_modes: Sequence[int], spatial: Sequence[int]) -> bool:
@@ -99,25 +119,10 @@ def forward_modes(x: torch.Tensor, n_modes: Sequence[int], *, norm: str = "forwa
 
     Returns
     -------
-    (batch, channels, *retained_modes(n_modes), 2) real tensor (real and imaginary parts).
+    (batch, channels, *retained_modes(n_modes), 2) real tensor (real and imaginary parts; the
+    layout of ``torch.view_as_real`` of the complex coefficients).
     """
-    d, spatial = len(n_modes), x.shape[2:]
-    kept = retained_modes(n_modes)
-    if not _use_dft(transform, n_modes, spatial):
-        xh = torch.fft.rfft(x, dim=-1, norm=norm)[..., : kept[-1]]
-        for j in range(d - 1):
-            dim, m, n = 2 + j, n_modes[j], spatial[j]
-            xh = torch.fft.fft(xh, dim=dim, norm=norm)
-            xh = torch.cat([xh.narrow(dim, 0, (m + 1) // 2), xh.narrow(dim, n - m // 2, m // 2)], dim=dim)
-        return torch.view_as_real(xh)
-    device = str(x.device)
-    fwd, _ = _matrices(spatial[-1], kept[-1], True, norm, x.dtype, device)
-    t = torch.matmul(x, fwd).unflatten(-1, (kept[-1], 2))
-    for j in reversed(range(d - 1)):
-        fwd, _ = _matrices(spatial[j], kept[j], False, norm, x.dtype, device)
-        t = torch.matmul(t.movedim(2 + j, -2).flatten(-2), fwd)
-        t = t.unflatten(-1, (kept[j], 2)).movedim(-2, 2 + j)
-    return t
+    return forward_modes_cl(x.movedim(1, -1), n_modes, norm=norm, transform=transform).movedim(-1, 1)
 
 
 def inverse_modes(yh: torch.Tensor, n_modes: Sequence[int], spatial_shape: Sequence[int], *,
@@ -128,30 +133,88 @@ def inverse_modes(yh: torch.Tensor, n_modes: Sequence[int], spatial_shape: Seque
     ----------
     yh : (batch, channels, *retained_modes(n_modes), 2) real tensor
     spatial_shape : sequence of int
-        Grid of the output, any size that holds the modes.
+        Grid of the output: any size that holds the modes (a finer one interpolates spectrally).
 
     Returns
     -------
     (batch, channels, *spatial_shape) real tensor
     """
+    out = inverse_modes_cl(yh.movedim(1, -1), n_modes, spatial_shape, norm=norm, transform=transform)
+    return out.movedim(-1, 1)
+
+
+def forward_modes_cl(x: torch.Tensor, n_modes: Sequence[int], *, norm: str = "forward",
+                     transform: str = "auto") -> torch.Tensor:
+    """:func:`forward_modes` for channel-last data.
+
+    Parameters
+    ----------
+    x : (batch, *spatial, channels) real tensor
+
+    Returns
+    -------
+    (batch, *retained_modes(n_modes), 2, channels) real tensor: real parts, then imaginary parts.
+    """
+    d, spatial = len(n_modes), tuple(x.shape[1:-1])
+    kept = retained_modes(n_modes)
+    if not _use_dft(transform, n_modes, spatial):
+        xh = torch.fft.rfft(x, dim=-2, norm=norm).narrow(-2, 0, kept[-1])
+        for j in range(d - 1):
+            dim, m, n = 1 + j, n_modes[j], spatial[j]
+            xh = torch.fft.fft(xh, dim=dim, norm=norm)
+            xh = torch.cat([xh.narrow(dim, 0, (m + 1) // 2), xh.narrow(dim, n - m // 2, m // 2)], dim=dim)
+        return torch.view_as_real(xh).transpose(-1, -2)
+    device, batch = str(x.device), x.shape[0]
+    t = x
+    for j in range(d):  # layout (batch, q_0..q_{j-1}, [2,] n_j, .., channels)
+        mat, _ = _matrices(spatial[j], kept[j], _kind(j, d), norm, x.dtype, device)
+        lead = batch * math.prod(kept[:j])
+        t = torch.matmul(mat, t.reshape(lead, mat.shape[1], -1))  # rows (q_j, 2) follow
+    return t.reshape(batch, *kept, 2, x.shape[-1])
+
+
+def inverse_modes_cl(yh: torch.Tensor, n_modes: Sequence[int], spatial_shape: Sequence[int], *,
+                     norm: str = "forward", transform: str = "auto",
+                     residual: torch.Tensor | None = None) -> torch.Tensor:
+    """:func:`inverse_modes` for channel-last data.
+
+    Parameters
+    ----------
+    yh : (batch, *retained_modes(n_modes), 2, channels) real tensor
+    residual : (batch, *spatial_shape, channels) tensor, optional
+        Added to the result (inside the last GEMM when DFT matrices are used); it may also be
+        broadcastable, e.g. a bias ``(channels,)``.
+
+    Returns
+    -------
+    (batch, *spatial_shape, channels) real tensor
+    """
     d = len(n_modes)
     kept = retained_modes(n_modes)
-    spatial_shape = tuple(int(s) for s in spatial_shape)
-    if not _use_dft(transform, n_modes, spatial_shape):
-        yh = torch.view_as_complex(yh.contiguous())
+    spatial = tuple(int(s) for s in spatial_shape)
+    batch, channels = yh.shape[0], yh.shape[-1]
+    if not _use_dft(transform, n_modes, spatial):
+        yh = torch.view_as_complex(yh.transpose(-1, -2).contiguous())
         for j in reversed(range(d - 1)):
-            dim, m, n = 2 + j, n_modes[j], spatial_shape[j]
+            dim, m, n = 1 + j, n_modes[j], spatial[j]
             pos = (m + 1) // 2
             zeros_shape = list(yh.shape)
             zeros_shape[dim] = n - m
             yh = torch.cat([yh.narrow(dim, 0, pos), yh.new_zeros(zeros_shape), yh.narrow(dim, pos, m // 2)], dim=dim)
             yh = torch.fft.ifft(yh, dim=dim, norm=norm)
-        return torch.fft.irfft(yh, n=spatial_shape[-1], dim=-1, norm=norm)
+        y = torch.fft.irfft(yh, n=spatial[-1], dim=-2, norm=norm)
+        return y if residual is None else y + residual
     device = str(yh.device)
     t = yh
-    for j in range(d - 1):
-        _, inv = _matrices(spatial_shape[j], kept[j], False, norm, yh.dtype, device)
-        t = torch.matmul(t.movedim(2 + j, -2).flatten(-2), inv)
-        t = t.unflatten(-1, (spatial_shape[j], 2)).movedim(-2, 2 + j)
-    _, inv = _matrices(spatial_shape[-1], kept[-1], True, norm, yh.dtype, device)
-    return torch.matmul(t.flatten(-2), inv)
+    for j in reversed(range(1, d)):  # layout (batch, q_0..q_j, 2, n_{j+1}.., channels)
+        _, mat = _matrices(spatial[j], kept[j], _kind(j, d), norm, yh.dtype, device)
+        lead = batch * math.prod(kept[:j])
+        t = torch.matmul(mat, t.reshape(lead, mat.shape[1], -1))  # rows (2, n_j) follow
+    _, mat = _matrices(spatial[0], kept[0], _kind(0, d), norm, yh.dtype, device)
+    t = t.reshape(batch, mat.shape[1], -1)
+    if residual is None:
+        y = torch.matmul(mat, t)
+    else:
+        residual = residual.expand(batch, *spatial, channels).reshape(batch, spatial[0], -1)
+        y = torch.baddbmm(residual, mat.expand(batch, -1, -1), t)
+    return y.reshape(batch, *spatial, channels)

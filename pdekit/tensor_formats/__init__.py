@@ -10,6 +10,23 @@ import importlib
 
 #: public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
+    "tucker": "tucker_decomposition",
+    "TuckerTensor": "tucker_tensor",
+    "cp": "cp_format",
+    "CPTensor": "cp_format",
+    "tt": "tt_format",
+    "TTTensor": "tt_format",
+    "ChebyshevInterpolant": "chebyshev_interpolant",
+    "ChebyshevTucker": "chebyshev_tucker",
+    "chebyshev_points": "chebyshev",
+    "values_to_coefficients": "chebyshev",
+    "coefficients_to_values": "chebyshev",
+    "clenshaw": "chebyshev",
+    "long_range_potential": "potentials",
+    "long_range_cp": "potentials",
+    "erf_kernel_quadrature": "potentials",
+    "random_cluster": "potentials",
+    "ion_lattice": "potentials",
 }
 
 __all__ = sorted(_EXPORTS)

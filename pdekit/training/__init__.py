@@ -14,6 +14,7 @@ _EXPORTS: dict[str, str] = {
     "train_dcdm": "dcdm",
     "random_grid_system": "dcdm",
     "RitzBatches": "dcdm",
+    "train_pretrained": "dcdm",
     "Trainer": "trainer",
     "relative_l2_loss": "trainer",
     "ShuffledBatches": "batches",

@@ -129,6 +129,15 @@ def test_bad_input_errors_leave_no_file(tmp_path):
         generate("toy-2d", path, n=2, resolution=4, seed=0, workers=0, fail=True)
     with pytest.raises(RuntimeError, match="failed: ArithmeticError: toy failure requested"):
         generate("toy-2d", path, n=3, resolution=4, seed=0, workers=2, fail=True)
+    from pdekit.data import Problem, Sample
+
+    wrong = Problem(name="wrong-channels", summary="", defaults={},
+                    solve=lambda rng, r: Sample(inputs=np.zeros((r, 3)), outputs=np.zeros((r, 1))),
+                    coordinates=lambda r: {"x": np.linspace(0, 1, r)}, input_names=("a",))
+    with pytest.raises(ValueError, match=r"returned inputs of shape \(4, 3\) for sample 0; expected \(\.\.\., 1\)"):
+        generate(wrong, path, n=2, resolution=4, seed=0, workers=0)
+    with pytest.raises(ValueError, match="cannot be sent to worker processes .* or pass workers=0"):
+        generate(wrong, path, n=2, resolution=4, seed=0, workers=1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other.h5"]
 
 

@@ -96,3 +96,25 @@ def test_bad_input():
         gaussian_random_field((8, 8), alpha=2, tau=float("nan"))
     with pytest.raises(TypeError, match="Generator"):
         gaussian_random_field((8, 8), alpha=2, tau=3, rng=np.random.RandomState(0))
+
+
+def test_neumann_field_is_the_cosine_kl_sum_at_cell_centres():
+    s1, s2, alpha, tau = 6, 5, 2.0, 3.0
+    field = gaussian_random_field((s1, s2), alpha=alpha, tau=tau, bc="neumann",
+                                  rng=np.random.default_rng(7))
+    xi = np.random.default_rng(7).standard_normal((s1, s2))
+    sigma = tau ** (alpha - 1.0)
+
+    def phi(k, s):  # L2-orthonormal cosine eigenfunctions of the Neumann Laplacian on [0, 1]
+        x = (np.arange(s) + 0.5) / s
+        return np.ones(s) if k == 0 else math.sqrt(2.0) * np.cos(math.pi * k * x)
+
+    expected = np.zeros((s1, s2))
+    for k1 in range(s1):
+        for k2 in range(s2):
+            if k1 == k2 == 0:
+                continue
+            lam = math.pi**2 * (k1**2 + k2**2)
+            coef = sigma * (lam + tau**2) ** (-alpha / 2) * xi[k1, k2]
+            expected += coef * np.outer(phi(k1, s1), phi(k2, s2))
+    np.testing.assert_allclose(field, expected, rtol=1e-12, atol=1e-14)

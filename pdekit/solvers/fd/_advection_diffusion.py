@@ -73,7 +73,9 @@ def advection_diffusion(
     Notes
     -----
     Order in space: 1 (upwind) or 2 (central); in time: 2 for ``time="theta", theta=0.5``,
-    1 otherwise.
+    1 otherwise. Explicit central advection (``time="imex", scheme="central"``) is stable
+    only with enough diffusion (cell Peclet number |v| h / kappa <= 2 and
+    dt <= 2 kappa / |v|^2); prefer upwind there.
     """
     u0 = ops.check_field("u0", u0)
     kappa = float(check_finite("kappa", float(kappa)))

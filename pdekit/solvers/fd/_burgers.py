@@ -26,6 +26,7 @@ def burgers(
     dt: float | None = None,
     cfl: float = 0.5,
     record_every: int | None = None,
+    progress=None,
 ) -> np.ndarray:
     """Solve the viscous Burgers equation on [0, 1) with periodic boundary conditions.
 
@@ -44,6 +45,9 @@ def burgers(
         Courant number for the default step (IF-RK4 is stable up to about 1.3).
     record_every : int, optional
         Also return the states after every ``record_every`` steps.
+    progress : optional
+        Progress object (``start``/``update``/``close``, see :mod:`pdekit._progress`) told
+        about the time steps; silent by default.
 
     Returns
     -------
@@ -83,5 +87,6 @@ def burgers(
         k4 = nonlinear(e_full * uh + dt * e_half * k3)
         return e_full * uh + (dt / 6.0) * (e_full * k1 + 2.0 * e_half * (k2 + k3) + k4)
 
-    out = ops.integrate(step, scipy.fft.rfft(u0, axis=-1), n_steps, record_every)
+    out = ops.integrate(step, scipy.fft.rfft(u0, axis=-1), n_steps, record_every,
+                        progress=progress, desc="Burgers steps")
     return scipy.fft.irfft(out, n=s, axis=-1)

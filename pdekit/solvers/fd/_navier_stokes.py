@@ -35,6 +35,7 @@ def navier_stokes(
     forcing: np.ndarray | None = None,
     dt: float = 1e-4,
     record_every: int | None = None,
+    progress=None,
     workers: int | None = None,
 ) -> np.ndarray:
     """Evolve the vorticity of 2D Navier-Stokes on the torus [0, 1)^2.
@@ -54,6 +55,9 @@ def navier_stokes(
     record_every : int, optional
         Also return the vorticity after every ``record_every`` steps (FNO stores once per
         time unit: ``record_every = round(1 / dt)``).
+    progress : optional
+        Progress object (``start``/``update``/``close``, see :mod:`pdekit._progress`) told
+        about the time steps; silent by default.
     workers : int, optional
         Threads for the FFTs (``scipy.fft`` workers).
 
@@ -98,5 +102,6 @@ def navier_stokes(
         return explicit * w_hat + adv * nonlinear + forced
 
     w_hat0 = scipy.fft.rfft2(w0, axes=axes, workers=workers)
-    out = ops.integrate(step, w_hat0, n_steps, record_every)
+    out = ops.integrate(step, w_hat0, n_steps, record_every,
+                        progress=progress, desc="Navier-Stokes steps")
     return irfft2(out)

@@ -19,6 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from pdekit._progress import as_progress
 from pdekit._validation import check_choice, check_finite, check_positive
 
 __all__ = ["grid_spacing", "grid_coordinates", "laplacian", "first_derivative"]
@@ -162,13 +163,24 @@ def time_steps(t_final: float, dt: float, record_every: int | None) -> tuple[int
 
 
 def integrate(step: Callable[[np.ndarray], np.ndarray], u: np.ndarray, n_steps: int,
-              record_every: int | None) -> np.ndarray:
-    """Apply ``step`` n_steps times; return the last state or the (T, ...) recorded states."""
+              record_every: int | None, *, progress=None, desc: str = "time steps") -> np.ndarray:
+    """Apply ``step`` n_steps times; return the last state or the (T, ...) recorded states.
+
+    ``progress`` (see :mod:`pdekit._progress`) is told about the steps about 100 times.
+    """
+    bar = as_progress(progress)
+    bar.start(n_steps, desc)
+    chunk = max(1, n_steps // 100)
     records = []
-    for i in range(1, n_steps + 1):
-        u = step(u)
-        if record_every is not None and i % record_every == 0:
-            records.append(u.copy())
+    try:
+        for i in range(1, n_steps + 1):
+            u = step(u)
+            if record_every is not None and i % record_every == 0:
+                records.append(u.copy())
+            if i % chunk == 0 or i == n_steps:
+                bar.update(chunk if i % chunk == 0 else i % chunk)
+    finally:
+        bar.close()
     return u if record_every is None else np.stack(records)
 
 

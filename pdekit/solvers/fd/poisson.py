@@ -187,45 +187,46 @@ def _build_pattern(key, shape, kinds, obstacle) -> _Pattern:
                    for i in range(ndim)]
         face_geometry.append(outer(factors))
 
-    number = np.full(shape, -1, dtype=np.int64)
-    number[unknowns] = np.arange(n, dtype=np.int64)
     n_nodes = int(np.prod(shape))
+    total_values = n_nodes + sum(int(np.prod(g.shape)) for g in face_geometry)
+    idx_dtype = np.int32 if max(total_values, (2 * ndim + 1) * n) < 2**31 - 1 else np.int64
+    flat = np.flatnonzero(unknowns)
+    multi = np.unravel_index(flat, shape)
+    number = np.full(n_nodes, -1, dtype=idx_dtype)
+    number[flat] = np.arange(n, dtype=idx_dtype)
+    node_strides = [int(np.prod(shape[k + 1:])) for k in range(ndim)]
     # candidate entries of a row, in increasing column order: -e_0, ..., -e_{d-1}, diag,
     # +e_{d-1}, ..., +e_0 (C-order numbering is monotone in the flat node index)
-    cols, srcs, valid = [], [], []
+    width = 2 * ndim + 1
+    cols = np.empty((n, width), dtype=idx_dtype)
+    srcs = np.empty((n, width), dtype=idx_dtype)
+    cols[:, ndim] = np.arange(n, dtype=idx_dtype)
+    srcs[:, ndim] = flat
     offset = n_nodes
-    minus, plus = [], []
     for axis in range(ndim):
-        lo, hi = _slab(ndim, axis, slice(None, -1)), _slab(ndim, axis, slice(1, None))
-        n_faces = int(np.prod(face_geometry[axis].shape))
-        face_id = np.arange(offset, offset + n_faces, dtype=np.int64).reshape(face_geometry[axis].shape)
-        offset += n_faces
-        m_col = np.full(shape, -1, dtype=np.int64)
-        m_src = np.zeros(shape, dtype=np.int64)
-        m_col[hi] = number[lo]
-        m_src[hi] = face_id
-        p_col = np.full(shape, -1, dtype=np.int64)
-        p_src = np.zeros(shape, dtype=np.int64)
-        p_col[lo] = number[hi]
-        p_src[lo] = face_id
-        minus.append((m_col[unknowns], m_src[unknowns]))
-        plus.append((p_col[unknowns], p_src[unknowns]))
-    entries = minus + [(number[unknowns], np.flatnonzero(unknowns))] + plus[::-1]
-    cols = np.stack([c for c, _ in entries], axis=1)
-    srcs = np.stack([s for _, s in entries], axis=1)
+        face_shape = face_geometry[axis].shape
+        face_strides = [int(np.prod(face_shape[k + 1:])) for k in range(ndim)]
+        face_of_node = sum(m * fs for m, fs in zip(multi, face_strides)) + offset
+        offset += int(np.prod(face_shape))
+        for column, sign, has in (
+            (axis, -1, multi[axis] > 0),
+            (width - 1 - axis, 1, multi[axis] < shape[axis] - 1),
+        ):
+            neighbour = np.where(has, flat + sign * node_strides[axis], 0)
+            cols[:, column] = np.where(has, number[neighbour], -1)
+            srcs[:, column] = face_of_node - (face_strides[axis] if sign < 0 else 0)
     valid = cols >= 0
-    indptr = np.zeros(n + 1, dtype=np.int64)
+    indptr = np.zeros(n + 1, dtype=idx_dtype)
     np.cumsum(valid.sum(axis=1), out=indptr[1:])
-    idx_dtype = np.int32 if max(n, int(indptr[-1])) < 2**31 - 1 else np.int64
     pattern = _Pattern(
         key=key,
         shape=shape,
         unknowns=unknowns,
         face_geometry=tuple(face_geometry),
         volume=volume,
-        indptr=indptr.astype(idx_dtype),
-        indices=cols[valid].astype(idx_dtype),
-        take=srcs[valid].astype(np.int64),
+        indptr=indptr,
+        indices=cols[valid],
+        take=srcs[valid],
     )
     for arr in (unknowns, volume, pattern.indptr, pattern.indices, pattern.take, *face_geometry):
         arr.setflags(write=False)

@@ -10,6 +10,29 @@ import importlib
 
 #: public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
+    "QuadratureRule": "quadrature",
+    "quadrature": "quadrature",
+    "LagrangeElement": "elements",
+    "lagrange_element": "elements",
+    "DofMap": "dofmap",
+    "SparsityPattern": "assembly",
+    "FunctionSpace": "space",
+    "function_space": "space",
+    "FEFunction": "function",
+    "interpolate": "function",
+    "stiffness_matrix": "forms",
+    "mass_matrix": "forms",
+    "load_vector": "forms",
+    "facet_load_vector": "facets",
+    "facet_mass_matrix": "facets",
+    "condense": "boundary",
+    "lift": "boundary",
+    "dirichlet_values": "boundary",
+    "solve_linear": "boundary",
+    "SolveInfo": "boundary",
+    "error_norm": "errors",
+    "poisson": "poisson",
+    "dirichlet_dofs": "poisson",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,10 +1,20 @@
-"""Sparsity pattern and element-to-CSR scatter map, computed once per mesh and space.
+"""Sparsity pattern and element-to-CSR scatter, computed once per mesh and space.
 
-Assembling a global matrix from local element matrices ``A_e (m, nloc, nloc)`` is a
-scatter-add into the CSR data array: entry ``(e, a, b)`` lands at position
-``scatter[e * nloc**2 + a * nloc + b]``. The pattern (``indptr``, ``indices``) and the scatter
-map depend only on the cell-to-dof table, so a :class:`SparsityPattern` is built once (one
-sort of the ``m nloc^2`` keys) and every later assembly is a single ``np.bincount``.
+Local element matrices are stored *pair-major*: ``local[a, b, e]`` is the entry of local basis
+pair ``(a, b)`` in cell ``e``, shape ``(nloc, nloc, m)``. Cell-wise arithmetic then runs over
+long contiguous arrays, and a Python loop touches at most the ``nloc^2`` basis pairs.
+
+A :class:`SparsityPattern` sorts the ``nloc^2 m`` keys ``row * n + col`` once (a stable sort,
+fast because every pair's slab is already nearly sorted when cells are ordered) and keeps
+
+* the CSR structure (``indptr``, ``indices``), and
+* ``order`` and ``segments``: the local entries sorted by their CSR position, and where each
+  position's run starts.
+
+From these, summing local matrices into the CSR data array is a sparse matrix-vector product
+with a fixed 0/1 *gather matrix* ``(nnz, nloc^2 m)``; and for a coefficient constant per cell,
+:meth:`SparsityPattern.cell_operator` folds the unit local matrices into a ``(nnz, m)`` matrix,
+so re-assembly with new cell values ``a (m,)`` is ``data = op @ a``: one gather-multiply-scatter.
 
 Examples
 --------
@@ -12,8 +22,8 @@ Examples
 >>> p = SparsityPattern(np.array([[0, 1, 2], [1, 3, 2]]), 4)
 >>> p.nnz
 14
->>> A = p.assemble(np.ones((2, 3, 3)))
->>> A[1, 2], A[0, 3]
+>>> A = p.assemble(np.ones((3, 3, 2)))
+>>> float(A[1, 2]), float(A[0, 3])
 (2.0, 0.0)
 """
 
@@ -23,6 +33,10 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["SparsityPattern", "assemble_vector"]
+
+
+def _index_dtype(n: int):
+    return np.int32 if n < 2**31 - 1 else np.int64
 
 
 class SparsityPattern:
@@ -40,70 +54,89 @@ class SparsityPattern:
     indptr : (n_dofs + 1,) int array
     indices : (nnz,) int array
         Sorted column indices of each row.
-    scatter : (m * nloc * nloc,) int array
-        Position in the CSR data array of every local matrix entry (row-major per cell).
+    order : (nloc^2 m,) int array
+        Flat pair-major local entries (``(a * nloc + b) * m + e``) sorted by CSR position.
+    segments : (nnz + 1,) int array
+        ``order[segments[k]:segments[k+1]]`` are the local entries summed into position ``k``.
     """
 
     def __init__(self, cell_dofs: np.ndarray, n_dofs: int) -> None:
         cell_dofs = np.asarray(cell_dofs, dtype=np.int64)
         m, nloc = cell_dofs.shape
         self.n_dofs = int(n_dofs)
-        self.shape = (m, nloc)
+        self.n_cells, self.n_local = m, nloc
         n = np.int64(self.n_dofs)
-        # key of entry (e, a, b) = row * n + col; cells are usually ordered, so the stable
-        # (radix / timsort) argsort sees long sorted runs and is fast.
-        keys = (cell_dofs[:, :, None] * n + cell_dofs[:, None, :]).ravel()
+        dofs_t = np.ascontiguousarray(cell_dofs.T)
+        keys = (dofs_t[:, None, :] * n + dofs_t[None, :, :]).reshape(-1)
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
         del keys
         new = np.empty(len(sorted_keys), dtype=bool)
         new[:1] = True
         np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=new[1:])
-        unique_keys = sorted_keys[new]
-        del sorted_keys
-        index_dtype = np.int32 if max(len(unique_keys), self.n_dofs) < 2**31 - 1 else np.int64
-        slot = np.cumsum(new, dtype=np.int64) - 1
-        scatter = np.empty(len(order), dtype=index_dtype)
-        scatter[order] = slot
-        del order, slot, new
+        starts = np.flatnonzero(new)
+        unique_keys = sorted_keys[starts]
+        del sorted_keys, new
+        nnz = len(unique_keys)
+        idx = _index_dtype(max(nnz, self.n_dofs))
+        ent = _index_dtype(len(order) + 1)
+        self.order = order.astype(ent)
+        del order
+        self.segments = np.empty(nnz + 1, dtype=ent)
+        self.segments[:-1] = starts
+        self.segments[-1] = nloc * nloc * m
         rows = unique_keys // n
-        self.indices = (unique_keys - rows * n).astype(index_dtype)
-        self.indptr = np.zeros(self.n_dofs + 1, dtype=index_dtype)
+        self.indices = (unique_keys - rows * n).astype(idx)
+        self.indptr = np.zeros(self.n_dofs + 1, dtype=idx)
         np.cumsum(np.bincount(rows, minlength=self.n_dofs), out=self.indptr[1:])
-        self.scatter = scatter
         self._keys = unique_keys
+        self._gather = None
 
     @property
     def nnz(self) -> int:
         """Number of stored entries."""
         return int(self.indices.shape[0])
 
-    def data(self, local: np.ndarray) -> np.ndarray:
-        """Scatter-add local matrices into a CSR data array.
+    def _check_local(self, local: np.ndarray) -> np.ndarray:
+        shape = (self.n_local, self.n_local, self.n_cells)
+        local = np.asarray(local, dtype=np.float64)
+        if local.shape != shape:
+            raise ValueError(f"local matrices must have shape (nloc, nloc, m) = {shape}; got {local.shape}")
+        return local
+
+    def cell_operator(self, unit: np.ndarray) -> sp.csr_matrix:
+        """Matrix ``(nnz, m)`` mapping per-cell coefficients to CSR data.
 
         Parameters
         ----------
-        local : (m, nloc, nloc) float array
-            Local matrices, in the cell order and local dof order of ``cell_dofs``.
+        unit : (nloc, nloc, m) float array
+            Local matrices for a coefficient equal to 1 in every cell.
 
         Returns
         -------
-        (nnz,) float array
+        csr_matrix
+            ``op @ a`` is the data array of the matrix assembled from ``a[e] * unit[:, :, e]``.
         """
-        local = np.asarray(local, dtype=np.float64)
-        if local.shape != (self.shape[0], self.shape[1], self.shape[1]):
-            raise ValueError(
-                f"local matrices must have shape {(self.shape[0], self.shape[1], self.shape[1])}; "
-                f"got {local.shape}"
-            )
-        return np.bincount(self.scatter, weights=local.reshape(-1), minlength=self.nnz)
+        unit = self._check_local(unit)
+        cells = (self.order % self.n_cells).astype(_index_dtype(self.n_cells))
+        return sp.csr_matrix((unit.reshape(-1)[self.order], cells, self.segments),
+                             shape=(self.nnz, self.n_cells))
+
+    def data(self, local: np.ndarray) -> np.ndarray:
+        """Sum local matrices ``(nloc, nloc, m)`` into a CSR data array ``(nnz,)``."""
+        local = self._check_local(local)
+        if self._gather is None:
+            ones = np.ones(len(self.order))
+            self._gather = sp.csr_matrix((ones, self.order, self.segments),
+                                         shape=(self.nnz, len(self.order)))
+        return self._gather @ local.reshape(-1)
 
     def matrix(self, data: np.ndarray) -> sp.csr_matrix:
         """A CSR matrix with this pattern and ``data (nnz,)`` (the index arrays are shared)."""
         return sp.csr_matrix((data, self.indices, self.indptr), shape=(self.n_dofs, self.n_dofs))
 
     def assemble(self, local: np.ndarray) -> sp.csr_matrix:
-        """Global CSR matrix ``(n_dofs, n_dofs)`` from local matrices ``(m, nloc, nloc)``."""
+        """Global CSR matrix ``(n_dofs, n_dofs)`` from local matrices ``(nloc, nloc, m)``."""
         return self.matrix(self.data(local))
 
     def positions(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -116,8 +149,8 @@ class SparsityPattern:
 
 
 def assemble_vector(cell_dofs: np.ndarray, local: np.ndarray, n_dofs: int) -> np.ndarray:
-    """Global vector ``(n_dofs,)`` from local vectors ``local (m, nloc)`` on ``cell_dofs (m, nloc)``."""
+    """Global vector ``(n_dofs,)`` from local vectors ``local (nloc, m)`` on ``cell_dofs (m, nloc)``."""
     local = np.asarray(local, dtype=np.float64)
-    if local.shape != cell_dofs.shape:
-        raise ValueError(f"local vectors must have shape {cell_dofs.shape}; got {local.shape}")
-    return np.bincount(cell_dofs.reshape(-1), weights=local.reshape(-1), minlength=n_dofs)
+    if local.shape != cell_dofs.T.shape:
+        raise ValueError(f"local vectors must have shape (nloc, m) = {cell_dofs.T.shape}; got {local.shape}")
+    return np.bincount(cell_dofs.T.reshape(-1), weights=local.reshape(-1), minlength=n_dofs)

@@ -38,10 +38,13 @@ class FEFunction:
     space : FunctionSpace
     values : (n_dofs,) float array
         Degrees of freedom: nodal values (interleaved components for vector spaces).
+    info : object, optional
+        What the solver that produced it reports (e.g. a ``SolveInfo``); None otherwise.
     """
 
     space: object
     values: np.ndarray
+    info: object = dataclasses.field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.values = np.asarray(self.values, dtype=np.float64)
@@ -73,8 +76,8 @@ class FEFunction:
 
     def gradient_at_quadrature(self, rule: QuadratureRule) -> np.ndarray:
         """Gradients at quadrature points: ``(m, nq, d)`` scalar, ``(m, nq, c, d)`` vector."""
-        g = self.space.gradients(rule)
-        out = np.einsum("cqai,cak->cqki", g, self._local())
+        g = self.space.gradients(rule)  # (nq or 1, nloc, d, m)
+        out = np.einsum("qaie,eak->eqki", g, self._local(), optimize=True)
         if out.shape[1] == 1 and rule.n_points > 1:
             out = np.broadcast_to(out, (out.shape[0], rule.n_points) + out.shape[2:])
         return out[:, :, 0, :] if self.space.n_components == 1 else out

@@ -1,7 +1,7 @@
 """Affine cell geometry for assembly: Jacobians, their determinants and inverses, facet maps.
 
-The affine map of cell ``c`` sends a reference point ``X`` to ``x = x0 + J X`` with
-``J[c, :, j] = x_(j+1) - x_0``. Physical gradients of the basis are ``grad phi = J^-T Grad phi``.
+The affine map of cell ``e`` sends a reference point ``X`` to ``x = x0 + J X`` with column
+``j`` of ``J`` equal to ``x_(j+1) - x_0``. Physical gradients of the basis are ``grad phi = J^-T Grad phi``.
 Everything is computed for all cells at once, in closed form (no per-cell ``inv``).
 """
 
@@ -19,16 +19,17 @@ DEGENERATE_RTOL = 1e-12
 
 @dataclasses.dataclass(frozen=True)
 class CellGeometry:
-    """Affine maps of all cells.
+    """Affine maps of all cells, stored cell-last so cell-wise arithmetic is contiguous.
 
     Attributes
     ----------
-    origin : (m, d) float array
+    origin : (d, m) float array
         Image ``x0`` of the reference origin.
-    jacobian : (m, d, d) float array
+    jacobian : (d, d, m) float array
+        ``jacobian[i, j, e] = x_(j+1)[i] - x_0[i]`` in cell ``e``.
     det : (m,) float array
         ``det J`` (positive for positively oriented cells).
-    inv_t : (m, d, d) float array
+    inv_t : (d, d, m) float array
         ``J^-T``, mapping reference gradients to physical ones.
     """
 
@@ -39,33 +40,41 @@ class CellGeometry:
 
     def map_points(self, ref_points: np.ndarray) -> np.ndarray:
         """Physical coordinates ``(m, nq, d)`` of reference points ``(nq, d)`` in every cell."""
-        return self.origin[:, None, :] + np.einsum("cij,qj->cqi", self.jacobian, ref_points)
+        x = self.origin[:, None, :] + np.einsum("ijc,qj->iqc", self.jacobian, ref_points)
+        return np.ascontiguousarray(x.transpose(2, 1, 0))
 
 
 def _det_inv_t(J: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    d = J.shape[1]
+    d = J.shape[0]
     if d == 1:
-        det = J[:, 0, 0].copy()
-        return det, (1.0 / det)[:, None, None]
+        det = J[0, 0].copy()
+        return det, (1.0 / det)[None, None, :]
     if d == 2:
-        a, b, c, e = J[:, 0, 0], J[:, 0, 1], J[:, 1, 0], J[:, 1, 1]
+        a, b, c, e = J[0, 0], J[0, 1], J[1, 0], J[1, 1]
         det = a * e - b * c
         inv_t = np.empty_like(J)
-        inv_t[:, 0, 0], inv_t[:, 0, 1] = e, -c
-        inv_t[:, 1, 0], inv_t[:, 1, 1] = -b, a
-        inv_t /= det[:, None, None]
+        inv_t[0, 0], inv_t[0, 1] = e, -c
+        inv_t[1, 0], inv_t[1, 1] = -b, a
+        inv_t /= det
         return det, inv_t
-    # 3D: J^-T = cofactor(J) / det
-    c0, c1, c2 = J[:, :, 0], J[:, :, 1], J[:, :, 2]
-    cof = np.stack([np.cross(c1, c2), np.cross(c2, c0), np.cross(c0, c1)], axis=2)
-    det = np.einsum("ci,ci->c", c0, cof[:, :, 0])
-    return det, cof / det[:, None, None]
+    # 3D: J^-T = cofactor(J) / det; the cofactor columns are cross products of J's columns
+    c0, c1, c2 = J[:, 0], J[:, 1], J[:, 2]
+
+    def cross(u, v):
+        return np.stack([u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0]])
+
+    cof = np.stack([cross(c1, c2), cross(c2, c0), cross(c0, c1)], axis=1)
+    det = (c0 * cof[:, 0]).sum(axis=0)
+    return det, cof / det
 
 
 def check_cells(det: np.ndarray, J: np.ndarray) -> None:
-    """Raise ``ValueError`` for inverted (``det J < 0``) or degenerate (``det J ~ 0``) cells."""
-    d = J.shape[1]
-    scale = np.abs(J).reshape(len(J), -1).max(axis=1) ** d
+    """Raise ``ValueError`` for inverted (``det J < 0``) or degenerate (``det J ~ 0``) cells.
+
+    ``J`` is ``(d, d, m)``; a cell is degenerate when ``|det J| <= DEGENERATE_RTOL max|J|^d``.
+    """
+    d = J.shape[0]
+    scale = np.abs(J).reshape(d * d, -1).max(axis=0) ** d
     degenerate = np.abs(det) <= DEGENERATE_RTOL * scale
     if degenerate.any():
         c = int(np.argmax(degenerate))
@@ -101,12 +110,13 @@ def cell_geometry(points: np.ndarray, cells: np.ndarray) -> CellGeometry:
     ValueError
         Some cell has ``det J <= 0`` (inverted or degenerate).
     """
-    points = np.asarray(points, dtype=np.float64)
-    d = points.shape[1]
-    x0 = points[cells[:, 0]]
-    J = np.empty((len(cells), d, d))
+    pts_t = np.ascontiguousarray(np.asarray(points, dtype=np.float64).T)  # (d, n)
+    d = pts_t.shape[0]
+    cells_t = np.asarray(cells).T
+    x0 = pts_t[:, cells_t[0]]
+    J = np.empty((d, d, cells_t.shape[1]))
     for j in range(d):
-        J[:, :, j] = points[cells[:, j + 1]] - x0
+        J[:, j] = pts_t[:, cells_t[j + 1]] - x0
     det, inv_t = _det_inv_t(J)
     check_cells(det, J)
     return CellGeometry(x0, J, det, inv_t)

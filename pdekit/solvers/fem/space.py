@@ -102,7 +102,7 @@ class FunctionSpace:
         return self.element.values(rule.points)
 
     def gradients(self, rule: QuadratureRule | None = None) -> np.ndarray:
-        """Physical gradients of the scalar basis.
+        """Physical gradients of the scalar basis, cell-last.
 
         Parameters
         ----------
@@ -111,22 +111,25 @@ class FunctionSpace:
 
         Returns
         -------
-        (m, nq, nloc, d) float array
+        (nq, nloc, d, m) float array
             ``nq = 1`` for P1, whose gradients are constant in each cell.
         """
         if self.degree == 1:
             key = ("grad", None)
             if key not in self.cache:
-                ref = self.element.gradients(np.zeros((1, self.dim)))[0]  # (nloc, d)
-                g = np.einsum("cij,aj->cai", self.geometry.inv_t, ref)
-                self.cache[key] = g[:, None]
+                inv_t = self.geometry.inv_t  # (d, d, m); grad lambda_(j+1) = column j of J^-T
+                d, m = inv_t.shape[0], inv_t.shape[2]
+                g = np.empty((1, self.element.n_local, d, m))
+                g[0, 1:] = inv_t.transpose(1, 0, 2)
+                g[0, 0] = -g[0, 1:].sum(axis=0)
+                self.cache[key] = g
             return self.cache[key]
         if rule is None:
             raise ValueError("P2 gradients vary inside a cell; pass a quadrature rule")
         key = ("grad", rule.cell_type, rule.degree)
         if key not in self.cache:
             ref = self.element.gradients(rule.points)  # (nq, nloc, d)
-            self.cache[key] = np.einsum("cij,qaj->cqai", self.geometry.inv_t, ref)
+            self.cache[key] = np.einsum("ijc,qaj->qaic", self.geometry.inv_t, ref, optimize=True)
         return self.cache[key]
 
     def quadrature_points(self, rule: QuadratureRule) -> np.ndarray:

@@ -72,7 +72,7 @@ def test_3d_manufactured_solution_second_order():
 
 
 def test_arithmetic_average_and_matrix_properties():
-    a = _fno_coefficient(17, 2)
+    a = _fno_coefficient(11, 2)
     for avg in ("harmonic", "arithmetic"):
         A = poisson_system(a.shape, a=a, face_average=avg).matrix
         assert abs(A - A.T).max() == 0.0

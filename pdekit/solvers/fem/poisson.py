@@ -1,0 +1,131 @@
+"""Poisson / diffusion problems in one call: ``-div(a grad u) = f`` with Dirichlet, Neumann
+and Robin boundary conditions.
+
+Examples
+--------
+>>> import numpy as np
+>>> from pdekit.meshes import unit_square
+>>> u = lambda x: np.sin(np.pi * x[0]) * np.sin(np.pi * x[1])
+>>> uh = poisson(unit_square(16), f=lambda x: 2 * np.pi**2 * u(x), degree=2)
+>>> float(error_norm(uh, u)) < 1e-4
+True
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from .boundary import condense, dirichlet_values, solve_linear
+from .errors import error_norm  # noqa: F401  (re-exported for the doctest)
+from .facets import facet_load_vector, facet_mass_matrix
+from .forms import load_vector, stiffness_matrix
+from .function import Coefficient, FEFunction, at_quadrature
+from .space import FunctionSpace, function_space
+
+__all__ = ["poisson", "dirichlet_dofs"]
+
+
+def _facet_keys(facets: np.ndarray, n: int) -> np.ndarray:
+    s = np.sort(facets, axis=1)
+    key = np.zeros(len(s), dtype=np.int64)
+    for j in range(s.shape[1]):
+        key = key * n + s[:, j]
+    return key
+
+
+def dirichlet_dofs(space: FunctionSpace, tag=None, *, exclude=(), component: int | None = None) -> np.ndarray:
+    """Dofs on the boundary part ``tag`` (None: the whole boundary), minus the facets of the
+    tags in ``exclude`` (dofs shared with a kept facet stay).
+
+    Raises
+    ------
+    KeyError / ValueError
+        An unknown tag (the mesh's error names the known ones).
+    """
+    mesh = space.mesh
+    facets = mesh.boundary_facets(tag)
+    if exclude:
+        drop = mesh.boundary_facets(list(exclude))
+        # on a 3D box, P1 and P2 tag keys fit int64 for any realistic mesh
+        n = np.int64(mesh.n_points)
+        keep = ~np.isin(_facet_keys(facets, n), _facet_keys(drop, n))
+        facets = facets[keep]
+    nodes = np.unique(space.dofmap.facet_nodes(facets))
+    c = space.n_components
+    if component is not None:
+        return c * nodes + int(component)
+    return (c * nodes[:, None] + np.arange(c)).reshape(-1)
+
+
+def poisson(mesh, *, f: Coefficient, a: Coefficient = 1.0, dirichlet=0.0, degree: int = 1,
+            dirichlet_tag=None, neumann: Mapping | None = None, robin: Mapping | None = None,
+            solver: str = "auto", rtol: float = 1e-10) -> FEFunction:
+    """Solve ``-div(a grad u) = f`` with Lagrange P1 or P2 elements.
+
+    Parameters
+    ----------
+    mesh : pdekit.meshes.Mesh
+        Triangle or tetrahedron mesh.
+    f : number, callable ``f(x)`` (``x (d, n)`` -> ``(n,)``), or array ``(m,)``, ``(n_nodes,)``
+        Source term.
+    a : number, callable, or array ``(m,)`` (per cell), ``(m, nq)``, ``(n_nodes,)``
+        Diffusion coefficient; must be positive and finite everywhere.
+    dirichlet : number, callable, array ``(n_dofs,)`` or None
+        Value of ``u`` on the Dirichlet boundary; None for no Dirichlet condition (then a
+        ``robin`` term is needed for a unique solution).
+    degree : {1, 2}
+    dirichlet_tag : str, int, sequence or None
+        Dirichlet part of the boundary. None: the whole boundary except the facets named in
+        ``neumann`` and ``robin``.
+    neumann : dict tag -> g, optional
+        Flux ``a du/dn = g`` on those parts (number, callable or per-facet array).
+    robin : dict tag -> (alpha, g), optional
+        ``a du/dn + alpha u = g`` on those parts.
+    solver : {"auto", "direct", "amg-cg"}
+    rtol : float
+        Relative residual tolerance for "amg-cg".
+
+    Returns
+    -------
+    FEFunction
+        ``.values`` are the dofs (``n_dofs,``); ``.info`` is the :class:`SolveInfo`.
+
+    Raises
+    ------
+    ValueError
+        Non-positive or NaN coefficient, data of the wrong shape, inverted/degenerate cells,
+        an unknown boundary tag, or a problem without any Dirichlet or Robin condition.
+    """
+    space = function_space(mesh, degree)
+    rule = space.quadrature(2 * (space.degree - 1) + space.degree)
+    a_q = at_quadrature(space, a, rule, name="coefficient a", positive=True)
+    if callable(a):  # already evaluated: do not call it again
+        a = a_q
+    A = stiffness_matrix(space, a)
+    b = load_vector(space, f)
+    neumann, robin = dict(neumann or {}), dict(robin or {})
+    for tag, g in neumann.items():
+        b = b + facet_load_vector(space, g, tag)
+    for tag, spec in robin.items():
+        if not (isinstance(spec, (tuple, list)) and len(spec) == 2):
+            raise ValueError(f"robin[{tag!r}] must be a pair (alpha, g); got {spec!r}")
+        alpha, g = spec
+        A = A + facet_mass_matrix(space, alpha, tag)
+        b = b + facet_load_vector(space, g, tag)
+    if dirichlet is None:
+        if not robin:
+            raise ValueError("without a Dirichlet condition the problem needs a Robin term; "
+                             "pass dirichlet= or robin=")
+        x, info = solve_linear(A, b, solver=solver, rtol=rtol)
+        return FEFunction(space, x, info=info)
+    exclude = list(neumann) + list(robin) if dirichlet_tag is None else []
+    dofs = dirichlet_dofs(space, dirichlet_tag, exclude=exclude)
+    if len(dofs) == 0 and not robin:
+        raise ValueError("the Dirichlet boundary is empty and there is no Robin term: "
+                         "the problem is singular")
+    g = dirichlet_values(space, dofs, dirichlet)
+    system = condense(A, b, dofs, g)
+    x_free, info = solve_linear(system.matrix, system.rhs, solver=solver, rtol=rtol)
+    return FEFunction(space, system.expand(x_free), info=info)

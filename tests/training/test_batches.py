@@ -1,0 +1,63 @@
+"""ShuffledBatches: reproducible order, disjoint rank shares, skipping; striding helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from pdekit.training.batches import ShuffledBatches, collate, resolution_stride, stride_batch
+from tests.training._toy import PairDataset
+
+
+def test_order_depends_on_seed_and_epoch_only():
+    data = PairDataset(10)
+    a = ShuffledBatches(data, batch_size=3, seed=5)
+    b = ShuffledBatches(data, batch_size=3, seed=5)
+    assert np.array_equal(a.indices(2), b.indices(2))
+    assert not np.array_equal(a.indices(0), a.indices(1))
+    assert sorted(a.indices(0)) == list(range(10))
+    assert len(a) == 4 and len(ShuffledBatches(data, batch_size=3, drop_last=True)) == 3
+
+
+def test_rank_shares_partition_the_permutation():
+    data = PairDataset(10)
+    shares = [ShuffledBatches(data, batch_size=2, seed=1, rank=r, world_size=3).indices(4) for r in range(3)]
+    assert [len(s) for s in shares] == [4, 4, 4]  # padded to 12 by wrapping around
+    perm = ShuffledBatches(data, batch_size=2, seed=1).indices(4)
+    merged = np.stack(shares, axis=1).ravel()
+    assert np.array_equal(merged[:10], perm) and np.array_equal(merged[10:], perm[:2])
+
+
+def test_skipping_batches_matches_full_iteration():
+    data = PairDataset(10)
+    b = ShuffledBatches(data, batch_size=3, seed=2)
+    full = list(b.batches(3))
+    rest = list(b.batches(3, start=2))
+    assert len(rest) == 2
+    for u, v in zip(full[2:], rest):
+        assert torch.equal(u["x"], v["x"])
+
+
+def test_collate_and_errors():
+    batch = collate([{"x": np.zeros((1, 4)), "y": torch.ones(1, 4), "name": "a"}] * 3)
+    assert batch["x"].shape == (3, 1, 4) and batch["name"] == ["a"] * 3
+    with pytest.raises(TypeError, match="must be a dict with keys 'x' and 'y'; got tuple"):
+        collate([(1, 2)])
+    with pytest.raises(ValueError, match="batch_size must be a positive integer; got 0"):
+        ShuffledBatches(PairDataset(2), batch_size=0)
+    with pytest.raises(ValueError, match="empty dataset"):
+        ShuffledBatches([], batch_size=1)
+
+
+def test_resolution_stride_and_stride_batch():
+    assert resolution_stride(421, 141) == 3
+    assert resolution_stride(421, 85) == 5
+    assert resolution_stride(85, 43) == 2
+    assert resolution_stride(64, 16) == 4
+    with pytest.raises(ValueError, match="cannot be strided to 100 points"):
+        resolution_stride(421, 100)
+    x = torch.arange(2 * 1 * 9 * 9, dtype=torch.float32).reshape(2, 1, 9, 9)
+    out = stride_batch({"x": x, "y": x + 1, "id": [0, 1]}, 2)
+    assert out["x"].shape == (2, 1, 5, 5) and out["id"] == [0, 1]
+    assert torch.equal(out["y"], x[:, :, ::2, ::2] + 1)

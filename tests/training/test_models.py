@@ -1,0 +1,28 @@
+"""Operators by name: sizes, resolution independence, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from pdekit.training.models import build_model
+
+
+def test_fno_and_tfno_sizes_and_other_resolutions():
+    fno = build_model("fno", in_channels=1, out_channels=1, n_dim=2, modes=6, width=8, layers=2)
+    tfno = build_model("tfno", in_channels=1, out_channels=1, n_dim=2, modes=6, width=8, layers=2, rank=0.1)
+    assert type(fno).__name__ == "FNO" and type(tfno).__name__ == "TFNO"
+    assert tfno.n_parameters() < fno.n_parameters()
+    for s in (16, 33):
+        assert tfno(torch.randn(2, 1, s, s)).shape == (2, 1, s, s)
+    one_d = build_model("fno", in_channels=2, out_channels=3, n_dim=1, modes=[4], width=4, layers=1)
+    assert one_d(torch.randn(1, 2, 20)).shape == (1, 3, 20)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match=r"unknown model 'unet'; expected one of \['fno', 'mgtfno', 'tfno'\]"):
+        build_model("unet", in_channels=1, out_channels=1, n_dim=2)
+    with pytest.raises(ValueError, match="one per spatial dimension \\(2\\); got \\[4, 4, 4\\]"):
+        build_model("fno", in_channels=1, out_channels=1, n_dim=2, modes=[4, 4, 4])
+    with pytest.raises(ValueError, match="1, 2 or 3 spatial dimensions; got 4"):
+        build_model("fno", in_channels=1, out_channels=1, n_dim=4)
