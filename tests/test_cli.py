@@ -54,6 +54,30 @@ def test_unknown_parameter_and_pde_are_rejected(tmp_path, capsys):
     assert not out.exists()
 
 
+def test_info_reports_an_interrupted_run(tmp_path, capsys):
+    from pdekit.data import generate
+
+    out = tmp_path / "i.h5"
+
+    class Stop:
+        def start(self, total, desc=""):
+            pass
+
+        def update(self, n=1, **kw):
+            raise KeyboardInterrupt
+
+        def close(self):
+            pass
+
+    with pytest.raises(KeyboardInterrupt):
+        generate("toy-2d", out, n=3, resolution=3, seed=0, workers=0, progress=Stop())
+    assert main(["info", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "0/3 completed (missing: 0-2)" in text and "1 more finished samples not yet in the file" in text
+    assert main(["info", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["journalled"] == 1
+
+
 def test_info_rejects_other_files(tmp_path, capsys):
     path = tmp_path / "o.h5"
     with h5py.File(path, "w") as f:
@@ -108,3 +132,20 @@ def test_demo_steps_make_datasets_and_a_png(tmp_path, capsys, monkeypatch):
     ctx = demo.run_demo(out, quiet=True, workers=0, steps=demo.STEPS[:1])  # reruns from scratch
     assert capsys.readouterr().out == ""
     assert ctx.reports["darcy"].n_generated == 4 and set(ctx.datasets) == {"darcy"}
+
+
+def test_failing_sample_is_reported_without_traceback(tmp_path, capsys):
+    out = tmp_path / "f.h5"
+    assert main(["generate", "toy-2d", "--n", "2", "--fail", "--workers", "0", "--quiet",
+                 "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "error: sample 0 (seed" in err and "ArithmeticError: toy failure requested" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+def test_negative_values_and_known_options_among_problem_parameters(tmp_path):
+    out = tmp_path / "neg.h5"
+    assert main(["generate", "toy-2d", "--scale", "-0.5", "--n", "2", "--resolution", "3",
+                 "--workers", "0", "--quiet", "-o", str(out), "--delay=0"]) == 0
+    info = read_info(out)
+    assert info.header.params["scale"] == -0.5 and info.header.n == 2 and info.header.resolution == 3

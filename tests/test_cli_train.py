@@ -93,3 +93,18 @@ def test_errors(darcy, tmp_path, capsys):
     # a model file that is not a model
     assert main(["evaluate", str(run / "checkpoint.pt"), str(darcy)]) == 1
     assert "not a pdekit operator checkpoint" in capsys.readouterr().err
+
+
+def test_demo_surrogate_trains_scores_and_times(darcy, tmp_path):
+    from pdekit._commands._demo_surrogate import format_summary, train_demo_surrogate
+    from pdekit.training.normalization import load_model
+
+    m = train_demo_surrogate(darcy, tmp_path / "demo", epochs=6, budget_seconds=3, modes=4, width=8,
+                             layers=2, batch_size=4, solver_reps=1)
+    assert 2 <= m["epochs"] <= 6 and m["steps"] == m["epochs"] * 4
+    assert (m["n_train"], m["n_test"], m["train_resolution"]) == (16, 4, 17)
+    assert set(m["test_l2"]) == {17} and 0 < m["test_l2"][17] < 1.0
+    assert m["speedup"] == pytest.approx(m["solver_seconds"] / m["surrogate_seconds"])
+    assert m["n_parameters"] == load_model(m["model_path"]).n_parameters()
+    text = format_summary(m)
+    assert f"TFNO with {m['n_parameters']:,} parameters" in text and "relative L2" in text

@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     if "-h" in tokens or "--help" in tokens:
         print(_param_help(problem))
         return 0
-    known = argparse.ArgumentParser(add_help=False)
+    known = argparse.ArgumentParser(add_help=False, allow_abbrev=False)  # --res is not --resolution
     _add_options(known, suppress=True)
     extra, rest = known.parse_known_args(tokens)
     for k, v in vars(extra).items():
@@ -181,8 +181,11 @@ def run(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         if args.debug:
             raise
-        print(f"pdekit generate: error: {exc}\n(finished samples are kept: rerun the same command "
-              f"to resume)", file=sys.stderr)
+        from pathlib import Path
+
+        hint = ("\n(the finished samples are kept: rerun the same command to resume)"
+                if Path(out).exists() else "")
+        print(f"pdekit generate: error: {exc}{hint}", file=sys.stderr)
         return 1
     if not args.quiet:
         rate = f", {report.samples_per_second:.2f} samples/s" if report.n_generated else ""

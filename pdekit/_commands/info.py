@@ -40,6 +40,18 @@ def run(args: argparse.Namespace) -> int:
     """Print the description of ``args.file``; returns the exit code."""
     from pdekit.data.layout import read_info
 
+    from pdekit.data.journal import journal_dir
+
     info = read_info(args.file)
-    print(json.dumps(info_dict(info), indent=2) if args.json else info.describe())
+    record = info_dict(info)
+    parts = journal_dir(info.path)
+    pending = len(list(parts.glob("*.npz"))) if parts.is_dir() else 0
+    record["journalled"] = pending
+    if args.json:
+        print(json.dumps(record, indent=2))
+        return 0
+    print(info.describe())
+    if parts.is_dir():
+        print(f"journal         {parts}: {pending} more finished samples not yet in the file "
+              f"(a run is going on, or was interrupted: rerun it to complete the file)")
     return 0

@@ -132,9 +132,10 @@ def solve_system(A, b, *, method: str = "pcg", preconditioner: str | None = None
             raise ValueError(f"dcdm needs a learned network, not {preconditioner!r}; use pcg or fcg for it")
         M = linear.make_preconditioner(preconditioner, A)
     elif preconditioner is not None:
+        network = _network(preconditioner)
         if method == "pcg":
             raise ValueError("a learned network is not a linear SPD preconditioner; use --method dcdm or fcg")
-        M = _network(preconditioner).bind(A, shape=shape, unknowns=unknowns)
+        M = network.bind(A, shape=shape, unknowns=unknowns)
     setup = time.perf_counter() - t0
     solver = {"cg": linear.cg, "pcg": linear.pcg, "fcg": linear.fcg}.get(method)
     with _quiet():

@@ -25,6 +25,8 @@ _EXPORTS: dict[str, str] = {
     "read_info": "layout",
     "DatasetInfo": "layout",
     "sample_seeds": "layout",
+    "compress_dataset": "compression",
+    "CompressedDataset": "compression",
 }
 
 __all__ = sorted(_EXPORTS)

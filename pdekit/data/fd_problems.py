@@ -13,6 +13,7 @@ Registered names (parameters and defaults in each ``Problem.defaults``):
   w0 (s, s, 1), outputs w (T, s, s, 1). ``sigma=None`` matches the FNO draws: the FNO
   script filters complex noise with N(0, 1) real and imaginary parts and keeps the real part,
   which doubles the nominal variance, so the default is sigma = sqrt(2) tau^(alpha - 1).
+  ``device`` (e.g. ``"cuda"``) runs the time stepping with torch on that device.
 * ``burgers``: the FNO Burgers set: u0 a periodic GRF (alpha = 2.5, tau = 7, sigma = 49),
   nu = 0.1, u at t = 1. Inputs u0 (s, 1), outputs u (s, 1).
 * ``heat``, ``advection-diffusion``, ``wave``: 2D periodic problems with GRF initial states
@@ -98,7 +99,7 @@ register_problem(Problem(
 
 
 def _ns_solve(rng, resolution, *, nu, t_final, dt, record_every, alpha, tau, sigma,
-              solve_resolution, forcing) -> Sample:
+              solve_resolution, forcing, device) -> Sample:
     solve, k = stride_for(resolution, solve_resolution, nodes=False)
     if sigma is None:  # the FNO generator's amplitude (see the module docstring)
         sigma = math.sqrt(2.0) * tau ** (alpha - 1.0)
@@ -107,7 +108,13 @@ def _ns_solve(rng, resolution, *, nu, t_final, dt, record_every, alpha, tau, sig
     if forcing not in ("fno", "none"):
         raise ValueError(f"unknown forcing {forcing!r}; expected 'fno' or 'none'")
     f = fd.fno_forcing(solve) if forcing == "fno" else None
-    w = fd.navier_stokes(w0, nu, t_final, forcing=f, dt=dt, record_every=record_every)
+    if device is None:
+        w = fd.navier_stokes(w0, nu, t_final, forcing=f, dt=dt, record_every=record_every)
+    else:  # torch.fft on that device (e.g. "cuda"), same scheme and float64
+        import torch
+
+        w = fd.navier_stokes(torch.as_tensor(w0, device=device), nu, t_final, forcing=f,
+                             dt=dt, record_every=record_every).cpu().numpy()
     return Sample(inputs=w0[::k, ::k, None], outputs=w[:, ::k, ::k, None])
 
 
@@ -123,7 +130,7 @@ register_problem(Problem(
     summary="FNO 2D Navier-Stokes vorticity on the torus (pseudo-spectral, Crank-Nicolson)",
     defaults={"nu": 1e-3, "t_final": 50.0, "dt": 1e-4, "record_every": 10_000,
               "alpha": 2.5, "tau": 7.0, "sigma": None, "solve_resolution": 256,
-              "forcing": "fno"},
+              "forcing": "fno", "device": None},
     solve=_ns_solve, coordinates=_ns_coordinates, input_names=("w0",), output_names=("w",),
 ), replace=True)
 

@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "facet_to_cells": "topology",
     "cell_neighbors": "topology",
     "edges": "topology",
+    "locate_facets": "topology",
     "perturb": "unstructured",
     "retriangulate": "unstructured",
     "unstructured_rectangle": "unstructured",

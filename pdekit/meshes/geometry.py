@@ -22,8 +22,10 @@ def jacobians(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
     J : (m, d, d) float64
         ``J[c, :, j] = x[c, j+1] - x[c, 0]``: column ``j`` is the image of reference axis ``j``.
     """
-    x = np.asarray(points, dtype=np.float64)[np.asarray(cells, dtype=np.int64)]
-    return np.swapaxes(x[:, 1:, :] - x[:, :1, :], 1, 2)
+    points = np.asarray(points, dtype=np.float64)
+    cells = np.asarray(cells, dtype=np.int64)
+    x0 = points[cells[:, 0]]
+    return np.stack([points[cells[:, j]] - x0 for j in range(1, cells.shape[1])], axis=2)
 
 
 def signed_volumes(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
@@ -46,7 +48,9 @@ def signed_volumes(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
     elif d == 2:
         det = J[:, 0, 0] * J[:, 1, 1] - J[:, 0, 1] * J[:, 1, 0]
     else:
-        det = np.linalg.det(J) if len(J) else np.zeros(0)
+        det = (J[:, 0, 0] * (J[:, 1, 1] * J[:, 2, 2] - J[:, 1, 2] * J[:, 2, 1])
+               - J[:, 0, 1] * (J[:, 1, 0] * J[:, 2, 2] - J[:, 1, 2] * J[:, 2, 0])
+               + J[:, 0, 2] * (J[:, 1, 0] * J[:, 2, 1] - J[:, 1, 1] * J[:, 2, 0]))
     return det / factorial(d)
 
 

@@ -9,6 +9,7 @@ File layout written by :func:`write` (and understood by :func:`read`):
   boundary tags and ``d`` for subdomain names. Gmsh stores them as ``$PhysicalNames``; for
   VTU they are a ``<FieldData>`` block of the grid and for XDMF an ``<Information>`` element
   (the one dolfin and meshio read), both added after meshio has written the file;
+* tag 0 means "untagged" (as in Gmsh): facets tagged 0 are dropped when a file is read;
 * points are padded to three coordinates; reading drops coordinates that are zero throughout;
 * XDMF of a line mesh: meshio cannot read ``vertex`` blocks back from XDMF, so the end-point
   tags are point data ``pdekit:vertex_tag`` (0 = untagged) instead.
@@ -33,6 +34,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import meshio
 import numpy as np
+from meshio._helpers import reader_map as _READERS
 from meshio._mesh import topological_dimension as _TOPO_DIM
 
 from .._atomic import atomic_path, check_writable_dir
@@ -218,10 +220,14 @@ def read(path: str | os.PathLike, *, file_format: str | None = None, return_data
     if not path.is_file():
         raise FileNotFoundError(f"mesh file {str(path)!r} does not exist")
     fmt = _suffix_format(path, file_format, _READ_FORMATS)
+    reader = _READERS.get(fmt)
+    if reader is None:
+        raise ValueError(f"unknown mesh file_format {fmt!r} for {str(path)!r}; {_formats_text()}")
     try:
+        # the reader itself: meshio.read prints and calls sys.exit on a failed read
         with warnings.catch_warnings(), contextlib.redirect_stdout(_stdio.StringIO()):
             warnings.simplefilter("ignore")
-            raw = meshio.read(path, file_format=fmt)
+            raw = reader(str(path))
     except Exception as err:  # meshio raises many kinds (ReadError, KeyError, ValueError, ...)
         raise ValueError(f"cannot read mesh file {str(path)!r} as {fmt!r}: "
                          f"{type(err).__name__}: {err}; {_formats_text()}") from err

@@ -22,7 +22,7 @@ import numpy as np
 
 from .._validation import check_finite
 from .geometry import cell_volumes, signed_volumes
-from .topology import CELL_TYPES, LOCAL_FACETS, boundary_facets as _boundary_facets, sorted_keys
+from .topology import CELL_TYPES, LOCAL_EDGES, LOCAL_FACETS, boundary_facets as _boundary_facets, locate_facets, sorted_keys
 
 __all__ = ["Mesh", "UnknownTagError"]
 
@@ -53,22 +53,6 @@ def _as_index_array(name: str, a, ncols: int | None, what: str) -> np.ndarray:
     if ncols is not None and (arr.ndim != 2 or arr.shape[1] != ncols):
         raise ValueError(f"{name} must have shape (count, {ncols}) {what}; got shape {arr.shape}")
     return np.ascontiguousarray(arr, dtype=np.int64)
-
-
-def _locate_facets(cells: np.ndarray, cell_type: str, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """First cell (and local facet index) containing each query facet; -1 where none."""
-    m, k = cells.shape
-    local = cells[:, LOCAL_FACETS[cell_type]].reshape(m * k, k - 1)
-    keys, _ = sorted_keys(np.vstack([local, query]))
-    allkeys, qkeys = keys[: m * k], keys[m * k:]
-    order = np.argsort(allkeys, kind="stable")
-    pos = np.searchsorted(allkeys[order], qkeys)
-    pos = np.minimum(pos, m * k - 1)
-    hit = allkeys[order[pos]] == qkeys
-    flat = np.where(hit, order[pos], -1)
-    cell = np.where(hit, flat // k, -1)
-    loc = np.where(hit, flat % k, -1)
-    return cell, loc
 
 
 def _check_names(name: str, names: Mapping) -> dict[str, int]:
@@ -229,8 +213,9 @@ class Mesh:
             raise ValueError(f"{unused.size} points are used by no cell, the first is point "
                              f"{unused[0]}; pass remove_unused=True to Mesh.from_arrays to drop them")
         vol = signed_volumes(self.points, cells)
-        x = self.points[cells]
-        h = np.max(np.linalg.norm(x[:, :, None, :] - x[:, None, :, :], axis=-1), axis=(1, 2))
+        h = np.zeros(len(cells))
+        for a, b in LOCAL_EDGES[self.cell_type]:
+            np.maximum(h, np.linalg.norm(self.points[cells[:, a]] - self.points[cells[:, b]], axis=1), out=h)
         zero = np.abs(vol) <= DEGENERATE_RTOL * h**tdim
         if zero.any():
             c = int(np.argmax(zero))
@@ -264,7 +249,7 @@ class Mesh:
             if out.any():
                 i, j = np.argwhere(out)[0]
                 raise ValueError(f"facets[{i}, {j}] = {facets[i, j]} is out of range [0, {n})")
-            cell, loc = _locate_facets(self.cells, self.cell_type, facets)
+            cell, loc = locate_facets(self.cells, self.cell_type, facets)
             missing = cell < 0
             if missing.any():
                 i = int(np.argmax(missing))
@@ -309,16 +294,27 @@ class Mesh:
         """Measure of the domain (sum of cell volumes)."""
         return float(self.cell_volumes().sum())
 
+    def __setattr__(self, name: str, value) -> None:
+        # derived data (volumes, boundary) is cached; assigning a field drops the cache
+        object.__setattr__(self, name, value)
+        if name != "_cache" and "_cache" in self.__dict__:
+            self.__dict__["_cache"] = {}
+
     def cell_volumes(self) -> np.ndarray:
-        """Measure of each cell; shape (m,)."""
+        """Measure of each cell; shape (m,), read-only (cached)."""
         if "volumes" not in self._cache:
-            self._cache["volumes"] = cell_volumes(self.points, self.cells)
+            vol = cell_volumes(self.points, self.cells)
+            vol.setflags(write=False)
+            self._cache["volumes"] = vol
         return self._cache["volumes"]
 
     # ------------------------------------------------------------------ boundary
     def _boundary(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if "boundary" not in self._cache:
-            self._cache["boundary"] = _boundary_facets(self.cells, self.cell_type)
+            parts = _boundary_facets(self.cells, self.cell_type)
+            for a in parts:
+                a.setflags(write=False)
+            self._cache["boundary"] = parts
         return self._cache["boundary"]
 
     def known_tags(self) -> list[int]:
@@ -355,7 +351,8 @@ class Mesh:
         Returns
         -------
         facets : (f', k-1) int64
-            Oriented so that the normal of a boundary facet points outward.
+            Oriented so that the normal of a boundary facet points outward. The whole
+            boundary (``tag=None``) is cached and returned read-only.
 
         Raises
         ------
@@ -393,7 +390,7 @@ class Mesh:
         facets = _as_index_array("facets", facets, k - 1, f"for {self.cell_type!r} cells")
         if len(facets) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        cell, loc = _locate_facets(self.cells, self.cell_type, facets)
+        cell, loc = locate_facets(self.cells, self.cell_type, facets)
         if (cell < 0).any():
             i = int(np.argmax(cell < 0))
             raise ValueError(f"facets[{i}] = {facets[i].tolist()} is not a facet of the mesh")

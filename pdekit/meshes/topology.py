@@ -22,6 +22,7 @@ __all__ = [
     "cell_neighbors",
     "edges",
     "sorted_keys",
+    "locate_facets",
 ]
 
 #: cell type -> (topological dimension, vertices per cell)
@@ -220,3 +221,37 @@ def edges(cells: np.ndarray, cell_type: str) -> tuple[np.ndarray, np.ndarray]:
     keys, srt = sorted_keys(cells[:, local].reshape(-1, 2))
     _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
     return srt[first], inverse.reshape(len(cells), len(local)).astype(np.int64)
+
+
+def locate_facets(cells: np.ndarray, cell_type: str, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Find the cell that holds each query facet.
+
+    Parameters
+    ----------
+    cells : (m, k) int array
+    cell_type : {"line", "triangle", "tetra"}
+    query : (f, k-1) int array
+        Facets, vertices in any order.
+
+    Returns
+    -------
+    cell : (f,) int64
+        First cell (lowest index) having the facet; -1 where none has it.
+    local_index : (f,) int64
+        The facet is opposite this local vertex of ``cell``; -1 where not found.
+    """
+    _check_cell_type(cell_type)
+    cells = np.asarray(cells, dtype=np.int64)
+    query = np.asarray(query, dtype=np.int64)
+    m, k = cells.shape
+    local = cells[:, LOCAL_FACETS[cell_type]].reshape(m * k, k - 1)
+    keys, _ = sorted_keys(np.vstack([local, query]))
+    allkeys, qkeys = keys[: m * k], keys[m * k:]
+    order = np.argsort(allkeys, kind="stable")
+    pos = np.searchsorted(allkeys[order], qkeys)
+    pos = np.minimum(pos, m * k - 1)
+    hit = allkeys[order[pos]] == qkeys
+    flat = np.where(hit, order[pos], -1)
+    cell = np.where(hit, flat // k, -1)
+    loc = np.where(hit, flat % k, -1)
+    return cell, loc

@@ -12,8 +12,8 @@ import importlib
 _EXPORTS: dict[str, str] = {
     "VCycleNet": "dcdm",
     "BoundVCycle": "dcdm",
-    "pretrained": "pretrained",
-    "list_pretrained": "pretrained",
+    "pretrained": "pretrained_networks",
+    "list_pretrained": "pretrained_networks",
     "OperatorModel": "base",
     "CheckpointError": "base",
     "load": "base",
@@ -26,6 +26,8 @@ _EXPORTS: dict[str, str] = {
     "LpLoss": "losses",
     "H1Loss": "losses",
     "UnitGaussianNormalizer": "normalizers",
+    "MGPatching": "mg_patching",
+    "MGTFNO": "mgtfno",
 }
 
 __all__ = sorted(_EXPORTS)

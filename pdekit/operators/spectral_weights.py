@@ -310,7 +310,7 @@ class SpectralWeights(nn.Module):
         shape = (self.in_channels, self.out_channels, *self.modes)
         if tuple(weight.shape) != shape:
             raise ValueError(f"dense weight must have shape {shape}; got {tuple(weight.shape)}")
-        weight = weight.to(torch.complex64)
+        weight = weight.to(next(self.parameters()).dtype)
         if self.factorization == "dense":
             self.weight[layer].copy_(weight)
             return

@@ -7,7 +7,8 @@ Tucker rank. With
 
     erf(r / r_c) / r = 2 / sqrt(pi) * integral_0^{1 / r_c} exp(-t^2 r^2) dt
 
-and a quadrature in ``t`` (Gauss–Legendre after ``t = e^u / r_c``, exponentially convergent),
+and a quadrature in ``t`` (Gauss–Legendre on ``[0, t_0]`` and after ``t = e^u / r_c`` above it,
+exponentially convergent),
 each particle is a sum of separable Gaussians: a CP representation whose rank is
 ``particles x nodes``, the input of :meth:`ChebyshevTucker.from_cp`.
 """
@@ -76,15 +77,22 @@ def erf_kernel_quadrature(r_cut: float, r_max: float, *, tol: float = 1e-10,
     """
     if not (r_cut > 0 and r_max > 0):
         raise ValueError(f"r_cut and r_max must be positive; got {r_cut}, {r_max}")
-    u_min = np.log(tol / 4.0)  # the cut-off tail of the integral is e^{u_min} / r_cut
+    # [0, t0] with t0 r_max <= 1/2: the integrand is a wide Gaussian, plain Gauss-Legendre;
+    # [t0, 1 / r_cut] after t = e^u / r_cut: analytic in u, Gauss-Legendre converges fast
+    t_top = 1.0 / r_cut
+    t0 = min(0.5 / r_max, 0.5 * t_top)
+    u_min = np.log(t0 * r_cut)
     r = np.concatenate([[0.0], np.geomspace(1e-3 * r_cut, r_max, 400)])
     exact = _erf_over_r(r, r_cut)
     q = 16
     while True:
         x, wx = np.polynomial.legendre.leggauss(q)
         u = 0.5 * u_min * (1.0 - x)  # [-1, 1] -> [u_min, 0]
-        t = np.exp(u) / r_cut
-        w = _TWO_OVER_SQRT_PI * 0.5 * (-u_min) * wx * t
+        t_log = np.exp(u) / r_cut
+        w_log = 0.5 * (-u_min) * wx * t_log
+        x0, w0 = np.polynomial.legendre.leggauss(max(6, q // 4))
+        t = np.concatenate([0.5 * t0 * (x0 + 1.0), t_log])
+        w = _TWO_OVER_SQRT_PI * np.concatenate([0.5 * t0 * w0, w_log])
         approx = np.exp(-np.outer(r * r, t * t)) @ w
         err = np.abs(approx - exact).max() * r_cut / _TWO_OVER_SQRT_PI
         if err <= tol or q >= max_nodes:

@@ -58,6 +58,8 @@ def test_navier_stokes_small():
     np.testing.assert_array_equal(sample.inputs[..., 0], w0[::2, ::2])
     np.testing.assert_allclose(sample.outputs[..., 0], w[:, ::2, ::2], rtol=1e-12, atol=1e-12)
     assert np.abs(sample.outputs[0] - sample.inputs).max() > 0
+    on_torch = problem.solve(np.random.default_rng(0), 16, **{**params, "device": "cpu"})
+    np.testing.assert_allclose(on_torch.outputs, sample.outputs, rtol=1e-10, atol=1e-12)
 
 
 def test_burgers_heat_wave_advection_shapes_and_determinism():

@@ -72,16 +72,18 @@ def test_two_workers_give_identical_bytes_and_rerun_is_a_no_op(reference, tmp_pa
     assert again.n_generated == 0 and path.stat().st_mtime_ns == mtime
 
 
-def test_interrupted_run_leaves_a_readable_file_and_resumes_identically(reference, tmp_path):
+@pytest.mark.parametrize("stop_after, published", [(1, 0), (3, 2), (7, 4), (11, 8)])
+def test_interrupted_run_leaves_a_readable_file_and_resumes_identically(reference, tmp_path,
+                                                                        stop_after, published):
     path = tmp_path / "int.h5"
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt):  # raised right after sample stop_after - 1 is journalled
         generate("toy-2d", path, n=12, resolution=6, seed=5, workers=0,
-                 progress=_Recorder(stop_after=7), scale=2.0)
-    info = read_info(path)  # the last published file: samples 0-3 (published at 1, 2, 4)
-    assert info.n_completed == 4 and info.completed[:4].all()
-    assert len(list(journal_dir(path).glob("*.npz"))) == 3  # samples 4-6 journalled
+                 progress=_Recorder(stop_after=stop_after), scale=2.0)
+    info = read_info(path)  # the last published file (publishes at 1, 2, 4, 8 samples)
+    assert info.n_completed == published and info.completed[:published].all()
+    assert len(list(journal_dir(path).glob("*.npz"))) == stop_after - published
     report = generate("toy-2d", path, n=12, resolution=6, seed=5, workers=0, scale=2.0)
-    assert report.n_generated == 5  # only 7..11 solved again
+    assert report.n_generated == 12 - stop_after  # the journalled samples are not solved again
     assert path.read_bytes() == reference.read_bytes()
     assert not journal_dir(path).exists()
 
@@ -143,7 +145,7 @@ def test_bad_input_errors_leave_no_file(tmp_path):
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 def test_kill_9_mid_run_leaves_a_readable_file_and_resume_completes_it(tmp_path):
-    n, kw = 24, dict(resolution=5, seed=11, delay=0.04)
+    n, kw = 32, dict(resolution=5, seed=11, delay=0.03)
     ref = tmp_path / "ref.h5"
     generate("toy-2d", ref, n=n, workers=0, **kw)
     path = tmp_path / "killed.h5"
@@ -158,22 +160,22 @@ def test_kill_9_mid_run_leaves_a_readable_file_and_resume_completes_it(tmp_path)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
-            if path.exists() and read_info(path).n_completed >= 4:
+            if path.exists() and read_info(path).n_completed >= 2:
                 break
-            time.sleep(0.02)
+            time.sleep(0.01)
         assert proc.poll() is None, "the run finished before it could be killed"
-        time.sleep(0.1)
+        time.sleep(0.05)
         os.killpg(proc.pid, signal.SIGKILL)  # the run and its workers, mid-write
     finally:
         proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
     info = read_info(path)
-    assert 4 <= info.n_completed < n
+    assert 2 <= info.n_completed < n
     with h5py.File(ref, "r") as fr, h5py.File(path, "r") as fk:
         done = np.flatnonzero(fk["completed"][()])
         np.testing.assert_array_equal(fk["inputs"][done], fr["inputs"][done])
     report = generate("toy-2d", path, n=n, workers=0, **kw)
-    assert 0 < report.n_generated < n - 4
+    assert 0 < report.n_generated < n - 2
     assert path.read_bytes() == ref.read_bytes()
     assert not journal_dir(path).exists()
 

@@ -100,3 +100,21 @@ def test_dataloader_with_worker_processes_and_pickling(files):
     assert [b["x"].shape for b in batches] == [(4, 1, 3, 3), (4, 1, 3, 3), (2, 1, 3, 3)]
     torch.testing.assert_close(batches[2]["y"][1], ds[9]["y"])
     ds.close()
+
+
+def test_mesh_data_items_are_channels_by_nodes(tmp_path):
+    from pdekit.data.layout import DatasetHeader, write_dataset
+
+    points = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    header = DatasetHeader(pde="mesh-toy", summary="", params={}, seed=0, n=3, resolution=1,
+                           input_names=("k",), output_names=("u", "v"),
+                           coords={"points": points, "cells": np.array([[0, 1, 2], [1, 3, 2]])},
+                           pdekit_version="0")
+    write_dataset(tmp_path / "m.h5", header, completed=np.ones(3, bool),
+                  sample=lambda i: (np.full((4, 1), i), np.arange(8.0).reshape(4, 2) + i))
+    ds = open_dataset(tmp_path / "m.h5")
+    assert ds.info.input_axes == "N,node,C" and ds.x_shape == (1, 4) and ds.y_shape == (2, 4)
+    np.testing.assert_array_equal(ds[2]["y"].numpy(), (np.arange(8.0).reshape(4, 2) + 2).T)
+    np.testing.assert_array_equal(ds.coords["cells"], [[0, 1, 2], [1, 3, 2]])
+    with pytest.raises(ValueError, match="stride must be 1 for mesh data"):
+        open_dataset(tmp_path / "m.h5", stride=2)

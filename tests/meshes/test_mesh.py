@@ -162,3 +162,14 @@ def test_facet_cells_and_with_points():
     np.testing.assert_array_equal(moved.facet_tags, m.facet_tags)
     with pytest.raises(ValueError, match="inverted"):
         m.with_points(m.points * np.array([-1.0, 1.0, 1.0]))
+
+
+def test_cached_arrays_are_read_only_and_reset_on_assignment():
+    m = unit_square(2)
+    with pytest.raises(ValueError, match="read-only"):
+        m.boundary_facets()[0, 0] = 5
+    with pytest.raises(ValueError, match="read-only"):
+        m.cell_volumes()[0] = 1.0
+    assert m.volume == pytest.approx(1.0)
+    m.points = 2.0 * m.points
+    assert m.volume == pytest.approx(4.0)

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from pdekit.meshes import (Mesh, disk, interval, l_shape, perturb, quality_summary, rectangle,
-                           refine, unit_cube, unit_square)
+                           refine, unit_cube, unit_square, unstructured_cube)
+from pdekit.meshes.refine import _split_tetra
 from pdekit.meshes.geometry import signed_volumes
 from pdekit.meshes.topology import edges
 
@@ -15,7 +16,9 @@ def _cell_set(m):
 
 
 @pytest.mark.parametrize("mesh", [interval(3), unit_square(2), rectangle(2, 1, diagonal="crossed"),
-                                  unit_cube(1), disk(2)], ids=["line", "tri", "crossed", "tet", "disk"])
+                                  unit_cube(1), disk(2), perturb(unit_cube(2), 0.45, rng=0),
+                                  unstructured_cube(2, rng=0)],
+                         ids=["line", "tri", "crossed", "tet", "disk", "jittered-tet", "delaunay-tet"])
 def test_counts_volumes_and_orientation(mesh):
     children = {"line": 2, "triangle": 4, "tetra": 8}[mesh.cell_type]
     n_edges = len(edges(mesh.cells, mesh.cell_type)[0])
@@ -78,3 +81,28 @@ def test_bad_times():
         refine(unit_square(1), -1)
     with pytest.raises(ValueError, match="times must be"):
         refine(unit_square(1), 1.5)
+
+
+def test_all_three_octahedron_diagonals_tile_the_parent():
+    # stretch a tetrahedron so that each of the three diagonals is the shortest in turn
+    base = np.array([[0.0, 0, 0], [1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    for stretch in ([1, 1, 5], [5, 1, 1], [1, 5, 1]):
+        mesh = Mesh(base * stretch, np.array([[0, 1, 2, 3]]), "tetra")
+        fine = refine(mesh)
+        assert fine.volume == pytest.approx(mesh.volume)
+        assert np.all(signed_volumes(fine.points, fine.cells) > 0)
+        assert len(fine.boundary_facets()) == 16
+    # the three stretches really pick three different diagonals
+    diagonals = set()
+    for stretch in ([1, 1, 5], [5, 1, 1], [1, 5, 1]):
+        pts = np.vstack([base * stretch, np.zeros((6, 3))])
+        edges6 = [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)]
+        for j, (a, b) in enumerate(edges6):
+            pts[4 + j] = 0.5 * (pts[a] + pts[b])
+        kids = _split_tetra(pts, np.array([[0, 1, 2, 3]]), np.arange(4, 10)[None, :])
+        inner = kids[4:]
+        common = set(inner[0].tolist())
+        for k in inner[1:]:
+            common &= set(k.tolist())
+        diagonals.add(tuple(sorted(common)))
+    assert len(diagonals) == 3

@@ -76,3 +76,16 @@ def test_sorted_keys_ignore_vertex_order_and_fall_back_for_huge_indices():
 def test_unknown_cell_type():
     with pytest.raises(ValueError, match="unknown cell_type 'hex'"):
         edges(np.zeros((1, 8), dtype=int), "hex")
+
+
+def test_locate_facets():
+    from pdekit.meshes.topology import locate_facets
+
+    m = unit_square(2)
+    cell, local = locate_facets(m.cells, "triangle", [[4, 0], [0, 8], [1, 4]])
+    assert cell[1] == -1 and local[1] == -1
+    for c, i, f in zip(cell[[0, 2]], local[[0, 2]], ([0, 4], [1, 4])):
+        assert sorted(np.delete(m.cells[c], i).tolist()) == f
+    # an interior edge is found in its lowest-numbered cell
+    shared = np.flatnonzero((m.cells == 0).any(1) & (m.cells == 4).any(1))
+    assert cell[0] == shared.min()

@@ -40,9 +40,12 @@ def navier_stokes(
 ) -> np.ndarray:
     """Evolve the vorticity of 2D Navier-Stokes on the torus [0, 1)^2.
 
+    Accepts numpy arrays (scipy.fft) or torch tensors (torch.fft, on the tensor's device and
+    in its floating dtype, so a batch of trajectories can run on a GPU); returns the same kind.
+
     Parameters
     ----------
-    w0 : (s, s) or (batch, s, s) array
+    w0 : (s, s) or (batch, s, s) array or torch tensor
         Initial vorticity at (x_i, y_j) = (i/s, j/s), axis -2 is x, axis -1 is y.
     nu : float
         Viscosity (> 0); FNO uses 1e-3, 1e-4, 1e-5.
@@ -65,7 +68,8 @@ def navier_stokes(
     -------
     w : array shaped like ``w0`` at t_final, or (T, *w0.shape) when recording.
     """
-    w0 = ops.check_field("w0", w0, ndims=(2, 3))
+    backend = _TorchFFT(w0, workers) if _is_torch(w0) else _ScipyFFT(workers)
+    w0 = backend.check(w0)
     s = w0.shape[-1]
     if w0.shape[-2] != s or s < 4:
         raise ValueError(f"w0 must be on a square grid (s, s) with s >= 4; got shape {w0.shape}")
@@ -73,6 +77,8 @@ def navier_stokes(
     n_steps, dt = ops.time_steps(t_final, dt, record_every)
     f_hat = 0.0
     if forcing is not None:
+        if _is_torch(forcing):
+            forcing = forcing.detach().cpu().numpy()
         forcing = check_finite("forcing", np.asarray(forcing, dtype=float))
         if forcing.shape != (s, s):
             raise ValueError(f"forcing must have shape ({s}, {s}); got {forcing.shape}")
@@ -88,20 +94,67 @@ def navier_stokes(
     implicit = 1.0 / (1.0 + 0.5 * dt * nu * lap)
     explicit = (1.0 - 0.5 * dt * nu * lap) * implicit
     adv = (-dt * dealias) * implicit
-    forced = dt * f_hat * implicit
-    axes = (-2, -1)
-
-    def irfft2(a):
-        return scipy.fft.irfft2(a, s=(s, s), axes=axes, workers=workers)
+    forced = np.asarray(dt * f_hat * implicit, dtype=complex)
+    inv_lap, dx, dy, explicit, adv, forced = map(
+        backend.constant, (inv_lap, dx, dy, explicit, adv, forced))
+    rfft2, irfft2 = backend.rfft2, lambda a: backend.irfft2(a, s)
 
     def step(w_hat):
         psi_hat = w_hat * inv_lap
         u, v = irfft2(dy * psi_hat), irfft2(-dx * psi_hat)
         w_x, w_y = irfft2(dx * w_hat), irfft2(dy * w_hat)
-        nonlinear = scipy.fft.rfft2(u * w_x + v * w_y, axes=axes, workers=workers)
-        return explicit * w_hat + adv * nonlinear + forced
+        return explicit * w_hat + adv * rfft2(u * w_x + v * w_y) + forced
 
-    w_hat0 = scipy.fft.rfft2(w0, axes=axes, workers=workers)
-    out = ops.integrate(step, w_hat0, n_steps, record_every,
+    out = ops.integrate(step, rfft2(w0), n_steps, record_every,
                         progress=progress, desc="Navier-Stokes steps")
     return irfft2(out)
+
+
+def _is_torch(x) -> bool:
+    return type(x).__module__.split(".")[0] == "torch"
+
+
+class _ScipyFFT:
+    def __init__(self, workers):
+        self.workers = workers
+
+    def check(self, w0):
+        return ops.check_field("w0", w0, ndims=(2, 3))
+
+    def constant(self, arr):
+        return arr
+
+    def rfft2(self, a):
+        return scipy.fft.rfft2(a, axes=(-2, -1), workers=self.workers)
+
+    def irfft2(self, a, s):
+        return scipy.fft.irfft2(a, s=(s, s), axes=(-2, -1), workers=self.workers)
+
+
+class _TorchFFT:
+    def __init__(self, w0, workers):
+        import torch
+
+        self.torch = torch
+        if not w0.is_floating_point():
+            raise TypeError(f"w0 must be a floating-point tensor; got dtype {w0.dtype}")
+        self.device, self.dtype = w0.device, w0.dtype
+
+    def check(self, w0):
+        if w0.ndim not in (2, 3):
+            raise ValueError(f"w0 must be a 2- or 3-dimensional grid field; got shape {tuple(w0.shape)}")
+        if not bool(self.torch.isfinite(w0).all()):
+            raise ValueError("w0 must be finite everywhere")
+        return w0.detach()
+
+    def constant(self, arr):
+        arr = np.asarray(arr)
+        dtype = self.dtype if arr.dtype.kind != "c" else (
+            self.torch.complex128 if self.dtype == self.torch.float64 else self.torch.complex64)
+        return self.torch.as_tensor(arr, dtype=dtype, device=self.device)
+
+    def rfft2(self, a):
+        return self.torch.fft.rfft2(a, dim=(-2, -1))
+
+    def irfft2(self, a, s):
+        return self.torch.fft.irfft2(a, s=(s, s), dim=(-2, -1))

@@ -167,6 +167,7 @@ def integrate(step: Callable[[np.ndarray], np.ndarray], u: np.ndarray, n_steps: 
     """Apply ``step`` n_steps times; return the last state or the (T, ...) recorded states.
 
     ``progress`` (see :mod:`pdekit._progress`) is told about the steps about 100 times.
+    States are numpy arrays, or torch tensors (stacked with ``torch.stack``).
     """
     bar = as_progress(progress)
     bar.start(n_steps, desc)
@@ -176,12 +177,18 @@ def integrate(step: Callable[[np.ndarray], np.ndarray], u: np.ndarray, n_steps: 
         for i in range(1, n_steps + 1):
             u = step(u)
             if record_every is not None and i % record_every == 0:
-                records.append(u.copy())
+                records.append(u.clone() if hasattr(u, "clone") else u.copy())
             if i % chunk == 0 or i == n_steps:
                 bar.update(chunk if i % chunk == 0 else i % chunk)
     finally:
         bar.close()
-    return u if record_every is None else np.stack(records)
+    if record_every is None:
+        return u
+    if hasattr(u, "clone"):  # torch tensors (navier_stokes accepts them)
+        import torch
+
+        return torch.stack(records)
+    return np.stack(records)
 
 
 def theta_stepper(op: sp.csr_matrix, dt: float, theta: float) -> Callable[[np.ndarray], np.ndarray]:

@@ -174,7 +174,8 @@ def solve_linear(A: sp.spmatrix, b: np.ndarray, *, solver: str = "auto", rtol: f
     if nb == 0.0:
         return np.zeros(n), SolveInfo(solver, 0, 0.0)
     if solver == "direct":
-        x = spla.spsolve(A.tocsc(), b)
+        lu = spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
+        x = lu.solve(b)
         res = float(np.linalg.norm(b - A @ x) / nb)
         return x, SolveInfo("direct", 0, res)
     import pyamg

@@ -117,7 +117,8 @@ def cell_geometry(points: np.ndarray, cells: np.ndarray) -> CellGeometry:
     J = np.empty((d, d, cells_t.shape[1]))
     for j in range(d):
         J[:, j] = pts_t[:, cells_t[j + 1]] - x0
-    det, inv_t = _det_inv_t(J)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        det, inv_t = _det_inv_t(J)
     check_cells(det, J)
     return CellGeometry(x0, J, det, inv_t)
 

@@ -13,7 +13,7 @@ _EXPORTS: dict[str, str] = {
     "cg": "krylov",
     "pcg": "krylov",
     "fcg": "krylov",
-    "dcdm": "dcdm",
+    "dcdm": "conjugate_directions",
     "SolveInfo": "_common",
     "ConvergenceWarning": "_common",
     "Preconditioner": "preconditioners",

@@ -72,3 +72,18 @@ def test_progress_is_told_every_step():
     assert counter.total == 123 and counter.seen == 123 and counter.closed
     with pytest.raises(TypeError, match="progress must have"):
         navier_stokes(np.zeros((8, 8)), 1e-3, 0.01, dt=1e-3, progress=object())
+
+
+def test_torch_tensors_give_the_numpy_trajectory():
+    import torch
+
+    rng = np.random.default_rng(3)
+    w0 = rng.standard_normal((2, 16, 16))
+    f = fno_forcing(16)
+    expected = navier_stokes(w0, 1e-2, 0.01, forcing=f, dt=1e-3, record_every=5)
+    got = navier_stokes(torch.from_numpy(w0), 1e-2, 0.01, forcing=f, dt=1e-3, record_every=5)
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
+    assert tuple(got.shape) == (2, 2, 16, 16)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-10, atol=1e-12)
+    with pytest.raises(TypeError, match="floating-point"):
+        navier_stokes(torch.zeros((8, 8), dtype=torch.int64), 1e-3, 0.01, dt=1e-3)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from pdekit.operators import VCycleNet, list_pretrained, pretrained
-from pdekit.operators.pretrained import PRETRAINED_DIR, pretrained_card
+from pdekit.operators.pretrained_networks import PRETRAINED_DIR, pretrained_card
 
 
 @pytest.mark.parametrize("name, ndim", [("dcdm-poisson-2d", 2), ("dcdm-poisson-3d", 3)])
