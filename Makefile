@@ -25,8 +25,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/pdekit demo
 
+# One BLAS/OpenMP thread per process: the suite runs several processes (DDP ranks, workers)
+# on a 2-core machine, where threaded BLAS oversubscribes and slows everything.
 test: $(STAMP)
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest -q $(PYTEST_ARGS)
 
 # A separate environment with the packages pdekit is benchmarked against (never pdekit dependencies).
 bench-env:

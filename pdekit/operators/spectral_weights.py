@@ -92,8 +92,14 @@ def resolve_rank(factorization: str, shape: Sequence[int], rank) -> list[int] | 
     if len(ranks) != expected or min(ranks) < 1:
         raise ValueError(f"{factorization} ranks for a tensor of shape {tuple(shape)} must be "
                          f"{expected} positive ints; got {tuple(ranks)}")
-    if factorization == "tt" and (ranks[0] != 1 or ranks[-1] != 1):
-        raise ValueError(f"TT ranks must start and end with 1; got {tuple(ranks)}")
+    if factorization == "tt":
+        if ranks[0] != 1 or ranks[-1] != 1:
+            raise ValueError(f"TT ranks must start and end with 1; got {tuple(ranks)}")
+        for k in range(1, len(shape)):
+            bound = min(int(np.prod(shape[:k])), int(np.prod(shape[k:])))
+            if ranks[k] > bound:
+                raise ValueError(f"TT rank {k} = {ranks[k]} exceeds {bound}, the largest useful rank between "
+                                 f"modes {tuple(shape[:k])} and {tuple(shape[k:])}")
     return ranks
 
 
