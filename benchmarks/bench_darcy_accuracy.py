@@ -31,7 +31,7 @@ from pdekit.data.generation import generate
 from pdekit.data.torch_dataset import open_dataset
 from pdekit.training import Trainer
 from pdekit.training.models import build_model
-from pdekit.training.normalization import NormalizedOperator, channel_statistics
+from pdekit.training.normalization import NormalizedOperator, fit_normalizers
 
 HERE = Path(__file__).resolve().parent
 PAPER_FNO_L2 = 0.0108
@@ -113,7 +113,7 @@ def train_one(kind: str, train, test, strides, args, run_dir: Path) -> dict:
     torch.manual_seed(0)
     net = build_model(kind, in_channels=1, out_channels=1, n_dim=2, modes=args.modes, width=args.width,
                       layers=args.layers, rank=args.tfno_rank)
-    model = NormalizedOperator(net, *channel_statistics(train, "x"), *channel_statistics(train, "y"))
+    model = NormalizedOperator(net, *fit_normalizers(train))
     epochs, epoch_s = choose_epochs(model, train, args)
     paper = args.budget_minutes is None and epochs >= 100
     trainer = Trainer(model, epochs=epochs, batch_size=args.batch_size, lr=args.lr, weight_decay=1e-4,

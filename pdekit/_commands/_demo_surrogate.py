@@ -72,7 +72,7 @@ def train_demo_surrogate(data_path: str | os.PathLike, out_dir: str | os.PathLik
     from pdekit.data.problems import get_problem
     from pdekit.training.batches import resolution_stride
     from pdekit.training.models import build_model
-    from pdekit.training.normalization import NormalizedOperator, channel_statistics
+    from pdekit.training.normalization import NormalizedOperator, fit_normalizers
     from pdekit.training.trainer import Trainer
 
     out = Path(out_dir)
@@ -91,7 +91,7 @@ def train_demo_surrogate(data_path: str | os.PathLike, out_dir: str | os.PathLik
     net = build_model("tfno", in_channels=train.in_channels, out_channels=train.out_channels,
                       n_dim=len(train.x_shape) - 1, modes=min(modes, train_resolution // 2),
                       width=width, layers=layers, rank=rank)
-    model = NormalizedOperator(net, *channel_statistics(train, "x"), *channel_statistics(train, "y"))
+    model = NormalizedOperator(net, *fit_normalizers(train))
     resolutions = sorted({train_resolution, size})
     strides = eval_strides(test, resolutions)
 

@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
     from pdekit._progress import TqdmProgress
     from pdekit.training.models import build_model
-    from pdekit.training.normalization import NormalizedOperator, channel_statistics
+    from pdekit.training.normalization import NormalizedOperator, fit_normalizers
     from pdekit.training.trainer import Trainer
 
     train, test, _ = prepare_data(args.data, test_data=args.test_data, test_fraction=args.test_fraction,
@@ -126,9 +126,7 @@ def run(args: argparse.Namespace) -> int:
     if args.no_normalize:
         model = net
     else:
-        in_mean, in_std = channel_statistics(train, "x")
-        out_mean, out_std = channel_statistics(train, "y")
-        model = NormalizedOperator(net, in_mean, in_std, out_mean, out_std)
+        model = NormalizedOperator(net, *fit_normalizers(train))
     out = Path(args.out)
     trainer = Trainer(model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       weight_decay=args.weight_decay, optimizer=args.optimizer,

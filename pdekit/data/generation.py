@@ -49,16 +49,6 @@ _MIN_PUBLISH_INTERVAL = 5.0
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-#: permissions of published files: what open() would give (temporary files are 0600)
-_FILE_MODE = 0o666 & ~_umask()
-
-
 @dataclasses.dataclass(frozen=True)
 class GenerationReport:
     """What a call of :func:`generate` did.
@@ -272,7 +262,6 @@ class _Publisher:
 
             with atomic_path(self.path) as tmp:
                 write_dataset(tmp, self.header, completed=done, sample=sample)
-                os.chmod(tmp, _FILE_MODE)
         finally:
             if old_file is not None:
                 old_file.close()

@@ -33,6 +33,11 @@ _EXPORTS: dict[str, str] = {
     "read_metrics": "metrics",
     "evaluate_model": "metrics",
     "relative_l2_per_sample": "metrics",
+    "NormalizedOperator": "normalization",
+    "fit_normalizers": "normalization",
+    "load_model": "normalization",
+    "build_model": "models",
+    "MODEL_NAMES": "models",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -138,7 +138,11 @@ class ShuffledBatches:
         Drop a last incomplete batch.
     rank, world_size : int
         This rank's share: positions ``rank, rank + world_size, ...`` of the epoch's
-        permutation, padded by wrapping around so that all ranks get as many samples.
+        permutation.
+    pad : bool
+        Wrap around the permutation so that all ranks get as many samples (training: every
+        rank takes the same number of steps); False gives disjoint shares that cover each
+        sample exactly once (evaluation).
     transform : callable, optional
         Applied to each collated batch.
 
@@ -152,7 +156,7 @@ class ShuffledBatches:
 
     def __init__(self, dataset, *, batch_size: int, shuffle: bool = True, seed: int = 0,
                  drop_last: bool = False, rank: int = 0, world_size: int = 1,
-                 transform=None) -> None:
+                 pad: bool = True, transform=None) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be a positive integer; got {batch_size}")
         if not (0 <= rank < world_size):
@@ -167,6 +171,7 @@ class ShuffledBatches:
         self.drop_last = bool(drop_last)
         self.rank = int(rank)
         self.world_size = int(world_size)
+        self.pad = bool(pad)
         self.transform = transform
         self.epoch = 0
 
@@ -183,12 +188,13 @@ class ShuffledBatches:
             order = np.arange(n)
         per_rank = -(-n // self.world_size)
         total = per_rank * self.world_size
-        if total > n:
+        if self.pad and total > n:
             order = np.concatenate([order, order[: total - n]])
         return order[self.rank::self.world_size]
 
     def __len__(self) -> int:
-        n_local = -(-len(self.dataset) // self.world_size)
+        n, w = len(self.dataset), self.world_size
+        n_local = -(-n // w) if self.pad else len(range(self.rank, n, w))
         return n_local // self.batch_size if self.drop_last else -(-n_local // self.batch_size)
 
     def batches(self, epoch: int, *, start: int = 0) -> Iterator[dict[str, Any]]:

@@ -163,11 +163,12 @@ class Trainer:
 
     # ------------------------------------------------------------------ data
     def batches_for(self, data: Any, *, shuffle: bool = True) -> Any:
-        """Wrap a map-style dataset in :class:`ShuffledBatches` (this rank's share); pass
-        any other iterable of batches through unchanged."""
+        """Wrap a map-style dataset in :class:`ShuffledBatches` (this rank's share; without
+        ``shuffle``, as for evaluation, each sample exactly once over all ranks); pass any
+        other iterable of batches through unchanged."""
         if _is_map_dataset(data):
             return ShuffledBatches(data, batch_size=self.batch_size, shuffle=shuffle, seed=self.seed,
-                                   rank=self.ctx.rank, world_size=self.ctx.world_size)
+                                   rank=self.ctx.rank, world_size=self.ctx.world_size, pad=shuffle)
         if not isinstance(data, Iterable):
             raise TypeError(f"training data must be a dataset or an iterable of batches; "
                             f"got {type(data).__name__}")
@@ -270,7 +271,7 @@ class Trainer:
                 raise ValueError("resume=True needs out_dir (where checkpoint.pt lives)")
             self.load_checkpoint(path)
         elif not self._resumed and self.step == 0:
-            torch.manual_seed(self.seed)
+            torch.manual_seed(self.seed + self.ctx.rank)  # ranks draw different dropout masks
         train = self.batches_for(train_data)
         evals = eval_data if isinstance(eval_data, Mapping) else ({} if eval_data is None else {"eval": eval_data})
         n_steps = len(train) if steps_per_epoch is None and hasattr(train, "__len__") else steps_per_epoch

@@ -27,6 +27,10 @@ def test_rank_shares_partition_the_permutation():
     perm = ShuffledBatches(data, batch_size=2, seed=1).indices(4)
     merged = np.stack(shares, axis=1).ravel()
     assert np.array_equal(merged[:10], perm) and np.array_equal(merged[10:], perm[:2])
+    # without padding (evaluation) the shares cover every sample exactly once
+    exact = [ShuffledBatches(data, batch_size=2, shuffle=False, rank=r, world_size=3, pad=False) for r in range(3)]
+    assert [len(b) for b in exact] == [2, 2, 2] and [len(b.indices(0)) for b in exact] == [4, 3, 3]
+    assert sorted(np.concatenate([b.indices(0) for b in exact])) == list(range(10))
 
 
 def test_skipping_batches_matches_full_iteration():

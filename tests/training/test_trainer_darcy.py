@@ -10,7 +10,7 @@ from pdekit.data.generation import generate
 from pdekit.data.torch_dataset import open_dataset
 from pdekit.training import Trainer
 from pdekit.training.models import build_model
-from pdekit.training.normalization import NormalizedOperator, channel_statistics
+from pdekit.training.normalization import NormalizedOperator, fit_normalizers
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def test_training_lowers_darcy_error_and_transfers_across_resolutions(darcy, tmp
     train, test = darcy
     torch.manual_seed(0)
     net = build_model("tfno", in_channels=1, out_channels=1, n_dim=2, modes=6, width=16, layers=3, rank=0.3)
-    model = NormalizedOperator(net, *channel_statistics(train, "x"), *channel_statistics(train, "y"))
+    model = NormalizedOperator(net, *fit_normalizers(train))
     trainer = Trainer(model, epochs=25, batch_size=8, lr=5e-3, scheduler="cosine", distributed=False,
                       out_dir=tmp_path, eval_strides=(2, 1))
     before = trainer.evaluate(test)

@@ -31,8 +31,12 @@ _EXPORTS: dict[str, str] = {
     "solve_linear": "boundary",
     "SolveInfo": "boundary",
     "error_norm": "errors",
-    "poisson": "poisson",
-    "dirichlet_dofs": "poisson",
+    "poisson": "diffusion",
+    "dirichlet_dofs": "diffusion",
+    "elasticity_matrix": "elasticity",
+    "rigid_body_modes": "elasticity",
+    "linear_elasticity": "elasticity",
+    "lame_parameters": "elasticity",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,13 +1,12 @@
 import numpy as np
 import pytest
-import scipy.sparse.linalg as spla
 
 from pdekit.meshes import unstructured_cube, unstructured_square
 from pdekit.solvers.fem import (condense, dirichlet_dofs, dirichlet_values, function_space, lift,
                                 load_vector, solve_linear, stiffness_matrix)
 
 
-@pytest.mark.parametrize("mesh", [unstructured_square(6, rng=0), unstructured_cube(2, rng=0)])
+@pytest.mark.parametrize("mesh", [unstructured_square(6, rng=0), unstructured_cube(3, rng=0)])
 @pytest.mark.parametrize("p", [1, 2])
 def test_condensed_matrix_is_symmetric_positive_definite(mesh, p):
     V = function_space(mesh, p)
@@ -16,7 +15,8 @@ def test_condensed_matrix_is_symmetric_positive_definite(mesh, p):
     s = condense(A, load_vector(V, 1.0), dofs, 0.0)
     assert s.matrix.shape == (V.n_dofs - len(dofs),) * 2
     assert abs(s.matrix - s.matrix.T).max() < 1e-14
-    lam_min = spla.eigsh(s.matrix, k=1, sigma=0, which="LM", return_eigenvectors=False)[0]
+    assert s.matrix.shape[0] > 5
+    lam_min = np.linalg.eigvalsh(s.matrix.toarray())[0]
     assert lam_min > 1e-3
     # before elimination the constant vector is in the kernel (singular)
     assert abs(A @ np.ones(V.n_dofs)).max() < 1e-12

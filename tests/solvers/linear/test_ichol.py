@@ -81,3 +81,12 @@ def test_bad_inputs():
         ic0(sp.random(3, 4, 0.5, format="csr"))
     with pytest.raises(TypeError, match="scipy sparse"):
         ic0("A")
+
+
+def test_compiled_triangular_solves_match_scipy_spsolve_triangular():
+    A = laplacian_2d(15, coefficient_seed=4)
+    M = ic0(A)
+    r = np.random.default_rng(0).normal(size=A.shape[0])
+    assert np.allclose(M(r), M._solve._slow(r), rtol=1e-12, atol=0.0)
+    L = M.factor.toarray()
+    assert np.allclose(L @ (L.T @ M(r)), r)

@@ -1,0 +1,134 @@
+"""FNO / TFNO: neuraloperator-compatible sizes, factorized = dense at full rank, save/load, resolutions, errors."""
+
+import math
+
+import pytest
+import torch
+
+import pdekit.operators as op
+from pdekit.operators import FNO, TFNO
+
+
+def test_parameter_counts_match_neuraloperator():
+    # neuraloperator 2.0: FNO 602,977 and TFNO (Tucker, rank 0.1) 76,837 parameters
+    assert FNO((16, 16), 1, 1, 32).n_parameters() == 602_977
+    assert TFNO((16, 16), 1, 1, 32).n_parameters() == 76_837
+
+
+@pytest.mark.parametrize("factorization", ["tucker", "tt"])
+def test_full_rank_tfno_reproduces_the_dense_fno(factorization):
+    torch.manual_seed(0)
+    dense = FNO((6, 6), 2, 1, 8, n_layers=3).eval()
+    ranks = [8, 8, 6, 4] if factorization == "tucker" else [1, 8, 24, 4, 1]
+    tfno = TFNO((6, 6), 2, 1, 8, n_layers=3, factorization=factorization, rank=ranks).eval()
+    state = {k: v for k, v in dense.state_dict().items() if not k.startswith("conv.weights")}
+    missing = tfno.load_state_dict(state, strict=False).missing_keys
+    assert missing and all(k.startswith("conv.weights") for k in missing)
+    for layer in range(3):
+        tfno.conv.weights.assign_dense(dense.conv.weights.reconstruct(layer).detach(), layer)
+    x = torch.randn(3, 2, 20, 16)
+    with torch.no_grad():
+        y, y_t = dense(x), tfno(x)
+    assert torch.allclose(y, y_t, atol=1e-5, rtol=0)
+    assert (y - y_t).abs().max() < 1e-4 * y.abs().max()
+
+
+@pytest.mark.parametrize("build", [
+    lambda: FNO((6, 6), 2, 3, 8, n_layers=2, norm="group_norm", domain_padding=0.25),
+    lambda: TFNO((6,), 1, 1, 8, n_layers=2, factorization="cp", joint_factorization=True,
+                 domain_padding_mode="symmetric", domain_padding=0.1),
+    lambda: TFNO((4, 4, 4), 1, 2, 6, n_layers=2, factorization="tt", norm="instance_norm", fno_skip="soft-gating"),
+    lambda: op.MGTFNO((6, 6), 1, 1, 8, n_layers=2, levels=1, padding_fraction=0.125),
+])
+def test_save_load_gives_bit_identical_outputs(tmp_path, build):
+    torch.manual_seed(0)
+    model = build().eval()
+    path = tmp_path / "model.pt"
+    model.save(path)
+    loaded = op.load(path).eval()
+    assert type(loaded) is type(model) and loaded.config == model.config
+    x = torch.randn(2, model.in_channels, *([16] * model.n_dim))
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))
+
+
+def test_loading_another_model_class_is_refused(tmp_path):
+    FNO((4,), 1, 1, 4, n_layers=1).save(tmp_path / "fno.pt")
+    with pytest.raises(op.CheckpointError, match="holds a 'FNO' model, not the 'MGTFNO'"):
+        op.MGTFNO.load(tmp_path / "fno.pt")
+    assert isinstance(FNO.load(tmp_path / "fno.pt"), FNO)
+
+
+def _smoothing_pair(n, coeffs):
+    """u with the given Fourier coefficients, and v = (1 - d^2/dx^2 / 40)^{-1} u, sampled on n points."""
+    x = torch.arange(n, dtype=torch.float64) / n
+    u = torch.zeros(coeffs.shape[0], 1, n, dtype=torch.float64)
+    v = torch.zeros_like(u)
+    for k in range(1, coeffs.shape[1] + 1):
+        mode = coeffs[:, k - 1, 0, None] * torch.cos(2 * math.pi * k * x) + coeffs[:, k - 1, 1, None] * torch.sin(
+            2 * math.pi * k * x)
+        u[:, 0] += mode
+        v[:, 0] += mode / (1 + (2 * math.pi * k) ** 2 / 40)
+    return u.float(), v.float()
+
+
+def test_learns_an_operator_and_runs_at_another_resolution():
+    torch.manual_seed(0)
+    coeffs = torch.randn(64, 6, 2) / torch.arange(1, 7).reshape(1, 6, 1)
+    u, v = _smoothing_pair(32, coeffs)
+    model = FNO((12,), 1, 1, 16, n_layers=2)
+    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+    loss_fn = op.LpLoss(1)
+    first = None
+    for _ in range(150):
+        opt.zero_grad()
+        loss = loss_fn(model(u), v)
+        first = first if first is not None else loss.item()
+        loss.backward()
+        opt.step()
+    assert loss.item() < first / 8, (first, loss.item())
+    test = torch.randn(16, 6, 2) / torch.arange(1, 7).reshape(1, 6, 1)
+    with torch.no_grad():
+        err32 = loss_fn(model(_smoothing_pair(32, test)[0]), _smoothing_pair(32, test)[1]).item()
+        err64 = loss_fn(model(_smoothing_pair(64, test)[0]), _smoothing_pair(64, test)[1]).item()
+    assert err32 < 0.1 and err64 < 1.5 * err32 + 0.02, (err32, err64)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(fno_skip="identity", channel_mlp_skip="linear"),
+    dict(use_channel_mlp=False, lifting_channel_ratio=0, projection_channel_ratio=0, positional_embedding=None),
+    dict(non_linearity="silu", channel_mlp_dropout=0.1, implementation="reconstructed", factorization="tucker"),
+    dict(fno_block_precision="mixed", transform="fft"),
+])
+def test_architecture_options(kwargs):
+    model = FNO((4, 4), 2, 3, 8, n_layers=2, **kwargs)
+    x = torch.randn(2, 2, 12, 10, requires_grad=True)
+    y = model(x)
+    assert y.shape == (2, 3, 12, 10) and torch.isfinite(y).all()
+    y.sum().backward()
+    assert x.grad is not None
+
+
+def test_any_dimension_from_n_modes():
+    assert FNO((5,), 1, 2, 4, n_layers=1)(torch.randn(2, 1, 16)).shape == (2, 2, 16)
+    assert TFNO((4, 4, 4), 1, 1, 4, n_layers=1)(torch.randn(1, 1, 8, 10, 9)).shape == (1, 1, 8, 10, 9)
+
+
+def test_bad_inputs_give_clear_errors():
+    model = FNO((8, 8), 2, 1, 8, n_layers=1)
+    with pytest.raises(ValueError, match=r"expects 2 input channels \(dimension 1\); got shape \(4, 3, 16, 16\)"):
+        model(torch.randn(4, 3, 16, 16))
+    with pytest.raises(ValueError, match="expects a 4-D tensor"):
+        model(torch.randn(4, 2, 16))
+    with pytest.raises(ValueError, match=r"n_modes\[1\] = 8 needs at least 8 grid points"):
+        model(torch.randn(1, 2, 16, 6))
+    with pytest.raises(TypeError, match="expects a torch.Tensor"):
+        model([[1.0]])
+    with pytest.raises(ValueError, match="TFNO needs a factorization"):
+        TFNO((4,), 1, 1, 4, factorization=None)
+    with pytest.raises(ValueError, match="hidden_channels must be a positive int"):
+        FNO((4,), 1, 1, 0)
+    with pytest.raises(ValueError, match="unknown norm"):
+        FNO((4,), 1, 1, 4, norm="batch_norm")
+    with pytest.raises(ValueError, match="unknown skip"):
+        FNO((4,), 1, 1, 4, fno_skip="dense")

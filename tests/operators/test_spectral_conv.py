@@ -1,0 +1,90 @@
+"""SpectralConv: the Fourier layer against an explicit torch.fft computation, errors, precision."""
+
+import pytest
+import torch
+
+from pdekit.operators import SpectralConv
+
+
+def _explicit(conv, x, layer=0):
+    """conv(x) computed naively: full rfftn, multiply the retained block by the dense weight, irfftn."""
+    d = x.ndim - 2
+    dims = tuple(range(2, x.ndim))
+    xh = torch.fft.rfftn(x, dim=dims, norm="forward")
+    w = conv.weights.reconstruct(layer).to(xh.dtype)
+    out = torch.zeros(x.shape[0], conv.out_channels, *xh.shape[2:], dtype=xh.dtype)
+    n_modes = conv.n_modes
+    ranges = []
+    for j in range(d - 1):
+        n, m = x.shape[2 + j], n_modes[j]
+        ranges.append(torch.cat([torch.arange((m + 1) // 2), torch.arange(n - m // 2, n)]))
+    ranges.append(torch.arange(n_modes[-1] // 2 + 1))
+    grid = torch.meshgrid(*ranges, indexing="ij")
+    block = xh[(slice(None), slice(None), *grid)]
+    out[(slice(None), slice(None), *grid)] = torch.einsum("bi...,io...->bo...", block, w)
+    y = torch.fft.irfftn(out, s=x.shape[2:], dim=dims, norm="forward")
+    return y + conv.bias[layer].reshape(1, -1, *([1] * d))
+
+
+@pytest.mark.parametrize("shape,n_modes", [((2, 3, 24), (10,)), ((2, 3, 16, 12), (8, 6)), ((1, 2, 8, 10, 6), (4, 6, 4))])
+@pytest.mark.parametrize("factorization", [None, "tucker", "cp", "tt"])
+def test_matches_explicit_fft_computation(shape, n_modes, factorization):
+    torch.manual_seed(0)
+    conv = SpectralConv(shape[1], 4, n_modes, n_layers=2, factorization=factorization, rank=0.7)
+    with torch.no_grad():
+        conv.bias.normal_()
+    x = torch.randn(*shape)
+    for layer in (0, 1):
+        ref = _explicit(conv, x, layer)
+        for transform in ("fft", "dft"):
+            conv.transform = transform
+            assert torch.allclose(conv(x, layer), ref, atol=2e-6), (transform, layer)
+    conv.implementation = "reconstructed"
+    assert torch.allclose(conv(x, 1), _explicit(conv, x, 1), atol=2e-6)
+
+
+def test_channels_last_and_residual():
+    torch.manual_seed(0)
+    conv = SpectralConv(3, 3, (6, 6))
+    x = torch.randn(2, 3, 12, 12)
+    r = torch.randn(2, 3, 12, 12)
+    y = conv(x)
+    assert torch.allclose(conv(x.movedim(1, -1), channels_last=True).movedim(-1, 1), y, atol=1e-6)
+    assert torch.allclose(conv(x, residual=r), y + r, atol=1e-6)
+    assert torch.allclose(conv(x, residual=r, add_bias=False), y - conv.bias[0].reshape(1, -1, 1, 1) + r, atol=1e-6)
+
+
+def test_super_resolution_output_shape_and_gradients():
+    conv = SpectralConv(2, 2, (4, 4))
+    x = torch.randn(1, 2, 8, 8, requires_grad=True)
+    y = conv(x, output_shape=(16, 12))
+    assert y.shape == (1, 2, 16, 12)
+    y.square().sum().backward()
+    assert x.grad is not None and all(p.grad is not None for p in conv.parameters())
+
+
+@pytest.mark.parametrize("precision", ["half", "mixed"])
+def test_reduced_precision_runs_on_cpu_and_stays_close(precision):
+    torch.manual_seed(0)
+    full = SpectralConv(4, 4, (8, 8))
+    low = SpectralConv(4, 4, (8, 8), precision=precision)
+    low.load_state_dict(full.state_dict())
+    x = torch.randn(2, 4, 32, 32)
+    y, y_low = full(x), low(x)
+    assert y_low.dtype == torch.float32
+    rel = ((y - y_low).norm() / y.norm()).item()
+    assert 1e-6 < rel < 1e-2  # really computed in half precision, and still accurate
+
+
+def test_bad_inputs():
+    conv = SpectralConv(3, 4, (8, 8))
+    with pytest.raises(ValueError, match=r"expects input of shape \(batch, 3, n0, n1\); got \(2, 5, 16, 16\)"):
+        conv(torch.randn(2, 5, 16, 16))
+    with pytest.raises(ValueError, match="got \\(2, 3, 16\\)"):
+        conv(torch.randn(2, 3, 16))
+    with pytest.raises(ValueError, match=r"n_modes\[0\] = 8 needs at least 8 grid points.*got 6"):
+        conv(torch.randn(2, 3, 6, 16))
+    with pytest.raises(ValueError, match="1 to 3 positive ints"):
+        SpectralConv(3, 4, (2, 2, 2, 2))
+    with pytest.raises(ValueError, match="unknown precision"):
+        SpectralConv(3, 4, (4,), precision="double")
