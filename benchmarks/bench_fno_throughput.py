@@ -9,10 +9,10 @@ Measured per model:
 
 * training: samples/s of full steps (forward, MSE loss, backward, Adam update);
 * inference: samples/s of forward passes under ``torch.no_grad()``;
-* peak memory of one training step: on a GPU ``torch.cuda.max_memory_allocated``; on a CPU the
-  growth of the peak resident set size of a fresh process doing that step (the process is spawned
-  after the model is built and warmed up once elsewhere, so allocator caches do not leak between
-  models).
+* peak memory of one training step (after a warm-up step, in a fresh process per model): on a GPU
+  ``torch.cuda.max_memory_allocated`` above the memory allocated before the step; on a CPU the
+  peak resident set size (VmHWM, reset through ``/proc/self/clear_refs``) above the resident set
+  before the step.
 
 Steps of the four models are interleaved (A B C D A B C D ...) so that the load of a shared
 machine hits all alike; the median of ``--reps`` steps is reported after ``--warmup`` steps.
@@ -28,7 +28,6 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import resource
 import statistics
 import sys
 import time
@@ -115,27 +114,44 @@ class Runner:
         return time.perf_counter() - t
 
 
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"{field} not found in /proc/self/status")
+
+
 def _memory_child(name, batch, resolution, device, threads, queue):
+    import gc
+
     import torch
     torch.set_num_threads(threads)
     runner = Runner(name, batch, resolution, device)
+    runner.train_step()  # optimizer state and caches exist from here on
+    gc.collect()
     if device.startswith("cuda"):
-        runner.train_step()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
         runner.train_step()
         queue.put((torch.cuda.max_memory_allocated() - base) / 2**20)
         return
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    with open("/proc/self/clear_refs", "w") as fh:  # reset the high-water mark to the current RSS
+        fh.write("5")
+    base = _status_kib("VmRSS")
     runner.train_step()
-    runner.train_step()
-    queue.put((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024)
+    queue.put((_status_kib("VmHWM") - base) / 1024)
 
 
 def peak_memory_mib(name, args) -> float:
-    """Peak memory growth (MiB) of training steps of ``name``, measured in a fresh process."""
+    """Peak memory growth (MiB) of one training step of ``name`` (after a warm-up step), in a fresh process.
+
+    On a CPU, glibc's mmap threshold is pinned (``MALLOC_MMAP_THRESHOLD_``) so that every large
+    tensor is mapped and unmapped on its own and the resident set follows the live tensors.
+    """
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
+    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", "131072")
     proc = ctx.Process(target=_memory_child, args=(name, args.batch, args.resolution, args.device, args.threads, queue))
     proc.start()
     value = queue.get(timeout=600)

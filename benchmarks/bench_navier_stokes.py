@@ -11,7 +11,7 @@ Targets: FNO-2D relative L2 <= 0.0128 (paper, N = 1000, 500 epochs); MG-TFNO bel
 error with >= 10x fewer parameters. The paper's data (256 x 256 solves, dt = 1e-4, 1200
 samples) take hours of CPU per sample batch; ``--solve-resolution`` and ``--dt`` trade
 fidelity for time, and ``--quick`` runs a small CPU version (32 x 32, 40 / 10 samples).
-Runs on the GPU when there is one.
+On a machine with a GPU both the generator's time stepping and the training run there.
 
     python benchmarks/bench_navier_stokes.py                 # paper protocol (GPU, hours of data)
     python benchmarks/bench_navier_stokes.py --quick         # minutes on a CPU
@@ -90,10 +90,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--width", type=int, default=20)
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--rank", type=float, default=0.05, help="Tucker rank fraction of MG-TFNO / TFNO")
+    p.add_argument("--levels", type=int, default=1, help="MG-TFNO multigrid levels (2**levels patches per axis)")
     p.add_argument("--models", nargs="+", default=["fno", "mgtfno", "tfno"], choices=["fno", "mgtfno", "tfno"])
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--device", default=None)
+    p.add_argument("--device", default=None, help="training device (default: cuda if available)")
+    p.add_argument("--solver-device", default=None,
+                   help="device of the data generator's time stepping (default: cuda if available, "
+                        "else numpy on the CPU)")
     p.add_argument("--data-dir", default=str(HERE / "results" / "data"))
     p.add_argument("--out", default=str(HERE / "results" / "bench_navier_stokes.json"))
     args = p.parse_args(argv)
@@ -117,9 +121,10 @@ def make_data(args):
         path = data_dir / (f"ns_{name}_s{args.resolution}_from{args.solve_resolution}_dt{args.dt:g}"
                            f"_n{n}_seed{seed}.h5")
         t0 = time.perf_counter()
-        r = generate("navier-stokes", path, n=n, resolution=args.resolution, seed=seed, workers=args.workers,
-                     nu=1e-3, t_final=t_final, dt=args.dt, record_every=record_every,
-                     solve_resolution=args.solve_resolution)
+        solver_device = args.solver_device or ("cuda" if torch.cuda.is_available() else None)
+        r = generate("navier-stokes", path, n=n, resolution=args.resolution, seed=seed,
+                     workers=0 if solver_device else args.workers, nu=1e-3, t_final=t_final, dt=args.dt,
+                     record_every=record_every, solve_resolution=args.solve_resolution, device=solver_device)
         report[name] = {"path": str(path), "n": n, "seconds": time.perf_counter() - t0,
                         "generated": r.n_generated}
         paths[name] = path
@@ -140,7 +145,7 @@ def main(argv=None) -> int:
         torch.manual_seed(0)
         try:
             step = build_model(kind, in_channels=args.n_in, out_channels=1, n_dim=2, modes=args.modes,
-                               width=args.width, layers=args.layers, rank=args.rank)
+                               width=args.width, layers=args.layers, rank=args.rank, levels=args.levels)
         except (ValueError, TypeError) as exc:
             skipped[kind] = str(exc)
             print(f"{kind}: skipped ({exc})", flush=True)

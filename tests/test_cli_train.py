@@ -13,6 +13,7 @@ from pdekit.cli import main
 from pdekit.data.generation import generate
 from pdekit.data.problems import Problem, Sample
 from pdekit.training.metrics import read_metrics
+from tests.training._toy import one_thread  # noqa: F401 (fixture)
 
 SMALL = ["--modes", "4", "--width", "8", "--layers", "2", "--batch-size", "8", "--quiet"]
 
@@ -34,7 +35,7 @@ def _two_channel_problem() -> Problem:
                    input_names=("a", "b"), output_names=("u",))
 
 
-def test_train_then_evaluate_at_two_resolutions(darcy, tmp_path, capsys):
+def test_train_then_evaluate_at_two_resolutions(darcy, tmp_path, capsys, one_thread):
     run = tmp_path / "run"
     assert main(["train", "--model", "tfno", "--data", str(darcy), "--out", str(run), "--epochs", "2",
                  "--eval-resolutions", "17", "9", *SMALL]) == 0
@@ -54,7 +55,7 @@ def test_train_then_evaluate_at_two_resolutions(darcy, tmp_path, capsys):
     assert table[1].split()[:3] == ["17", "1", "20"]
 
 
-def test_resume_continues_the_run(darcy, tmp_path):
+def test_resume_continues_the_run(darcy, tmp_path, one_thread):
     run = tmp_path / "run"
     args = ["train", "--model", "fno", "--data", str(darcy), "--out", str(run), *SMALL]
     assert main([*args, "--epochs", "1"]) == 0
@@ -64,14 +65,16 @@ def test_resume_continues_the_run(darcy, tmp_path):
     assert torch.load(run / "checkpoint.pt", weights_only=True)["epoch"] == 2
 
 
-def test_errors(darcy, tmp_path, capsys):
+def test_errors(darcy, tmp_path, capsys, one_thread):
     # unknown model name
     with pytest.raises(SystemExit):
         main(["train", "--model", "unet", "--data", str(darcy), "--out", str(tmp_path)])
     assert "invalid choice: 'unet'" in capsys.readouterr().err
     # a checkpoint of another model
     run = tmp_path / "run"
-    assert main(["train", "--model", "fno", "--data", str(darcy), "--out", str(run), "--epochs", "1", *SMALL]) == 0
+    assert main(["train", "--model", "fno", "--data", str(darcy), "--out", str(run), "--epochs", "1",
+                 "--eval-strides", "1", "2", *SMALL]) == 0
+    assert {"test/l2@17", "test/l2@9"} <= set(read_metrics(run / "metrics.jsonl")[0])
     capsys.readouterr()
     assert main(["train", "--model", "tfno", "--data", str(darcy), "--out", str(run), "--epochs", "2",
                  "--resume", *SMALL]) == 1
@@ -95,7 +98,7 @@ def test_errors(darcy, tmp_path, capsys):
     assert "not a pdekit operator checkpoint" in capsys.readouterr().err
 
 
-def test_demo_surrogate_trains_scores_and_times(darcy, tmp_path):
+def test_demo_surrogate_trains_scores_and_times(darcy, tmp_path, one_thread):
     from pdekit._commands._demo_surrogate import format_summary, train_demo_surrogate
     from pdekit.training.normalization import load_model
 

@@ -52,13 +52,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--test-data", default=None, help="separate test dataset (e.g. another seed)")
     p.add_argument("--train-resolution", type=int, default=None,
                    help="train on the data strided to this many points per axis")
-    p.add_argument("--eval-resolutions", type=int, nargs="+", default=None,
-                   help="score the test data at these resolutions (default: the training one)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--eval-resolutions", type=int, nargs="+", default=None,
+                       help="score the test data at these resolutions (default: the training one)")
+    group.add_argument("--eval-strides", type=int, nargs="+", default=None,
+                       help="score the test data strided by these factors (1: its own resolution)")
     p.add_argument("--no-normalize", action="store_true", help="do not standardize inputs/outputs")
     p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: GPU if any)")
-    p.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=None,
-                   help="float16 autocast (default: on with CUDA)")
+    p.add_argument("--mixed-precision", action="store_true",
+                   help="float16 autocast on CUDA (power-of-two grids: cuFFT half precision)")
     p.add_argument("--seed", type=int, default=0, help="seed of initialization and data order")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -117,7 +120,12 @@ def run(args: argparse.Namespace) -> int:
     train, test, _ = prepare_data(args.data, test_data=args.test_data, test_fraction=args.test_fraction,
                                   n_train=args.n_train, train_resolution=args.train_resolution)
     train_res = _spatial_size(train)
-    strides = eval_strides(test, args.eval_resolutions or [train_res])
+    if args.eval_strides is not None:
+        if min(args.eval_strides) < 1:
+            raise ValueError(f"--eval-strides must be positive integers; got {args.eval_strides}")
+        strides = list(args.eval_strides)
+    else:
+        strides = eval_strides(test, args.eval_resolutions or [train_res])
     torch.manual_seed(args.seed)
     net = build_model(args.model, in_channels=train.in_channels, out_channels=train.out_channels,
                       n_dim=len(train.x_shape) - 1, modes=args.modes, width=args.width,

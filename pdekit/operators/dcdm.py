@@ -67,7 +67,7 @@ class TorchHierarchy:
     Attributes
     ----------
     levels : list
-        Per level: ``A`` (sparse CSR), ``neighbours`` (K, n), ``dis`` (n,) inverse square
+        Per level: ``A`` (sparse CSR), ``neighbours`` (n, K), ``dis`` (n,) inverse square
         root of the diagonal, ``P`` / ``PT`` (sparse CSR, None on the coarsest).
     coarse_inverse : (n_c, n_c) tensor
     matrix : (n, n) sparse CSR tensor
@@ -81,7 +81,7 @@ class TorchHierarchy:
             P = lev.prolongation
             self.levels.append(_TorchLevel(
                 _torch_csr(lev.matrix, device, dtype),
-                torch.from_numpy(lev.neighbours).to(device),
+                torch.from_numpy(lev.neighbours).to(device=device, dtype=torch.long),
                 torch.from_numpy(lev.inv_sqrt_diagonal).to(device=device, dtype=dtype),
                 None if P is None else _torch_csr(P, device, dtype),
                 None if P is None else _torch_csr(P.T, device, dtype)))
@@ -188,7 +188,7 @@ class VCycleNet(OperatorModel):
     def _smooth(self, w: torch.Tensor, lev: _TorchLevel, r: torch.Tensor) -> torch.Tensor:
         u = lev.dis[:, None] * r
         u = torch.cat([u, u.new_zeros(1, u.shape[1])])
-        return lev.dis[:, None] * torch.einsum("k,knb->nb", w.to(r.dtype), u[lev.neighbours])
+        return lev.dis[:, None] * torch.einsum("k,nkb->nb", w.to(r.dtype), u[lev.neighbours])
 
     def _cycle(self, h: TorchHierarchy, level: int, r: torch.Tensor) -> torch.Tensor:
         if level == len(h.levels) - 1:
@@ -222,15 +222,24 @@ def _as_scipy(A: Any) -> sp.csr_matrix:
     return sp.csr_matrix(A, dtype=np.float64)
 
 
-def _assemble_smoother(level, w: np.ndarray) -> sp.csr_matrix:
-    """``D^-1/2 (sum_o w_o shift_o) D^-1/2`` as one CSR matrix (offsets in C order keep columns sorted)."""
-    nb = level.neighbours
-    n = level.n
-    valid = (nb < n).T
-    dis = level.inv_sqrt_diagonal
-    vals = (w[:, None] * dis[np.minimum(nb, n - 1)] * dis[None, :]).T
-    indptr = np.concatenate([[0], np.cumsum(valid.sum(axis=1))])
-    return sp.csr_matrix((vals[valid], nb.T[valid], indptr), shape=(n, n))
+class _SmootherPattern:
+    """The CSR pattern of a level's smoothers and the scaling ``d_i^-1/2 d_j^-1/2`` of each entry."""
+
+    def __init__(self, level) -> None:
+        nb, n = level.neighbours, level.n
+        valid = nb < n
+        index_type = np.int32 if n < 2**31 - 1 else np.int64
+        self.indptr = np.zeros(n + 1, dtype=index_type)
+        np.cumsum(valid.sum(axis=1), out=self.indptr[1:])
+        self.indices = nb[valid].astype(index_type)  # offsets in C order keep each row sorted
+        self.offset = np.broadcast_to(np.arange(nb.shape[1], dtype=np.int16), nb.shape)[valid]
+        dis = level.inv_sqrt_diagonal
+        self.scale = (dis[:, None] * np.append(dis, 0.0)[nb])[valid]
+        self.n = n
+
+    def matrix(self, w: np.ndarray) -> sp.csr_matrix:
+        """``D^-1/2 (sum_o w_o shift_o) D^-1/2`` as one CSR matrix."""
+        return sp.csr_matrix((w[self.offset] * self.scale, self.indices, self.indptr), shape=(self.n, self.n))
 
 
 class BoundVCycle:
@@ -257,8 +266,9 @@ class BoundVCycle:
             self._model = model
             self._torch = TorchHierarchy(hierarchy, device=device, dtype=torch.float64)
         else:
-            self._pre = [[_assemble_smoother(lev, w) for w in pre] for lev in hierarchy.levels[:-1]]
-            self._post = [[_assemble_smoother(lev, w) for w in post] for lev in hierarchy.levels[:-1]]
+            patterns = [_SmootherPattern(lev) for lev in hierarchy.levels[:-1]]
+            self._pre = [[pat.matrix(w) for w in pre] for pat in patterns]
+            self._post = [[pat.matrix(w) for w in post] for pat in patterns]
             self._restrict = [lev.prolongation.T.tocsr() for lev in hierarchy.levels[:-1]]
         self.flops = self._count_flops(pre.shape[0], pre.shape[1])
         self.spmv_equivalents = self.flops / (2.0 * hierarchy.levels[0].matrix.nnz)

@@ -38,37 +38,31 @@ def stencil_offsets(ndim: int, stencil: str) -> list[tuple[int, ...]]:
 
 
 def _neighbours(mask: np.ndarray, offsets: Sequence[tuple[int, ...]]) -> np.ndarray:
-    """(K, n) index of the unknown at ``node + offset`` for every unknown, ``n`` where there is none."""
+    """(n, K) index of the unknown at ``node + offset`` for every unknown, ``n`` where there is none."""
     n = int(mask.sum())
     number = np.full(mask.shape, n, dtype=np.int64)
     number[mask] = np.arange(n)
     padded = np.pad(number, 1, constant_values=n)
-    out = np.empty((len(offsets), n), dtype=np.int64)
-    for k, o in enumerate(offsets):
-        window = tuple(slice(1 + v, 1 + v + s) for v, s in zip(o, mask.shape))
-        out[k] = padded[window][mask]
-    return out
+    strides = np.array([int(np.prod(padded.shape[a + 1:])) for a in range(mask.ndim)])
+    nodes = np.ravel_multi_index(tuple(c + 1 for c in np.nonzero(mask)), padded.shape)
+    shifts = np.asarray(offsets, dtype=np.int64) @ strides
+    return padded.ravel()[nodes[:, None] + shifts[None, :]]
 
 
-def _interpolation_1d(size: int) -> tuple[np.ndarray, sp.csr_matrix]:
-    """Coarse node positions and the (size, n_coarse) linear interpolation along one axis."""
-    coarse = list(range(0, size, 2))
-    if coarse[-1] != size - 1:
-        coarse.append(size - 1)
-    coarse = np.asarray(coarse)
+def _parents_1d(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per fine index along one axis: two coarse parents and their weights (linear interpolation).
+
+    Coarse nodes sit on the even fine indices and on the last one; a fine node on a coarse node
+    takes it with weight 1 (second weight 0), one between two takes each with weight 1/2.
+    """
+    coarse = np.unique(np.r_[np.arange(0, size, 2), size - 1])
     where = np.full(size, -1)
     where[coarse] = np.arange(coarse.size)
-    rows, cols, vals = [], [], []
-    for i in range(size):
-        if where[i] >= 0:
-            rows.append(i)
-            cols.append(where[i])
-            vals.append(1.0)
-        else:
-            rows += [i, i]
-            cols += [where[i - 1], where[i + 1]]
-            vals += [0.5, 0.5]
-    return coarse, sp.csr_matrix((vals, (rows, cols)), shape=(size, coarse.size))
+    i = np.arange(size)
+    on = where >= 0
+    first = np.where(on, where, where[np.maximum(i - 1, 0)])
+    second = np.where(on, where, where[np.minimum(i + 1, size - 1)])
+    return first, second, np.where(on, 1.0, 0.5), np.where(on, 0.0, 0.5)
 
 
 @dataclasses.dataclass
@@ -83,7 +77,7 @@ class GridLevel:
         Unknown nodes (C order numbering).
     matrix : (n, n) scipy CSR
         The level's operator (the system matrix on level 0, Galerkin products below).
-    neighbours : (K, n) int array
+    neighbours : (n, K) int array
         Unknown number of each stencil neighbour, ``n`` where the neighbour is not an unknown.
     inv_sqrt_diagonal : (n,) float array
     prolongation : (n, n_coarse) scipy CSR or None
@@ -118,14 +112,31 @@ class GridHierarchy:
         return sla.cho_solve(self.coarse_cholesky, np.eye(self.levels[-1].n))
 
 
-def _coarsen(level: GridLevel) -> tuple[np.ndarray, sp.csr_matrix, np.ndarray]:
-    positions, factors = zip(*(_interpolation_1d(s) for s in level.shape))
-    full = factors[0]
-    for f in factors[1:]:
-        full = sp.kron(full, f, format="csr")
+def _coarsen(level: GridLevel) -> tuple[np.ndarray, sp.csr_matrix, tuple[int, ...]]:
+    """Coarse mask, prolongation (n_fine, n_coarse) and coarse grid shape of ``level``."""
+    axes = [_parents_1d(s) for s in level.shape]
+    positions = [np.unique(np.r_[np.arange(0, s, 2), s - 1]) for s in level.shape]
     coarse_mask = level.mask[np.ix_(*positions)]
-    P = full[np.flatnonzero(level.mask.ravel())][:, np.flatnonzero(coarse_mask.ravel())]
-    return coarse_mask, P.tocsr(), np.array([len(p) for p in positions])
+    n_coarse = int(coarse_mask.sum())
+    coarse_number = np.full(coarse_mask.shape, -1, dtype=np.int64)
+    coarse_number[coarse_mask] = np.arange(n_coarse)
+    fine = np.nonzero(level.mask)
+    rows, cols, vals = [], [], []
+    for choice in itertools.product((0, 1), repeat=level.mask.ndim):
+        weight = np.ones(fine[0].size)
+        index = []
+        for axis, c in enumerate(choice):
+            first, second, w_first, w_second = axes[axis]
+            weight = weight * (w_second if c else w_first)[fine[axis]]
+            index.append((second if c else first)[fine[axis]])
+        col = coarse_number[tuple(index)]
+        keep = (weight > 0) & (col >= 0)
+        rows.append(np.flatnonzero(keep))
+        cols.append(col[keep])
+        vals.append(weight[keep])
+    P = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(int(level.mask.sum()), n_coarse))
+    return coarse_mask, P, coarse_mask.shape
 
 
 def build_hierarchy(A: sp.spmatrix, mask: np.ndarray, *, stencil: str = "box",

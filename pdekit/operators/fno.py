@@ -23,7 +23,8 @@ from torch import nn
 
 from pdekit._validation import check_choice
 from pdekit.operators.base import OperatorModel
-from pdekit.operators.layers import NORMS, ChannelMLP, DomainPadding, GridEmbedding, activation, make_norm, make_skip
+from pdekit.operators.layers import (NORMS, ChannelMLP, DomainPadding, GridEmbedding, SoftGating, activation, make_norm,
+                                     make_skip)
 from pdekit.operators.spectral_conv import SpectralConv
 
 __all__ = ["FNO", "TFNO"]
@@ -173,7 +174,11 @@ class FNO(OperatorModel):
             y = self.act(y)
         if not self.use_channel_mlp:
             return y
-        z = self.channel_mlps[layer](y, residual=self.channel_mlp_skips[layer](x))
+        mlp, mlp_skip = self.channel_mlps[layer], self.channel_mlp_skips[layer]
+        if isinstance(mlp_skip, SoftGating):  # bias + gate * x in one pass, then fused into the last GEMM
+            z = mlp(y, torch.addcmul(mlp.layers[-1].bias, x, mlp_skip.weight), residual_includes_bias=True)
+        else:
+            z = mlp(y, residual=mlp_skip(x))
         if self.norms is not None:
             z = self.norms[2 * layer + 1](z)
         return z if last else self.act(z)

@@ -51,19 +51,28 @@ class ChannelMLP(nn.Module):
         self.act = activation(non_linearity)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else None
 
-    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None) -> torch.Tensor:
-        """x : (..., in_channels) -> (..., out_channels), plus ``residual`` (fused into the last GEMM)."""
+    def forward(self, x: torch.Tensor, residual: torch.Tensor | None = None, *,
+                residual_includes_bias: bool = False) -> torch.Tensor:
+        """x : (..., in_channels) -> (..., out_channels), plus ``residual`` (fused into the last GEMM).
+
+        ``residual_includes_bias=True`` says that ``residual`` already holds the bias of the last
+        layer (callers fold it in with ``torch.addcmul`` and save a pass over the data).
+        """
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             if i == last and residual is not None and self.dropout is None:
-                out = torch.addmm(residual.expand(*x.shape[:-1], layer.out_features).reshape(-1, layer.out_features)
-                                  + layer.bias, x.reshape(-1, x.shape[-1]), layer.weight.T)
-                return out.reshape(*x.shape[:-1], layer.out_features)
+                shape = (*x.shape[:-1], layer.out_features)
+                start = residual if residual_includes_bias else residual + layer.bias
+                out = torch.addmm(start.expand(shape).reshape(-1, layer.out_features), x.reshape(-1, x.shape[-1]),
+                                  layer.weight.T)
+                return out.reshape(shape)
             x = layer(x)
             if i < last:
                 x = self.act(x)
             if self.dropout is not None:
                 x = self.dropout(x)
+        if residual is not None and residual_includes_bias:
+            residual = residual - self.layers[-1].bias
         return x if residual is None else x + residual
 
 

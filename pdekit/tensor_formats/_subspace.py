@@ -8,8 +8,13 @@ The tensor decompositions spend nearly all their time here, on mode unfoldings o
   so singular values below ``~sqrt(eps) sigma_1`` are not resolved: truncation by tolerance
   on Gram eigenvalues would lose half the digits and inflate ranks. It is used only when the
   decision it makes (the rank, the discarded tail) is resolved above that noise;
-* otherwise the true singular values, from ``m^T = Q R`` (QR of the tall side, R only)
-  followed by the SVD of the small ``R``;
+* otherwise the Gram subspace is refined: the part of ``m`` outside its trusted directions
+  is sketched (a randomized range finder, oversampled), ``m`` is projected on the
+  combined basis, and the true singular values come from a QR of that thin projection; the
+  energy left outside the basis is computed from the explicit residual, so every discarded
+  tail is exact to round-off (``eps ||m||``), never to ``sqrt(eps)``;
+* for unfoldings too square for that to pay, the true singular values from ``m^T = Q R``
+  (QR of the tall side, R only) followed by the SVD of the small ``R``;
 * a plain thin SVD when the matrix is small.
 """
 
@@ -99,8 +104,48 @@ def leading_subspace(m: Any, *, rank: int | None = None, budget: float | None = 
     else:
         resolved = 2.0 * B.eps(m) * n * w[0] <= 0.5 * budget
     if not resolved:
+        k = int(np.count_nonzero(w > _TRUST * noise))
+        refined = _refine(m, v[:, :k], rank=rank, budget=budget)
+        if refined is not None:
+            return refined
         u, s = _qr_svd(m)
         s2 = s * s
         r = _pick_rank(s2, rank, budget)
         return B.fix_signs(u[:, :r]), s[:r], float(s2[r:].sum())
     return B.fix_signs(v[:, :r]), np.sqrt(w[:r]), float(w[r:].sum())
+
+
+def _refine(m: Any, trusted: Any, *, rank: int | None, budget: float | None):
+    """Trusted Gram directions plus a sketched complement; exact tails. None if it does not pay."""
+    n, big = m.shape
+    k = trusted.shape[1]
+    tm = trusted.T @ m
+    z = m - trusted @ tm
+    rng = np.random.default_rng(0)
+    p = max(16, (rank - k + 8) if rank is not None else k // 2 + 8)
+    while k + p <= n // 2:
+        omega = B.like(rng.standard_normal((big, p)), m)
+        y = z @ omega  # range sketch of the complement
+        uy, sy, _ = B.svd(y)
+        sy = B.to_numpy(sy)
+        q = uy[:, :max(1, int(np.count_nonzero(sy > 1e2 * B.eps(m) * sy[0])))]
+        for _ in range(2):  # orthogonal to the trusted directions, to round-off ("twice is enough")
+            q, _r = B.qr(q - trusted @ (trusted.T @ q))
+        basis = B.concatenate([trusted, q], axis=1)
+        qz = q.T @ z  # = q^T m, as q is orthogonal to the trusted directions
+        proj = B.concatenate([tm, qz], axis=0)  # basis^T m, (K, N)
+        resid = z - q @ qz
+        outside = B.norm(resid) ** 2
+        del resid
+        uw, s = _qr_svd(proj)
+        s2 = s * s
+        tails = outside + np.concatenate([np.cumsum(s2[::-1])[::-1], [0.0]])
+        if rank is not None and rank <= s.size - 4:
+            r = int(rank)
+        elif budget is not None and tails[-1] <= 0.5 * budget:
+            r = int(np.flatnonzero(tails <= budget)[0])
+        else:
+            p *= 2
+            continue
+        return B.fix_signs(basis @ uw[:, :r]), s[:r], float(tails[r])
+    return None

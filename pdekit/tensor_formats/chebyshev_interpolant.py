@@ -81,8 +81,9 @@ class ChebyshevInterpolant:
             ``f(points)`` with points of shape ``(n, d)`` returns ``n`` finite values.
         box : sequence of d (low, high) pairs
         tol : float in (0, 1)
-            Relative size (to the largest coefficient) below which the coefficient tail of
-            every mode must fall.
+            Relative accuracy: the coefficient tail of every mode must fall below ``tol / 20``
+            times the largest coefficient (so that the many discarded terms add up to about
+            ``tol``).
         max_degree : int or sequence of d ints
             Largest degree tried per mode; a mode still unresolved there is flagged in
             ``converged``.

@@ -17,10 +17,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ._checks import check_tol, per_mode_ranks
+from ._ct_from_cp import cp_reduced_hosvd
 from ._io import read_arrays, write_arrays
 from ._sampling import TAIL_SAFETY, adaptive_coefficients, values_to_coefficients_nd
 from ._validation_ct import check_cp_inputs
-from .chebyshev import (chebyshev_points, check_box, chop_degree, clenshaw, coefficients_to_values,
+from .chebyshev import (check_box, chop_degree, clenshaw, coefficients_to_values,
                         derivative_coefficients, integral_weights, to_unit, values_to_coefficients,
                         vandermonde)
 from .chebyshev_interpolant import check_points, max_degrees
@@ -82,9 +83,11 @@ class ChebyshevTucker:
             ``f(points)``, points of shape ``(n, d)``, returns ``n`` finite values.
         box : sequence of d (low, high) pairs, each of non-zero width
         tol : float in (0, 1)
-            Relative accuracy: the Chebyshev tail of every mode falls below ``tol`` times
-            the largest coefficient, and the Tucker ranks are the smallest whose relative
-            error on the coefficient tensor is within ``tol``.
+            Relative accuracy: the Chebyshev tail of every mode falls below ``tol / 20`` times
+            the largest coefficient (the discarded terms add up), and the Tucker ranks are the
+            smallest whose relative error on the coefficient tensor is within ``tol``. The
+            result then has a relative L2 error within ``tol`` over the box (its max error is
+            typically below ``tol`` times ``max |f|`` too, within a factor 2).
         max_degree : int or sequence of d ints
             Largest degree tried per mode (a mode that does not converge is flagged in
             ``converged`` and keeps this degree).
@@ -127,34 +130,39 @@ class ChebyshevTucker:
         return cls._from_coefficients(values_to_coefficients_nd(v), box, tol=tol, method=method)
 
     @classmethod
-    def from_cp(cls, weights: Any, factor_functions: Sequence[Callable[[np.ndarray], np.ndarray]],
-                box: Any, *, tol: float, max_degree: Any = 256, chunk: int = 4096) -> "ChebyshevTucker":
+    def from_cp(cls, weights: Any, factor_functions: Sequence[Callable[[np.ndarray, slice], np.ndarray]],
+                box: Any, *, tol: float, max_degree: Any = 256, chunk: int = 2048) -> "ChebyshevTucker":
         """From a CP sum ``f(x) = sum_r w_r g_{0,r}(x_0) ... g_{d-1,r}(x_{d-1})`` by reduced HOSVD.
 
         Each mode's R univariate functions are interpolated (degree chosen by the tail of
-        all of them), the per-mode coefficient matrices ``(n_m + 1, R)`` are compressed by
-        SVD (RHOSVD), the small core is projected from the CP sum, and the result is
-        recompressed to ``tol``. The full coefficient tensor is never formed.
+        all of them), the per-mode coefficient matrices ``(n_m + 1, R)`` are compressed by a
+        chunked SVD (RHOSVD), the small core is projected from the CP sum, and the result is
+        recompressed to ``tol``. Neither the full coefficient tensor nor a whole coefficient
+        matrix is ever formed (see :mod:`pdekit.tensor_formats._ct_from_cp`).
 
         Parameters
         ----------
         weights : (R,) array
         factor_functions : d callables
-            ``factor_functions[m](x)`` with ``x`` of shape ``(n,)`` returns the ``(n, R)``
-            values of all R univariate functions of mode ``m``.
+            ``factor_functions[m](x, columns)`` with ``x`` of shape ``(n,)`` and ``columns`` a
+            slice of ``range(R)`` returns the ``(n, len(columns))`` values of those terms
+            (:func:`~pdekit.tensor_formats.potentials.long_range_cp` builds such functions).
+        box, tol, max_degree : as in :meth:`from_function`
+        chunk : int
+            Terms handled at once (memory ~ ``(degree + 1) * chunk`` numbers).
         """
         box = check_box(box)
         tol = check_tol(tol)
         d = box.shape[0]
         w = check_cp_inputs(weights, factor_functions, d)
-        mx = max_degrees(max_degree, d)
-        mats, conv, tails = [], [], []
-        for m in range(d):
-            a, ok, tail = _adaptive_factor(factor_functions[m], box[m], w.size, tol, mx[m])
-            mats.append(a)
-            conv.append(ok)
-            tails.append(tail)
-        out = cls._from_cp_coefficients(w, mats, box, tol=tol, chunk=chunk)
+        core, bases, conv, tails = cp_reduced_hosvd(w, factor_functions, box, tol=tol,
+                                                    level=tol / TAIL_SAFETY,
+                                                    max_degrees=max_degrees(max_degree, d),
+                                                    chunk=int(chunk))
+        small = tucker(core, tol=tol)
+        out = cls(small.core, [b @ v for b, v in zip(bases, small.factors)], box)
+        out.tucker_error = small.info["rel_error"]
+        out = out.chop(tol / TAIL_SAFETY)
         out.converged, out.tails = conv, tails
         return out
 
@@ -165,33 +173,6 @@ class ChebyshevTucker:
         out = cls(t.core, t.factors, box)
         out.tucker_error = t.info["rel_error"]
         return out
-
-    @classmethod
-    def _from_cp_coefficients(cls, w: np.ndarray, mats: list[np.ndarray], box: np.ndarray, *,
-                              tol: float, chunk: int) -> "ChebyshevTucker":
-        d = len(mats)
-        norms = [np.linalg.norm(a, axis=0) for a in mats]
-        size = np.abs(w) * np.prod(norms, axis=0)
-        scale = size ** (1.0 / d)
-        projected, bases = [], []
-        for a, nrm in zip(mats, norms):
-            side = a * (scale / np.where(nrm > 0, nrm, 1.0))
-            u, s, _ = np.linalg.svd(side, full_matrices=False)
-            keep = max(1, int(np.count_nonzero(s > 1e-2 * tol * s[0])))
-            bases.append(u[:, :keep])
-            projected.append(u[:, :keep].T @ a)
-        core = np.zeros(tuple(b.shape[1] for b in bases))
-        flat = core.reshape(core.shape[0], -1)
-        for s in range(0, w.size, chunk):
-            sl = slice(s, s + chunk)
-            kr = projected[-1][:, sl].T
-            for p in projected[-2:0:-1]:
-                kr = (p[:, sl].T[:, :, None] * kr[:, None, :]).reshape(kr.shape[0], -1)
-            flat += (projected[0][:, sl] * w[sl]) @ kr
-        small = tucker(core, tol=tol)
-        out = cls(small.core, [b @ v for b, v in zip(bases, small.factors)], box)
-        out.tucker_error = small.info["rel_error"]
-        return out.chop(tol / TAIL_SAFETY)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -374,22 +355,3 @@ class ChebyshevTucker:
 def _pad_rows(a: np.ndarray, n: int) -> np.ndarray:
     return a if a.shape[0] == n else np.vstack([a, np.zeros((n - a.shape[0], a.shape[1]))])
 
-
-def _adaptive_factor(g: Callable, side: np.ndarray, n_terms: int, tol: float, max_degree: int):
-    """Chebyshev coefficients ``(n + 1, R)`` of the R functions of one mode, degree by tail."""
-    n = min(16, max_degree)
-    while True:
-        x = chebyshev_points(n, side)
-        vals = np.asarray(g(x), dtype=np.float64)
-        if vals.shape != (x.size, n_terms):
-            raise ValueError(f"a factor function must return shape ({x.size}, {n_terms}) for "
-                             f"{x.size} points and {n_terms} weights; got {vals.shape}")
-        if not np.isfinite(vals).all():
-            raise ValueError("a factor function returned NaN or inf values")
-        a = values_to_coefficients(vals, axis=0)
-        colmax = np.abs(a).max(axis=0)
-        env = (np.abs(a) / np.where(colmax > 0, colmax, 1.0)).max(axis=1)
-        degree, ok, tail = chop_degree(env, tol / TAIL_SAFETY)
-        if ok or n >= max_degree:
-            return a[:degree + 1], ok, tail
-        n = min(2 * n, max_degree)

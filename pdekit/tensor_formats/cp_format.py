@@ -50,6 +50,7 @@ class CPTensor:
 
     @property
     def n_params(self) -> int:
+        """Numbers stored: weights and factors."""
         return self.rank * (1 + sum(self.shape))
 
     @property
@@ -133,6 +134,7 @@ class CPTensor:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "CPTensor":
+        """Read a file written by :meth:`save` (numpy arrays)."""
         arrays, attrs = read_arrays(path, "cp")
         return cls(arrays["weights"], [arrays[f"factor_{m}"] for m in range(int(attrs["ndim"]))])
 

@@ -113,19 +113,22 @@ def long_range_cp(positions: np.ndarray, charges: np.ndarray, *, r_cut: float = 
     weights : (K * Q,) array
         ``q_k w_q``.
     factor_functions : d callables
-        ``factor_functions[m](x)``, ``x`` of shape (n,), gives the (n, K * Q) values
-        ``exp(-t_q^2 (x - x_{k, m})^2)``, ordered particle-major.
+        ``factor_functions[m](x, columns=slice(None))``, ``x`` of shape (n,), gives the
+        ``(n, len(columns))`` values ``exp(-t_q^2 (x - x_{k, m})^2)`` of the terms
+        ``columns`` (term ``r = k Q + q``: particle-major).
     """
     positions = np.asarray(positions, dtype=np.float64)
     charges = np.asarray(charges, dtype=np.float64)
     t, w = erf_kernel_quadrature(r_cut, r_max, tol=tol)
     weights = np.outer(charges, w).ravel()
-    t2 = t * t
+    t2 = np.tile(t * t, len(positions))  # term r = k Q + q: particle k, node q
 
-    def factor(m: int) -> Callable[[np.ndarray], np.ndarray]:
-        def g(x: np.ndarray) -> np.ndarray:
-            dx2 = (np.asarray(x, dtype=np.float64)[:, None] - positions[None, :, m]) ** 2
-            return np.exp(-dx2[:, :, None] * t2[None, None, :]).reshape(len(x), -1)
+    def factor(m: int) -> Callable[[np.ndarray, slice], np.ndarray]:
+        centers = np.repeat(positions[:, m], t.size)
+
+        def g(x: np.ndarray, columns: slice = slice(None)) -> np.ndarray:
+            dx = np.asarray(x, dtype=np.float64)[:, None] - centers[None, columns]
+            return np.exp(-(dx * dx) * t2[None, columns])
         return g
 
     return weights, [factor(m) for m in range(positions.shape[1])]

@@ -53,16 +53,19 @@ class TTTensor:
 
     @property
     def n_params(self) -> int:
+        """Numbers stored in the cores."""
         return int(sum(int(np.prod(g.shape)) for g in self.cores))
 
     @property
     def compression_ratio(self) -> float:
+        """Entries of the full tensor per stored number."""
         return float(np.prod(self.shape, dtype=np.float64)) / self.n_params
 
     def __repr__(self) -> str:
         return f"TTTensor(shape={self.shape}, rank={self.rank})"
 
     def full(self) -> Any:
+        """The full tensor, shape ``self.shape``."""
         out = self.cores[0].reshape(self.shape[0], -1)
         for g in self.cores[1:]:
             out = (out @ g.reshape(g.shape[0], -1)).reshape(-1, g.shape[2])
@@ -82,6 +85,7 @@ class TTTensor:
         return float(v.reshape(()))
 
     def norm(self) -> float:
+        """Frobenius norm, by core-by-core contraction (the full tensor is never formed)."""
         return float(np.sqrt(max(self.inner(self), 0.0)))
 
     def __add__(self, other: "TTTensor") -> "TTTensor":
@@ -122,7 +126,6 @@ class TTTensor:
         cores = []
         for a, b in zip(self.cores, other.cores):
             g = a[:, None, :, :, None] * b[None, :, :, None, :]  # (ra, rb, n, ra', rb')
-            g = g.permute(0, 1, 2, 3, 4) if B.is_torch(g) else g
             cores.append(g.reshape(a.shape[0] * b.shape[0], a.shape[1], a.shape[2] * b.shape[2]))
         out = TTTensor(cores)
         return out if rank is None and tol is None else out.round(rank=rank, tol=tol)
@@ -179,10 +182,12 @@ class TTTensor:
         return TTTensor(kept)
 
     def save(self, path: str | os.PathLike) -> None:
+        """Write the cores to an HDF5 file (atomically)."""
         write_arrays(path, "tt", {f"core_{m}": g for m, g in enumerate(self.cores)}, {"ndim": self.ndim})
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "TTTensor":
+        """Read a file written by :meth:`save` (numpy arrays)."""
         arrays, attrs = read_arrays(path, "tt")
         return cls([arrays[f"core_{m}"] for m in range(int(attrs["ndim"]))])
 

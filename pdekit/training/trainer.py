@@ -77,8 +77,10 @@ class Trainer:
         Seed of the data order and of the global RNGs at the start of a fresh run.
     device : str or torch.device, optional
         Default: this rank's GPU if there is one, else the CPU.
-    mixed_precision : bool, optional
-        Autocast to float16 with a gradient scaler; default on for CUDA devices. Needs CUDA.
+    mixed_precision : bool
+        Autocast to float16 with a gradient scaler (CUDA only). Off by default: cuFFT runs
+        half-precision FFTs on power-of-two grids only, so enable it for such grids (64, 128,
+        256) or for models whose spectral layers compute in full precision.
     grad_clip : float, optional
         Clip the global gradient norm.
     out_dir : path-like, optional
@@ -109,7 +111,7 @@ class Trainer:
                  weight_decay: float = 0.0, scheduler: str | None = None, epochs: int = 1,
                  step_size: int | None = None, gamma: float = 0.5, patience: int = 10,
                  min_lr: float = 0.0, batch_size: int = 16, seed: int = 0,
-                 device: str | torch.device | None = None, mixed_precision: bool | None = None,
+                 device: str | torch.device | None = None, mixed_precision: bool = False,
                  grad_clip: float | None = None, out_dir: str | os.PathLike | None = None,
                  checkpoint_every: int = 1, checkpoint_steps: int | None = None,
                  eval_strides: Sequence[int] = (1,), progress=None, distributed: bool = True) -> None:
@@ -124,8 +126,6 @@ class Trainer:
         self.ctx: DistributedContext = (init_distributed(device=device) if distributed
                                         else DistributedContext(device=_pick_device(device, 0)))
         dev = self.ctx.device
-        if mixed_precision is None:
-            mixed_precision = dev.type == "cuda"
         if mixed_precision and dev.type != "cuda":
             raise ValueError(f"mixed precision needs a CUDA device; this run uses {dev}")
         self.model = model.to(dev)
@@ -160,6 +160,8 @@ class Trainer:
         self._resumed = False
         self._epoch_sums = torch.zeros(2, dtype=torch.float64)  # (loss sum, steps) of this epoch
         self._stream: Iterator | None = None
+        self._train: Any = None
+        self._pending_source_state: Any = None
 
     # ------------------------------------------------------------------ data
     def batches_for(self, data: Any, *, shuffle: bool = True) -> Any:
@@ -273,6 +275,13 @@ class Trainer:
         elif not self._resumed and self.step == 0:
             torch.manual_seed(self.seed + self.ctx.rank)  # ranks draw different dropout masks
         train = self.batches_for(train_data)
+        self._train = train
+        if self._pending_source_state is not None:
+            if not hasattr(train, "load_state_dict"):
+                raise ValueError("the checkpoint holds the state of a batch source with load_state_dict(); "
+                                 f"this run's training data ({type(train).__name__}) has none")
+            train.load_state_dict(self._pending_source_state)
+            self._pending_source_state = None
         evals = eval_data if isinstance(eval_data, Mapping) else ({} if eval_data is None else {"eval": eval_data})
         n_steps = len(train) if steps_per_epoch is None and hasattr(train, "__len__") else steps_per_epoch
         self.progress.start((self.epochs - self.epoch) * n_steps - self.step_in_epoch if n_steps else None,
@@ -330,7 +339,9 @@ class Trainer:
             self.save_checkpoint(self.out_dir / "checkpoint.pt")
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything a resumed run needs (this rank's RNG state under ``"rng"``)."""
+        """Everything a resumed run needs (this rank's RNG state under ``"rng"``; the state of
+        a training-data object with ``state_dict()`` other than :class:`ShuffledBatches`
+        under ``"source"``, handed back to its ``load_state_dict`` when a resumed fit starts)."""
         return {
             "model": self.model.state_dict(),
             "model_class": type(self.model).__name__,
@@ -343,6 +354,9 @@ class Trainer:
             "epoch_loss_sums": self._epoch_sums.clone(),
             "epochs": self.epochs, "history": list(self.history),
             "rng": capture_rng_state(),
+            # a custom batch source (e.g. a streaming reservoir) may carry its own position
+            "source": (self._train.state_dict() if hasattr(self._train, "state_dict")
+                       and not isinstance(self._train, ShuffledBatches) else None),
         }
 
     def save_checkpoint(self, path: str | os.PathLike) -> None:
@@ -379,6 +393,7 @@ class Trainer:
         self.step_in_epoch = int(state["step_in_epoch"])
         self.history = list(state.get("history", []))
         self._epoch_sums = state["epoch_loss_sums"].cpu().to(torch.float64).clone()
+        self._pending_source_state = state.get("source")
         rngs = state["rng_per_rank"]
         restore_rng_state(rngs[self.ctx.rank] if self.ctx.rank < len(rngs) else rngs[0])
         self._resumed = True

@@ -76,6 +76,7 @@ def test_checkpoint_of_another_model_is_refused(tmp_path):
         _Wrapper.load(tmp_path / "a.pt")
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_foreign_and_missing_files_give_clear_errors(tmp_path):
     torch.save({"weights": torch.zeros(3)}, tmp_path / "plain.pt")
     with pytest.raises(CheckpointError, match="not a pdekit operator checkpoint"):

@@ -72,15 +72,24 @@ def _smoothing_pair(n, coeffs):
     return u.float(), v.float()
 
 
-def test_learns_an_operator_and_runs_at_another_resolution():
+@pytest.fixture
+def one_thread():
+    """Small models train faster on one thread (and do not fight other processes for cores)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_learns_an_operator_and_runs_at_another_resolution(one_thread):
     torch.manual_seed(0)
-    coeffs = torch.randn(64, 6, 2) / torch.arange(1, 7).reshape(1, 6, 1)
+    coeffs = torch.randn(32, 6, 2) / torch.arange(1, 7).reshape(1, 6, 1)
     u, v = _smoothing_pair(32, coeffs)
     model = FNO((12,), 1, 1, 16, n_layers=2)
     opt = torch.optim.Adam(model.parameters(), lr=5e-3)
     loss_fn = op.LpLoss(1)
     first = None
-    for _ in range(150):
+    for _ in range(120):
         opt.zero_grad()
         loss = loss_fn(model(u), v)
         first = first if first is not None else loss.item()
@@ -91,7 +100,7 @@ def test_learns_an_operator_and_runs_at_another_resolution():
     with torch.no_grad():
         err32 = loss_fn(model(_smoothing_pair(32, test)[0]), _smoothing_pair(32, test)[1]).item()
         err64 = loss_fn(model(_smoothing_pair(64, test)[0]), _smoothing_pair(64, test)[1]).item()
-    assert err32 < 0.1 and err64 < 1.5 * err32 + 0.02, (err32, err64)
+    assert err32 < 0.1 and err64 < 1.2 * err32 + 0.005, (err32, err64)
 
 
 @pytest.mark.parametrize("kwargs", [
@@ -132,3 +141,31 @@ def test_bad_inputs_give_clear_errors():
         FNO((4,), 1, 1, 4, norm="batch_norm")
     with pytest.raises(ValueError, match="unknown skip"):
         FNO((4,), 1, 1, 4, fno_skip="dense")
+
+
+def _reference_forward(model, x):
+    """The FNO written out with plain operations (no fused GEMMs), channel-first spectral convs."""
+    act = torch.nn.functional.gelu
+    h = model.lifting(model.embedding(x.movedim(1, -1)))
+    for layer in range(model.n_layers):
+        last = layer == model.n_layers - 1
+        conv = model.conv(h.movedim(-1, 1), layer).movedim(1, -1)
+        y = conv + model.fno_skips[layer](h)
+        y = y if last else act(y)
+        mlp = model.channel_mlps[layer]
+        z = mlp.layers[1](act(mlp.layers[0](y))) + model.channel_mlp_skips[layer](h)
+        h = z if last else act(z)
+    return model.projection(h).movedim(-1, 1)
+
+
+@pytest.mark.parametrize("kwargs", [{}, dict(channel_mlp_skip="linear", fno_skip="identity")])
+def test_fused_forward_equals_the_plain_architecture(kwargs):
+    torch.manual_seed(0)
+    model = FNO((6, 6), 2, 1, 8, n_layers=3, **kwargs)
+    with torch.no_grad():
+        model.conv.bias.normal_()
+        for gate in model.channel_mlp_skips:
+            if hasattr(gate, "weight"):
+                gate.weight.normal_()
+    x = torch.randn(2, 2, 16, 12)
+    assert torch.allclose(model(x), _reference_forward(model, x), atol=1e-5)

@@ -149,7 +149,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match=r"in \(0, 1\)"):
         ChebyshevTucker.from_function(lambda p: p[:, 0], box, tol=0)
     with pytest.raises(ValueError, match="non-finite"):
-        ChebyshevTucker.from_function(lambda p: p[:, 0] / 0.0, box, tol=1e-6)
+        ChebyshevTucker.from_function(lambda p: np.where(p[:, 0] > 0, np.nan, 0.0), box, tol=1e-6)
     with pytest.raises(ValueError, match="one value per point"):
         ChebyshevTucker.from_function(lambda p: p[:, :1].T, box, tol=1e-6)
     with pytest.raises(ValueError, match="boxes differ"):
@@ -157,4 +157,4 @@ def test_bad_input():
         b = ChebyshevTucker.from_function(lambda p: p[:, 0], [(-1, 2), (-1, 1)], tol=1e-6)
         a.add(b, tol=1e-6)
     with pytest.raises(ValueError, match="factor function must return shape"):
-        ChebyshevTucker.from_cp(np.ones(2), [lambda x: np.ones((len(x), 3))] * 2, box, tol=1e-6)
+        ChebyshevTucker.from_cp(np.ones(2), [lambda x, c: np.ones((len(x), 3))] * 2, box, tol=1e-6)

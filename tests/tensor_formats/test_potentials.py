@@ -25,6 +25,7 @@ def test_cp_form_equals_direct_sum():
     w, fs = long_range_cp(pos, q, r_cut=1.0, r_max=20.0, tol=1e-10)
     pts = np.random.default_rng(0).uniform(-4, 4, (300, 3))
     vals = [g(pts[:, m]) for m, g in enumerate(fs)]
+    assert np.array_equal(fs[0](pts[:, 0], slice(3, 9)), vals[0][:, 3:9])
     cp_vals = (vals[0] * vals[1] * vals[2]) @ w
     direct = long_range_potential(pts, pos, q, r_cut=1.0)
     assert np.abs(cp_vals - direct).max() <= 1e-9 * 2 / np.sqrt(np.pi) * np.abs(q).sum()

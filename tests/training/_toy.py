@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 
@@ -38,3 +39,15 @@ class TinyNet(torch.nn.Module):
 
 def params_of(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+@pytest.fixture
+def one_thread():
+    """Run a test's tiny models on one thread: on a loaded shared machine, two spinning
+    OpenMP threads per process can be many times slower than one."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)

@@ -11,7 +11,7 @@ import torch.multiprocessing as mp
 
 from pdekit.training import Trainer
 from pdekit.training.distributed import env_world, init_distributed
-from tests.training._toy import PairDataset, TinyNet
+from tests.training._toy import PairDataset, TinyNet, one_thread  # noqa: F401
 
 
 def _free_port() -> int:
@@ -45,7 +45,7 @@ def _rank(rank: int, world: int, port: int, tmp: str) -> None:
         torch.distributed.destroy_process_group()
 
 
-def test_two_gloo_ranks_match_one_rank_on_the_whole_batch(tmp_path):
+def test_two_gloo_ranks_match_one_rank_on_the_whole_batch(tmp_path, one_thread):
     port = _free_port()
     mp.spawn(_rank, args=(2, port, str(tmp_path)), nprocs=2, join=True)
     torch.manual_seed(0)

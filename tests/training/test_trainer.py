@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from pdekit.training import Trainer, read_metrics
-from tests.training._toy import PairDataset, TinyNet, params_of
+from tests.training._toy import PairDataset, TinyNet, one_thread, params_of  # noqa: F401
 
 
 class StopAfter:
@@ -37,7 +37,7 @@ def _trainer(tmp, **kw):
     return Trainer(TinyNet(), **opts)
 
 
-def test_training_reduces_loss_and_writes_jsonl(tmp_path):
+def test_training_reduces_loss_and_writes_jsonl(tmp_path, one_thread):
     data = PairDataset(16)
     t = _trainer(tmp_path, epochs=8, lr=2e-2, scheduler="cosine", optimizer="adamw", weight_decay=1e-4)
     history = t.fit(data, eval_data={"test": PairDataset(8, seed=3)})
@@ -50,7 +50,7 @@ def test_training_reduces_loss_and_writes_jsonl(tmp_path):
     assert records[-1]["lr"] < records[0]["lr"]
 
 
-def test_resume_mid_epoch_is_exact(tmp_path):
+def test_resume_mid_epoch_is_exact(tmp_path, one_thread):
     data = PairDataset(12)  # 3 batches per epoch
     full = _trainer(tmp_path / "full")
     full.fit(data, eval_data=PairDataset(4, seed=5))
@@ -165,3 +165,35 @@ def test_clear_errors(tmp_path):
     bad.x[0, 0, 0, 0] = float("nan")
     with pytest.raises(FloatingPointError, match="training loss is nan"):
         Trainer(TinyNet(), distributed=False, batch_size=4).fit(bad)
+
+
+class CountingSource:
+    """A batch source with a position of its own (like a streaming reservoir)."""
+
+    def __init__(self, data):
+        self.data, self.drawn = data, 0
+
+    def __iter__(self):
+        for _ in range(2):
+            i = self.drawn % len(self.data)
+            self.drawn += 1
+            yield {"x": self.data.x[i:i + 1], "y": self.data.y[i:i + 1]}
+
+    def state_dict(self):
+        return {"drawn": self.drawn}
+
+    def load_state_dict(self, state):
+        self.drawn = int(state["drawn"])
+
+
+def test_batch_source_state_is_checkpointed(tmp_path):
+    data = PairDataset(5)
+    a = Trainer(TinyNet(), epochs=2, out_dir=tmp_path, distributed=False)
+    a.fit(CountingSource(data))
+    b = Trainer(TinyNet(), epochs=3, out_dir=tmp_path, distributed=False)
+    source = CountingSource(data)
+    b.fit(source, resume=True)
+    assert source.drawn == 6  # 4 drawn before the checkpoint, 2 after resuming
+    with pytest.raises(ValueError, match="has none"):
+        Trainer(TinyNet(), epochs=3, out_dir=tmp_path, distributed=False).fit(
+            [{"x": data.x, "y": data.y}], resume=True)

@@ -11,6 +11,7 @@ from pdekit.data.torch_dataset import open_dataset
 from pdekit.training import Trainer
 from pdekit.training.models import build_model
 from pdekit.training.normalization import NormalizedOperator, fit_normalizers
+from tests.training._toy import one_thread  # noqa: F401 (fixture)
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +23,7 @@ def darcy(tmp_path_factory):
     return open_dataset(d / "train.h5"), open_dataset(d / "test.h5")
 
 
-def test_training_lowers_darcy_error_and_transfers_across_resolutions(darcy, tmp_path):
+def test_training_lowers_darcy_error_and_transfers_across_resolutions(darcy, tmp_path, one_thread):
     train, test = darcy
     torch.manual_seed(0)
     net = build_model("tfno", in_channels=1, out_channels=1, n_dim=2, modes=6, width=16, layers=3, rank=0.3)

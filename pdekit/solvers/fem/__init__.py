@@ -33,10 +33,18 @@ _EXPORTS: dict[str, str] = {
     "error_norm": "errors",
     "poisson": "diffusion",
     "dirichlet_dofs": "diffusion",
+    "darcy": "diffusion",
+    "cell_centroids": "diffusion",
+    "draw_random_field": "random_coefficients",
+    "coefficient_from_field": "random_coefficients",
     "elasticity_matrix": "elasticity",
     "rigid_body_modes": "elasticity",
     "linear_elasticity": "elasticity",
     "lame_parameters": "elasticity",
+    "Trajectory": "transient",
+    "heat": "transient",
+    "wave": "transient",
+    "write_function": "output",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,5 +1,5 @@
 """Poisson / diffusion problems in one call: ``-div(a grad u) = f`` with Dirichlet, Neumann
-and Robin boundary conditions.
+and Robin boundary conditions, and Darcy flow with a random permeability.
 
 Examples
 --------
@@ -24,7 +24,7 @@ from .forms import load_vector, stiffness_matrix
 from .function import Coefficient, FEFunction, at_quadrature
 from .space import FunctionSpace, function_space
 
-__all__ = ["poisson", "dirichlet_dofs"]
+__all__ = ["poisson", "darcy", "dirichlet_dofs", "cell_centroids"]
 
 
 def _facet_keys(facets: np.ndarray, n: int) -> np.ndarray:
@@ -129,3 +129,55 @@ def poisson(mesh, *, f: Coefficient, a: Coefficient = 1.0, dirichlet=0.0, degree
     system = condense(A, b, dofs, g)
     x_free, info = solve_linear(system.matrix, system.rhs, solver=solver, rtol=rtol)
     return FEFunction(space, system.expand(x_free), info=info)
+
+
+def cell_centroids(mesh) -> np.ndarray:
+    """Centroids of the cells, ``(d, m)`` (the layout callables of ``x`` receive)."""
+    return np.asarray(mesh.points, dtype=np.float64)[mesh.cells].mean(axis=1).T
+
+
+def darcy(mesh, *, rng=None, coefficient: str | Coefficient = "threshold", f: Coefficient = 1.0,
+          degree: int = 1, length_scale: float = 0.1, kernel: str = "gaussian",
+          a_high: float = 12.0, a_low: float = 3.0, scale: float = 1.0, n_features: int = 256,
+          solver: str = "auto") -> tuple[FEFunction, np.ndarray]:
+    """Darcy flow ``-div(a grad p) = f``, ``p = 0`` on the boundary, with a random permeability.
+
+    Parameters
+    ----------
+    mesh : pdekit.meshes.Mesh
+    rng : numpy.random.Generator or int, optional
+        Randomness of the coefficient draw.
+    coefficient : {"threshold", "lognormal"} or a coefficient
+        A map applied to a Gaussian random field (see
+        :mod:`pdekit.solvers.fem.random_coefficients`) evaluated at the cell centroids, or a
+        given coefficient (number, callable, per-cell array, ...).
+    f : coefficient
+        Source (1 as in the FNO Darcy set).
+    degree : {1, 2}
+    length_scale, kernel, n_features
+        The random field's correlation length, covariance and number of features.
+    a_high, a_low : float
+        Values of the thresholded map (12 / 3 as in the FNO set).
+    scale : float
+        ``a = exp(scale * g)`` for the lognormal map.
+    solver : {"auto", "direct", "amg-cg"}
+
+    Returns
+    -------
+    pressure : FEFunction
+    a : (m,) float array
+        The per-cell permeability used.
+    """
+    from .random_coefficients import coefficient_from_field, draw_random_field
+
+    if isinstance(coefficient, str):
+        rng = np.random.default_rng(rng)
+        field = draw_random_field(rng, mesh.dim, length_scale=length_scale, kernel=kernel,
+                                  n_features=n_features)
+        a = coefficient_from_field(field(cell_centroids(mesh)), coefficient, a_high=a_high,
+                                   a_low=a_low, scale=scale)
+    else:
+        space = function_space(mesh, degree)
+        a = at_quadrature(space, coefficient, space.quadrature(0), name="coefficient", positive=True)
+        a = np.broadcast_to(np.asarray(a, dtype=np.float64).reshape(-1), (space.n_cells,)).copy()
+    return poisson(mesh, f=f, a=a, degree=degree, solver=solver), a

@@ -104,3 +104,19 @@ def test_inverted_mesh_is_refused():
     mesh.cells[0, [1, 2]] = mesh.cells[0, [2, 1]]  # corrupt after construction
     with pytest.raises(ValueError, match="inverted"):
         poisson(mesh, f=1.0)
+
+
+def test_darcy_random_coefficient():
+    from pdekit.solvers.fem import darcy
+
+    mesh = unstructured_square(12, rng=0)
+    p1, a1 = darcy(mesh, rng=7)
+    p2, a2 = darcy(mesh, rng=7)
+    assert np.array_equal(p1.values, p2.values) and set(np.unique(a1)) == {3.0, 12.0}
+    # the per-cell coefficient really is used: same as passing it explicitly
+    assert np.allclose(poisson(mesh, f=1.0, a=a1).values, p1.values)
+    # a higher permeability everywhere gives a lower pressure
+    p3, _ = darcy(mesh, coefficient=12.0)
+    p4, _ = darcy(mesh, coefficient=3.0)
+    assert np.allclose(4 * p3.values, p4.values)
+    assert p4.values.max() > p1.values.max() > p3.values.max()

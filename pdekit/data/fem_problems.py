@@ -1,0 +1,93 @@
+"""Finite-element PDE problems for :func:`pdekit.data.generate`.
+
+Registered names:
+
+* ``darcy-fem``: Darcy flow ``-div(a grad p) = f``, ``p = 0`` on the boundary, on a triangle
+  or tetrahedron mesh, with Lagrange P1 / P2 elements. The permeability ``a`` maps a Gaussian
+  random field (random Fourier features, :mod:`pdekit.solvers.fem.random_coefficients`) to
+  ``a_high`` / ``a_low`` (``coefficient="threshold"``, 12 / 3 as in the FNO set) or to
+  ``exp(scale g)`` (``"lognormal"``); it is constant per cell (the field at the centroid) in
+  the solve and stored at the vertices as the input. Inputs ``a (n_points, 1)``, outputs
+  ``p (n_points, 1)`` (vertex values, also for P2). ``mesh`` is a path to a mesh file that
+  :func:`pdekit.meshes.read` understands (``pdekit generate darcy-fem --mesh FILE``); empty,
+  the unit square with ``resolution`` nodes per side. The coordinates stored beside the
+  samples are the mesh's ``points (n_points, d)`` and ``cells (m, d+1)``.
+
+A worker process keeps the mesh, its function space and the assembled sparsity pattern, so
+after the first sample every solve re-assembles the stiffness matrix with one sparse product.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pdekit.data.problems import Problem, Sample, register_problem
+
+__all__ = ["load_mesh"]
+
+#: per-process cache: (mesh path or None, resolution) -> Mesh
+_MESHES: dict = {}
+
+
+def load_mesh(resolution: int, mesh: str | None = None):
+    """The mesh of a ``darcy-fem`` dataset (cached per process).
+
+    Parameters
+    ----------
+    resolution : int
+        Nodes per side of the unit square (>= 2), used when ``mesh`` is empty.
+    mesh : str, optional
+        Path to a mesh file readable by :func:`pdekit.meshes.read`.
+
+    Raises
+    ------
+    FileNotFoundError / ValueError
+        Missing or unreadable mesh file (the message names the file), a mesh that is not of
+        triangles or tetrahedra, or a resolution below 2.
+    """
+    from pdekit import meshes
+
+    key = (str(mesh), None) if mesh else (None, int(resolution))
+    if key not in _MESHES:
+        if mesh:
+            m = meshes.read(mesh)
+            if m.cell_type not in ("triangle", "tetra"):
+                raise ValueError(f"mesh file {str(mesh)!r} holds {m.cell_type!r} cells; darcy-fem "
+                                 "needs triangles or tetrahedra")
+        else:
+            if int(resolution) < 2:
+                raise ValueError(f"resolution must be >= 2 nodes per side; got {resolution}")
+            m = meshes.unit_square(int(resolution) - 1)
+        _MESHES.clear()  # one mesh per worker at a time
+        _MESHES[key] = m
+    return _MESHES[key]
+
+
+def _darcy_fem_solve(rng, resolution, *, mesh, degree, coefficient, length_scale, kernel,
+                     n_features, a_high, a_low, scale, f, solver) -> Sample:
+    from pdekit.solvers.fem import cell_centroids, coefficient_from_field, draw_random_field, poisson
+
+    m = load_mesh(resolution, mesh)
+    field = draw_random_field(rng, m.dim, length_scale=length_scale, kernel=kernel,
+                              n_features=n_features)
+    kw = dict(a_high=a_high, a_low=a_low, scale=scale)
+    a_cells = coefficient_from_field(field(cell_centroids(m)), coefficient, **kw)
+    a_nodes = coefficient_from_field(field(np.ascontiguousarray(m.points.T)), coefficient, **kw)
+    p = poisson(m, f=f, a=a_cells, degree=degree, solver=solver)
+    return Sample(inputs=a_nodes[:, None], outputs=p.point_values()[:, None])
+
+
+def _darcy_fem_coordinates(resolution, *, mesh, **_) -> dict:
+    m = load_mesh(resolution, mesh)
+    return {"points": m.points, "cells": m.cells}
+
+
+register_problem(Problem(
+    name="darcy-fem",
+    summary="Darcy flow on a triangle/tetra mesh (FEM P1/P2): random permeability -> pressure",
+    defaults={"mesh": "", "degree": 1, "coefficient": "threshold", "length_scale": 0.1,
+              "kernel": "gaussian", "n_features": 256, "a_high": 12.0, "a_low": 3.0,
+              "scale": 1.0, "f": 1.0, "solver": "auto"},
+    solve=_darcy_fem_solve, coordinates=_darcy_fem_coordinates,
+    input_names=("a",), output_names=("p",),
+), replace=True)
