@@ -192,7 +192,7 @@ class TFNO(FNO):
 
     def __init__(self, n_modes: Sequence[int], in_channels: int, out_channels: int, hidden_channels: int,
                  n_layers: int = 4, *, factorization: str = "tucker", rank=0.1, **kwargs):
-        if factorization in (None, "dense"):
+        if factorization is None or str(factorization).lower() == "dense":
             raise ValueError("TFNO needs a factorization ('tucker', 'cp' or 'tt'); use FNO for dense weights")
         super().__init__(n_modes, in_channels, out_channels, hidden_channels, n_layers,
                          factorization=factorization, rank=rank, **kwargs)

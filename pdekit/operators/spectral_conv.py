@@ -20,8 +20,8 @@ from torch import nn
 
 from pdekit._validation import check_choice
 from pdekit.operators.base import OperatorModel
-from pdekit.operators.spectral_transforms import (TRANSFORMS, check_modes, forward_modes_cl, inverse_modes_cl,
-                                                  retained_modes)
+from pdekit.operators.spectral_transforms import (TRANSFORMS, _use_dft, check_modes, forward_modes_cl,
+                                                  inverse_modes_cl, retained_modes)
 from pdekit.operators.spectral_weights import SpectralWeights
 
 __all__ = ["SpectralConv", "PRECISIONS"]
@@ -54,9 +54,9 @@ class SpectralConv(OperatorModel):
         FFT normalisation; ``"forward"`` makes the layer resolution-independent.
     precision : {"full", "half", "mixed"}
         ``"full"``: everything in the input's precision; ``"half"``: transforms and contraction in
-        half precision; ``"mixed"``: transforms in full precision, the contraction with the weight
-        in half precision (float16; on a CPU only with ``transform="dft"``, which ``"auto"`` picks when
-        few modes are kept).
+        float16; ``"mixed"``: transforms in the input's precision, the contraction with the weight in
+        float16. Inputs and outputs keep their dtype. Half-precision FFTs exist only on CUDA: on a
+        CPU, ``"half"`` needs the DFT transform (which ``"auto"`` picks when few modes are kept).
     transform : {"auto", "fft", "dft"}
         How the retained Fourier coefficients are computed (see
         :mod:`pdekit.operators.spectral_transforms`); all give the same result up to round-off.
@@ -130,6 +130,10 @@ class SpectralConv(OperatorModel):
         check_modes(self.n_modes, output_shape)
         dtype, half = x.dtype, torch.float16
         if self.precision == "half":
+            if x.device.type == "cpu" and not _use_dft(self.transform, self.n_modes, spatial):
+                raise RuntimeError(f"precision='half' on a CPU needs the DFT transform (torch.fft has no float16 "
+                                   f"CPU kernels); got transform={self.transform!r} for n_modes={self.n_modes} on "
+                                   f"a {spatial} grid: use transform='dft' or precision='mixed'")
             x = x.to(half)
         xh = forward_modes_cl(x, self.n_modes, norm=self.fft_norm, transform=self.transform)
         batch, modes = xh.shape[0], xh.shape[1:-2]

@@ -57,8 +57,15 @@ def _frequencies(m: int) -> torch.Tensor:
     return torch.where(q < pos, q, q - m)
 
 
-@functools.lru_cache(maxsize=64)
 def _matrices(n: int, m: int, kind: str, norm: str, dtype: torch.dtype, device: str):
+    """Cached :func:`_build_matrices`, always made outside inference mode (so that a model first
+    evaluated under ``torch.inference_mode`` can still be trained)."""
+    with torch.inference_mode(False), torch.no_grad():
+        return _build_matrices(n, m, kind, norm, dtype, device)
+
+
+@functools.lru_cache(maxsize=64)
+def _build_matrices(n: int, m: int, kind: str, norm: str, dtype: torch.dtype, device: str):
     """(forward, inverse) DFT matrices for one dimension of ``n`` points and ``m`` kept coefficients.
 
     Matrices multiply from the left. Complex values are pairs (re, im) on a ``comp`` axis:

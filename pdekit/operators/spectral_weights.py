@@ -310,8 +310,9 @@ class SpectralWeights(nn.Module):
         """Set layer ``layer`` from a dense complex weight ``(in, out, *modes)``.
 
         Dense: copied. Tucker: truncated HOSVD (exact when the ranks are full). TT: TT-SVD
-        (exact when the ranks are full). CP and joint factorizations are not supported (no
-        closed-form projection exists); raises ValueError for them.
+        (exact when the ranks are full). CP: alternating least squares
+        (``tensorly.decomposition.parafac``; exact when ``weight`` has CP rank <= ``self.rank``, up
+        to the tolerance). Joint factorizations are not supported (ValueError).
         """
         shape = (self.in_channels, self.out_channels, *self.modes)
         if tuple(weight.shape) != shape:
@@ -320,9 +321,20 @@ class SpectralWeights(nn.Module):
         if self.factorization == "dense":
             self.weight[layer].copy_(weight)
             return
-        if self.joint or self.factorization == "cp":
-            raise ValueError(f"assign_dense supports dense, Tucker and TT per-layer weights; this one "
-                             f"is {'joint ' if self.joint else ''}{self.factorization}")
+        if self.joint:
+            raise ValueError(f"assign_dense sets one layer of per-layer weights; this one is a joint "
+                             f"{self.factorization} factorization of all {self.n_layers} layers")
+        if self.factorization == "cp":
+            import tensorly as tl
+            from tensorly.decomposition import parafac
+
+            with tl.backend_context("numpy"):
+                cp = parafac(weight.detach().cpu().numpy().astype(np.complex128), self.rank, n_iter_max=1000,
+                             tol=1e-12, init="random", random_state=0, normalize_factors=True)
+            self.cp_weights[layer].copy_(torch.as_tensor(cp.weights))
+            for j, factor in enumerate(cp.factors):
+                self.factors[j][layer].copy_(torch.as_tensor(factor))
+            return
         if self.factorization == "tucker":
             core = weight
             for j, r in enumerate(self.rank):

@@ -131,7 +131,7 @@ class ChebyshevTucker:
 
     @classmethod
     def from_cp(cls, weights: Any, factor_functions: Sequence[Callable[[np.ndarray, slice], np.ndarray]],
-                box: Any, *, tol: float, max_degree: Any = 256, chunk: int = 2048) -> "ChebyshevTucker":
+                box: Any, *, tol: float, max_degree: Any = 256, chunk: int = 512) -> "ChebyshevTucker":
         """From a CP sum ``f(x) = sum_r w_r g_{0,r}(x_0) ... g_{d-1,r}(x_{d-1})`` by reduced HOSVD.
 
         Each mode's R univariate functions are interpolated (degree chosen by the tail of

@@ -42,8 +42,8 @@ def tucker(tensor: Any, *, rank: Any = None, tol: float | None = None, method: s
         ``"sthosvd"``: sequentially truncated HOSVD (each mode from the tensor already
         projected on the previous ones: cheaper, usually more accurate);
         ``"hooi"``: ST-HOSVD followed by higher-order orthogonal iteration (ALS) at those
-        ranks until the error stops decreasing (skipped when the ST-HOSVD error is within
-        ~``30 sqrt(eps)``, where no sweep can change it measurably); its error is never
+        ranks until the error stops decreasing (one sweep when the ST-HOSVD error is within
+        ~``30 sqrt(eps)``, where the gain of a sweep cannot be measured); its error is never
         above ST-HOSVD's.
     n_iter_max : int
         Most HOOI sweeps.
@@ -87,10 +87,11 @@ def tucker(tensor: Any, *, rank: Any = None, tol: float | None = None, method: s
     else:
         core, factors, svals, tail = _sthosvd(x, ranks, budget, accurate=(method == "sthosvd"))
     n_iter = 0
-    # HOOI gains are measured on ||core||^2, which round-off blurs at ~eps ||X||^2: when the
-    # ST-HOSVD error is already near that level, a sweep can change nothing measurable
-    if method == "hooi" and int(n_iter_max) > 0 and tail > 1e3 * B.eps(x) * norm2:
-        core, factors, n_iter, svals = _hooi(x, factors, norm2, tail, int(n_iter_max), iter_tol)
+    if method == "hooi" and int(n_iter_max) > 0:
+        # HOOI gains are measured on ||core||^2, which round-off blurs at ~eps ||X||^2: when
+        # the ST-HOSVD error is already near that level, one sweep is all that can be judged
+        sweeps = int(n_iter_max) if tail > 1e3 * B.eps(x) * norm2 else 1
+        core, factors, n_iter, svals = _hooi(x, factors, norm2, tail, sweeps, iter_tol)
         est = norm2 - B.norm(core) ** 2
         if est > 1e4 * B.eps(x) * norm2:  # resolved above round-off: HOOI's own error
             tail = est

@@ -8,6 +8,8 @@ import torch
 from pdekit.operators import base
 from pdekit.operators.base import CheckpointError, OperatorModel, from_checkpoint, load
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 class _Affine(OperatorModel):
     def __init__(self, channels: int, *, scale: float = 1.0, names=("a", "b"), **extra):

@@ -8,6 +8,8 @@ import torch
 import pdekit.operators as op
 from pdekit.operators import FNO, TFNO
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def test_parameter_counts_match_neuraloperator():
     # neuraloperator 2.0: FNO 602,977 and TFNO (Tucker, rank 0.1) 76,837 parameters
@@ -72,16 +74,7 @@ def _smoothing_pair(n, coeffs):
     return u.float(), v.float()
 
 
-@pytest.fixture
-def one_thread():
-    """Small models train faster on one thread (and do not fight other processes for cores)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def test_learns_an_operator_and_runs_at_another_resolution(one_thread):
+def test_learns_an_operator_and_runs_at_another_resolution():
     torch.manual_seed(0)
     coeffs = torch.randn(32, 6, 2) / torch.arange(1, 7).reshape(1, 6, 1)
     u, v = _smoothing_pair(32, coeffs)

@@ -5,6 +5,8 @@ import torch
 
 from pdekit.operators.layers import ChannelMLP, DomainPadding, GridEmbedding, SoftGating, make_norm, make_skip
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def test_channel_mlp_fused_residual_equals_plain_sum():
     torch.manual_seed(0)

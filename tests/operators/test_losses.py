@@ -9,6 +9,8 @@ import torch
 from pdekit.operators import H1Loss, LpLoss
 from pdekit.operators.losses import quadrature_weights
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def _sin2d(n, k=1, dtype=torch.float64):
     x = torch.arange(n, dtype=dtype) / n

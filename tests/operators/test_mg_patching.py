@@ -5,6 +5,8 @@ import torch
 
 from pdekit.operators import MGTFNO, MGPatching
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 @pytest.mark.parametrize("shape,levels,fraction", [
     ((2, 3, 32), 2, 0.1), ((2, 1, 32, 16), 1, 0.125), ((1, 2, 16, 16, 8), 1, (0.125, 0.0, 0.25)), ((3, 2, 64, 64), 2, 0.0625),

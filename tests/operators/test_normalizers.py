@@ -5,6 +5,8 @@ import torch
 
 from pdekit.operators import UnitGaussianNormalizer, load
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def _data():
     torch.manual_seed(0)

@@ -5,6 +5,8 @@ import torch
 
 from pdekit.operators import SpectralConv
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def _explicit(conv, x, layer=0):
     """conv(x) computed naively: full rfftn, multiply the retained block by the dense weight, irfftn."""
@@ -74,6 +76,12 @@ def test_reduced_precision_runs_on_cpu_and_stays_close(precision):
     assert y_low.dtype == torch.float32
     rel = ((y - y_low).norm() / y.norm()).item()
     assert 1e-6 < rel < 1e-2  # really computed in half precision, and still accurate
+    x.requires_grad_(True)
+    low(x).square().sum().backward()
+    assert torch.isfinite(x.grad).all() and all(torch.isfinite(p.grad).all() for p in low.parameters())
+    if precision == "half":
+        with pytest.raises(RuntimeError, match="needs the DFT transform"):
+            SpectralConv(4, 4, (8, 8), precision="half", transform="fft")(x)
 
 
 def test_bad_inputs():
@@ -88,3 +96,12 @@ def test_bad_inputs():
         SpectralConv(3, 4, (2, 2, 2, 2))
     with pytest.raises(ValueError, match="unknown precision"):
         SpectralConv(3, 4, (4,), precision="double")
+
+
+def test_trains_after_a_first_call_under_inference_mode():
+    conv = SpectralConv(2, 2, (6, 6))
+    x = torch.randn(1, 2, 20, 20)  # a size no other test uses: its DFT matrices are made here
+    with torch.inference_mode():
+        conv(x)
+    conv(x).sum().backward()
+    assert conv.weights.weight.grad is not None

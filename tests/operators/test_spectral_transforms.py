@@ -8,6 +8,8 @@ import torch
 from pdekit.operators.spectral_transforms import (check_modes, forward_modes, forward_modes_cl, inverse_modes,
                                                   inverse_modes_cl, retained_modes)
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 CASES = [((3, 2, 20), (8,)), ((2, 2, 16, 12), (6, 5)), ((2, 2, 10, 12, 9), (4, 6, 7)), ((2, 1, 16, 15), (16, 15))]
 
 

@@ -5,6 +5,8 @@ import torch
 
 from pdekit.operators.spectral_weights import SpectralWeights, resolve_rank
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def _double(module):
     """Complex128 parameters (Module.double() leaves complex ones alone)."""
@@ -93,5 +95,16 @@ def test_truncated_tucker_assignment_is_the_hosvd_projection():
     assert torch.allclose(w.reconstruct(0), dense, atol=1e-5)
     with pytest.raises(ValueError, match="dense weight must have shape"):
         w.assign_dense(torch.zeros(6, 6, 4, 4, dtype=torch.complex64))
-    with pytest.raises(ValueError, match="supports dense, Tucker and TT"):
-        SpectralWeights(2, 2, (3,), factorization="cp", rank=2).assign_dense(torch.zeros(2, 2, 3, dtype=torch.complex64))
+    with pytest.raises(ValueError, match="joint tucker factorization of all 2 layers"):
+        SpectralWeights(2, 2, (3,), n_layers=2, factorization="tucker", joint=True).assign_dense(
+            torch.zeros(2, 2, 3, dtype=torch.complex64))
+
+
+def test_cp_assignment_recovers_a_low_rank_weight():
+    torch.manual_seed(4)
+    factors = [torch.randn(s, 3, dtype=torch.complex128) for s in (4, 5, 3, 2)]
+    dense = torch.einsum("ir,or,kr,lr->iokl", *factors)
+    w = SpectralWeights(4, 5, (3, 2), factorization="cp", rank=3)
+    _double(w)
+    w.assign_dense(dense)
+    assert torch.allclose(w.reconstruct(0), dense, atol=1e-8 * dense.abs().max().item())

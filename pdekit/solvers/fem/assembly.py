@@ -11,13 +11,17 @@ unique *edges* ``i < j`` of the graph; every CSR row is then ``[lower neighbours
 upper neighbours]``, already in column order, and the lower half is the transpose of the upper
 half (another counting sort, of the edges only). The result is
 
-* the CSR structure (``indptr``, ``indices``, sorted), and
-* ``scatter``: the position in the CSR data array of every local entry.
+* the CSR structure (``indptr``, ``indices``, sorted),
+* ``half_scatter``: for the packed upper triangle of each (symmetric) local matrix, its slot in
+  a *half* array with one value per dof (diagonal) and per edge, and ``csr_to_half``, the slot
+  each CSR position reads (``(i, j)`` and ``(j, i)`` share one).
 
-Assembly is then ``data = bincount(scatter, local)``; for a coefficient constant per cell,
-:meth:`SparsityPattern.cell_operator` folds the unit local matrices into a sparse ``(nnz, m)``
-matrix (rows grouped by an O(N) counting sort), so re-assembly with new cell values ``a (m,)``
-is ``data = op @ a``: one gather-multiply-scatter.
+Symmetric assembly is then ``data = bincount(half_scatter, packed)[csr_to_half]``; for a
+coefficient constant per cell, :meth:`SparsityPattern.cell_operator` folds the unit local
+matrices into a sparse ``(n_dofs + n_edges, m)`` matrix (rows grouped by an O(N) counting
+sort), so re-assembly with new cell values ``a (m,)`` is ``(op @ a)[csr_to_half]``: one
+gather-multiply-scatter. Non-symmetric local matrices use the full scatter map
+(:attr:`SparsityPattern.scatter`, built on first use).
 
 Examples
 --------
@@ -34,9 +38,13 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse import _sparsetools
 
-__all__ = ["SparsityPattern", "assemble_vector"]
+try:  # scipy's compiled COO -> CSR counting sort and per-row sort (private but long-stable)
+    from scipy.sparse import _sparsetools
+except ImportError:  # pragma: no cover - exercised only on a scipy without it
+    _sparsetools = None
+
+__all__ = ["SparsityPattern", "assemble_vector", "pack_symmetric", "packed_pairs"]
 
 
 def _index_dtype(n: int):
@@ -50,17 +58,40 @@ def _group_rows(n_rows: int, rows: np.ndarray, cols: np.ndarray, payload: np.nda
     Returns ``indptr (n_rows + 1,)``, the columns and the payloads in row order.
     """
     nnz = len(rows)
+    if _sparsetools is None:
+        order = np.lexsort((cols, rows)) if sort else np.argsort(rows, kind="stable")
+        indptr = np.zeros(n_rows + 1, dtype=rows.dtype)
+        np.cumsum(np.bincount(rows, minlength=n_rows), out=indptr[1:])
+        return indptr, cols[order], payload[order]
     indptr = np.empty(n_rows + 1, dtype=rows.dtype)
     out_cols = np.empty(nnz, dtype=rows.dtype)
     out_payload = np.empty(nnz, dtype=payload.dtype)
-    _sparsetools.coo_tocsr(n_rows, 1 << 30, nnz, rows, cols, payload, indptr, out_cols, out_payload)
+    _sparsetools.coo_tocsr(n_rows, n_rows, nnz, rows, cols, payload, indptr, out_cols, out_payload)
     if sort:
         _sparsetools.csr_sort_indices(n_rows, indptr, out_cols, out_payload)
     return indptr, out_cols, out_payload
 
 
+def packed_pairs(nloc: int) -> tuple[np.ndarray, np.ndarray]:
+    """Local pairs ``(a, b)`` of the packed symmetric layout: the diagonal, then ``a < b``."""
+    pa, pb = np.triu_indices(nloc, 1)
+    diag = np.arange(nloc)
+    return np.concatenate([diag, pa]), np.concatenate([diag, pb])
+
+
+def pack_symmetric(local: np.ndarray) -> np.ndarray:
+    """Packed ``(nloc (nloc + 1) / 2, m)`` upper triangle of symmetric ``(nloc, nloc, m)``."""
+    a, b = packed_pairs(local.shape[0])
+    return local[a, b]
+
+
 class SparsityPattern:
     """CSR structure of the matrix coupling the dofs that share a cell.
+
+    Symmetric local matrices can be given *packed*: ``packed[k, e]`` for the local pairs of
+    :func:`packed_pairs` (the diagonal, then ``a < b``). They are summed into a *half* array
+    ``(n_dofs + n_edges,)`` (one value per dof and per graph edge) and expanded to the CSR data
+    by one gather, which touches ``(nloc + 1) / (2 nloc)`` of the entries a full scatter would.
 
     Parameters
     ----------
@@ -74,8 +105,11 @@ class SparsityPattern:
     indptr : (n_dofs + 1,) int array
     indices : (nnz,) int array
         Sorted column indices of each row.
-    scatter : (nloc, nloc, m) int array
-        Position in the CSR data array of each local entry ``(a, b, e)``.
+    half_scatter : (nloc (nloc + 1) / 2, m) int array
+        Half-array slot of each packed local entry: the dof for diagonal pairs,
+        ``n_dofs + edge`` otherwise.
+    csr_to_half : (nnz,) int array
+        Half-array slot of each CSR position (both ``(i, j)`` and ``(j, i)`` read edge ``ij``).
     """
 
     def __init__(self, cell_dofs: np.ndarray, n_dofs: int) -> None:
@@ -95,9 +129,11 @@ class SparsityPattern:
         new = np.ones(n_up, dtype=bool)
         np.not_equal(up_cols[1:], up_cols[:-1], out=new[1:])
         new[up_ptr[:-1][np.diff(up_ptr) > 0]] = True  # a row's first entry starts an edge
-        edge_sorted = np.cumsum(new, dtype=idx) - 1
-        edge_of = np.empty(n_up, dtype=idx)
-        edge_of[up_src] = edge_sorted  # edge of each (pair, cell), in input order
+        edge_sorted = np.cumsum(new, dtype=idx)
+        edge_sorted += n - 1  # half-array slot n + edge
+        half_scatter = np.empty((nloc + len(pa), m), dtype=idx)
+        half_scatter[:nloc] = dofs_t
+        half_scatter[nloc:].reshape(-1)[up_src] = edge_sorted
         del up_src, edge_sorted
         starts = np.flatnonzero(new)
         cols_e = up_cols[starts]
@@ -116,30 +152,49 @@ class SparsityPattern:
         low_row = np.repeat(np.arange(n, dtype=idx), np.diff(low_ptr))
         pos_lower = np.empty(n_edges, dtype=idx)
         pos_lower[low_edge] = indptr[low_row] + (edges - low_ptr[low_row])
-        del low_ptr, low_edge, low_row, edges
+        del low_ptr, low_edge, low_row
         pos_diag = indptr[:-1] + lower_count.astype(idx)
         nnz = int(indptr[-1])
         indices = np.empty(nnz, dtype=idx)
         indices[pos_upper] = cols_e
         indices[pos_lower] = rows_e
         indices[pos_diag] = np.arange(n, dtype=idx)
-        # 3. scatter map of every local entry
-        scatter = np.empty((nloc, nloc, m), dtype=idx)
-        for a in range(nloc):
-            scatter[a, a] = pos_diag[dofs_t[a]]
-        for p, (a, b) in enumerate(zip(pa, pb)):
-            e = edge_of[p * m:(p + 1) * m]
-            a_low = dofs_t[a] < dofs_t[b]
-            up, down = pos_upper[e], pos_lower[e]
-            scatter[a, b] = np.where(a_low, up, down)
-            scatter[b, a] = np.where(a_low, down, up)
-        self.indptr, self.indices, self.scatter = indptr, indices, scatter
+        csr_to_half = np.empty(nnz, dtype=idx)
+        csr_to_half[pos_diag] = np.arange(n, dtype=idx)
+        csr_to_half[pos_upper] = edges + n
+        csr_to_half[pos_lower] = edges + n
+        self.indptr, self.indices = indptr, indices
+        self.half_scatter, self.csr_to_half = half_scatter, csr_to_half
+        self.n_edges = n_edges
+        self._pos = (pos_diag, pos_upper, pos_lower)
+        self._cell_dofs = dofs_t
+        self._scatter = None
         self._keys = None
 
     @property
     def nnz(self) -> int:
         """Number of stored entries."""
         return int(self.indices.shape[0])
+
+    @property
+    def scatter(self) -> np.ndarray:
+        """Position in the CSR data of every local entry ``(a, b, e)``, ``(nloc, nloc, m)``."""
+        if self._scatter is None:
+            nloc, m, n = self.n_local, self.n_cells, self.n_dofs
+            pos_diag, pos_upper, pos_lower = self._pos
+            dofs_t = self._cell_dofs
+            scatter = np.empty((nloc, nloc, m), dtype=self.indices.dtype)
+            for a in range(nloc):
+                scatter[a, a] = pos_diag[dofs_t[a]]
+            pa, pb = np.triu_indices(nloc, 1)
+            for p, (a, b) in enumerate(zip(pa, pb)):
+                e = self.half_scatter[nloc + p] - n
+                a_low = dofs_t[a] < dofs_t[b]
+                up, down = pos_upper[e], pos_lower[e]
+                scatter[a, b] = np.where(a_low, up, down)
+                scatter[b, a] = np.where(a_low, down, up)
+            self._scatter = scatter
+        return self._scatter
 
     def _check_local(self, local: np.ndarray) -> np.ndarray:
         shape = (self.n_local, self.n_local, self.n_cells)
@@ -148,29 +203,48 @@ class SparsityPattern:
             raise ValueError(f"local matrices must have shape (nloc, nloc, m) = {shape}; got {local.shape}")
         return local
 
-    def cell_operator(self, unit: np.ndarray) -> sp.csr_matrix:
-        """Matrix ``(nnz, m)`` mapping per-cell coefficients to CSR data.
+    def _check_packed(self, packed: np.ndarray) -> np.ndarray:
+        shape = self.half_scatter.shape
+        packed = np.asarray(packed, dtype=np.float64)
+        if packed.shape != shape:
+            raise ValueError(f"packed local matrices must have shape (nloc (nloc + 1) / 2, m) = "
+                             f"{shape}; got {packed.shape}")
+        return packed
+
+    def half_data(self, packed: np.ndarray) -> np.ndarray:
+        """Sum packed symmetric local matrices into the half array ``(n_dofs + n_edges,)``."""
+        packed = self._check_packed(packed)
+        return np.bincount(self.half_scatter.reshape(-1), weights=packed.reshape(-1),
+                           minlength=self.n_dofs + self.n_edges)
+
+    def symmetric_matrix(self, half: np.ndarray) -> sp.csr_matrix:
+        """The CSR matrix whose entries ``(i, i)`` and ``(i, j) = (j, i)`` are read from ``half``."""
+        return self.matrix(half[self.csr_to_half])
+
+    def cell_operator(self, unit_packed: np.ndarray) -> sp.csr_matrix:
+        """Matrix ``(n_dofs + n_edges, m)`` mapping per-cell coefficients to the half array.
 
         Parameters
         ----------
-        unit : (nloc, nloc, m) float array
-            Local matrices for a coefficient equal to 1 in every cell.
+        unit_packed : (nloc (nloc + 1) / 2, m) float array
+            Packed symmetric local matrices for a coefficient equal to 1 in every cell.
 
         Returns
         -------
         csr_matrix
-            ``op @ a`` is the data array of the matrix assembled from ``a[e] * unit[:, :, e]``.
+            ``symmetric_matrix(op @ a)`` is the matrix assembled from ``a[e] * unit_e``.
         """
-        unit = self._check_local(unit)
-        k2 = self.n_local * self.n_local
-        cells = np.broadcast_to(np.arange(self.n_cells, dtype=self.scatter.dtype),
-                                (k2, self.n_cells)).reshape(-1)
-        ptr, cols, vals = _group_rows(self.nnz, self.scatter.reshape(-1), cells, unit.reshape(-1),
-                                      sort=False)
-        return sp.csr_matrix((vals, cols, ptr), shape=(self.nnz, self.n_cells), copy=False)
+        unit_packed = self._check_packed(unit_packed)
+        k, m = unit_packed.shape
+        cells = np.broadcast_to(np.arange(m, dtype=self.half_scatter.dtype), (k, m)).reshape(-1)
+        n_half = self.n_dofs + self.n_edges
+        # sorting each row by cell makes the product read ``a`` in order (~1.5x faster)
+        ptr, cols, vals = _group_rows(n_half, self.half_scatter.reshape(-1), cells,
+                                      unit_packed.reshape(-1), sort=True)
+        return sp.csr_matrix((vals, cols, ptr), shape=(n_half, m), copy=False)
 
     def data(self, local: np.ndarray) -> np.ndarray:
-        """Sum local matrices ``(nloc, nloc, m)`` into a CSR data array ``(nnz,)``."""
+        """Sum full local matrices ``(nloc, nloc, m)`` into a CSR data array ``(nnz,)``."""
         local = self._check_local(local)
         return np.bincount(self.scatter.reshape(-1), weights=local.reshape(-1), minlength=self.nnz)
 
@@ -180,8 +254,12 @@ class SparsityPattern:
                              copy=False)
 
     def assemble(self, local: np.ndarray) -> sp.csr_matrix:
-        """Global CSR matrix ``(n_dofs, n_dofs)`` from local matrices ``(nloc, nloc, m)``."""
+        """Global CSR matrix ``(n_dofs, n_dofs)`` from full local matrices ``(nloc, nloc, m)``."""
         return self.matrix(self.data(local))
+
+    def assemble_symmetric(self, packed: np.ndarray) -> sp.csr_matrix:
+        """Global symmetric CSR matrix from packed local matrices (see :func:`pack_symmetric`)."""
+        return self.symmetric_matrix(self.half_data(packed))
 
     def positions(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Positions in the data array of entries ``(rows, cols)``; raises if one is absent."""

@@ -101,11 +101,11 @@ class DofMap:
             Vertices, then (P2) the facet's edge nodes in :data:`REFERENCE_EDGES` order.
         """
         facets = np.asarray(facets, dtype=np.int64)
-        if self.edges is None or len(facets) == 0:
-            if self.edges is not None:
-                n_loc = lagrange_element(FACET_TYPE[self.mesh.cell_type], 2).n_local
-                return np.zeros((0, n_loc), dtype=np.int64)
+        if self.edges is None:
             return facets
+        if len(facets) == 0:
+            n_loc = lagrange_element(FACET_TYPE[self.mesh.cell_type], 2).n_local
+            return np.zeros((0, n_loc), dtype=np.int64)
         local = REFERENCE_EDGES[FACET_TYPE[self.mesh.cell_type]]
         keys = _edge_keys(facets[:, local[:, 0]], facets[:, local[:, 1]], self.n_points)
         idx = np.searchsorted(self._edge_keys, keys)

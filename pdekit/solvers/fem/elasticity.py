@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from pdekit._validation import check_finite
 
+from .assembly import pack_symmetric
 from .boundary import condense, dirichlet_values, solve_linear
 from .diffusion import dirichlet_dofs
 from .facets import facet_load_vector
@@ -51,7 +52,7 @@ def _check_vector_space(space: FunctionSpace) -> None:
 
 
 def _unit_parts(space: FunctionSpace) -> tuple[np.ndarray, np.ndarray]:
-    """Unit local matrices ``(nloc d, nloc d, m)`` of the ``lam`` and ``mu`` parts (cached)."""
+    """Packed unit local matrices of the ``lam`` and ``mu`` parts (cached)."""
     if "elasticity_units" not in space.cache:
         det = space.geometry.det
         if space.degree == 1:
@@ -67,8 +68,8 @@ def _unit_parts(space: FunctionSpace) -> tuple[np.ndarray, np.ndarray]:
         mu = div.transpose(0, 3, 2, 1, 4).copy()  # d_j phi_a d_i phi_b
         for i in range(d):
             mu[:, i, :, i] += gram
-        space.cache["elasticity_units"] = (div.reshape(nloc * d, nloc * d, m),
-                                           mu.reshape(nloc * d, nloc * d, m))
+        space.cache["elasticity_units"] = (pack_symmetric(div.reshape(nloc * d, nloc * d, m)),
+                                           pack_symmetric(mu.reshape(nloc * d, nloc * d, m)))
     return space.cache["elasticity_units"]
 
 
@@ -114,7 +115,7 @@ def elasticity_matrix(space: FunctionSpace, lam, mu) -> sp.csr_matrix:
         space.cache["elasticity_ops"] = (space.pattern.cell_operator(u_div),
                                          space.pattern.cell_operator(u_mu))
     op_div, op_mu = space.cache["elasticity_ops"]
-    return space.pattern.matrix(op_div @ lam_c + op_mu @ mu_c)
+    return space.pattern.symmetric_matrix(op_div @ lam_c + op_mu @ mu_c)
 
 
 def rigid_body_modes(space: FunctionSpace) -> np.ndarray:

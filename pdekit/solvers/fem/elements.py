@@ -11,7 +11,7 @@ in barycentric coordinates ``lambda_0 = 1 - sum(x)``, ``lambda_i = x_(i-1)``:
 Examples
 --------
 >>> el = lagrange_element("triangle", 2)
->>> el.n_local, el.values(el.nodes).round(12).tolist()[3]
+>>> el.n_local, (el.values(el.nodes).round(12) + 0.0).tolist()[3]
 (6, [0.0, 0.0, 0.0, 1.0, 0.0, 0.0])
 """
 

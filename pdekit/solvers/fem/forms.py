@@ -1,14 +1,16 @@
 """Cell forms: stiffness (diffusion), mass and load, assembled for all cells at once.
 
-Each form is an ``einsum`` over cells x quadrature points x local basis pairs, scattered into
-the CSR data array through the cached :class:`~pdekit.solvers.fem.assembly.SparsityPattern`.
-The coefficient-free ("unit") local matrices are cached in the space, so re-assembling with a
-new coefficient costs one multiply and one ``np.bincount``:
+Each form is a vectorised product over cells x quadrature points, with a Python loop over
+local basis pairs at most, scattered into the CSR data through the space's cached
+:class:`~pdekit.solvers.fem.assembly.SparsityPattern`. The forms are symmetric, so only the
+packed upper triangle of each local matrix is computed and scattered. The coefficient-free
+("unit") local matrices are cached in the space, so re-assembling with a new coefficient is:
 
-* constant coefficient ``a``: ``data = a * unit_data`` (no scatter at all);
-* per-cell ``a (m,)``: ``data = bincount(scatter, a[:, None, None] * unit)``;
-* per-quadrature-point ``a (m, nq)``: exact reduction to per-cell values for P1 (constant
-  gradients), an ``einsum`` with the cached physical gradients for P2.
+* constant ``a``: ``a`` times the cached unit data (no scatter at all);
+* per-cell ``a (m,)``: one sparse product with the cached cell operator, ``op @ a``, and one
+  gather to the CSR layout;
+* per-quadrature-point ``a (m, nq)``: an exact reduction to per-cell values for P1 (constant
+  gradients), a pair loop over the cached physical gradients for P2.
 
 Examples
 --------
@@ -16,7 +18,7 @@ Examples
 >>> V = function_space(unit_square(8), 1)
 >>> round(float(mass_matrix(V).sum()), 12)      # the mass matrix sums to the area
 1.0
->>> abs(stiffness_matrix(V) @ np.ones(V.n_dofs)).max() < 1e-12   # constants in the kernel
+>>> bool(abs(stiffness_matrix(V) @ np.ones(V.n_dofs)).max() < 1e-12)   # constants: kernel
 True
 """
 
@@ -27,7 +29,7 @@ from math import factorial
 import numpy as np
 import scipy.sparse as sp
 
-from .assembly import assemble_vector
+from .assembly import assemble_vector, pack_symmetric, packed_pairs
 from pdekit._validation import check_finite
 
 from .function import Coefficient, _call, at_quadrature
@@ -56,7 +58,8 @@ def _varying_degree(space: FunctionSpace, base: int, quadrature_degree: int | No
 
 
 def gradient_gram(g: np.ndarray, wq: np.ndarray) -> np.ndarray:
-    """``local[a, b, e] = sum_q wq[q, e] grad phi_a . grad phi_b`` at point q of cell e.
+    """Packed ``local[k, e] = sum_q wq[q, e] grad phi_a . grad phi_b`` for the pairs ``(a, b)``
+    of :func:`~pdekit.solvers.fem.assembly.packed_pairs` (diagonal, then ``a < b``).
 
     Parameters
     ----------
@@ -67,22 +70,24 @@ def gradient_gram(g: np.ndarray, wq: np.ndarray) -> np.ndarray:
 
     Returns
     -------
-    (nloc, nloc, m) float array, symmetric in ``(a, b)``.
+    (nloc (nloc + 1) / 2, m) float array
     """
     nq, nloc, d, m = g.shape
-    local = np.empty((nloc, nloc, m))
-    for a in range(nloc):
-        for b in range(a, nloc):
-            val = (g[:, a] * g[:, b]).sum(axis=1)  # (nq, m)
-            val = (val * wq).sum(axis=0) if nq > 1 else val[0] * wq[0]
-            local[a, b] = val
-            if b != a:
-                local[b, a] = val
+    pa, pb = packed_pairs(nloc)
+    local = np.empty((len(pa), m))
+    tmp = np.empty((nq, d, m))
+    for k, (a, b) in enumerate(zip(pa, pb)):
+        np.multiply(g[:, a], g[:, b], out=tmp)
+        val = tmp.sum(axis=1)  # (nq, m)
+        if nq > 1:
+            np.einsum("qe,qe->e", val, wq, out=local[k])
+        else:
+            np.multiply(val[0], wq[0], out=local[k])
     return local
 
 
 def unit_stiffness(space: FunctionSpace) -> np.ndarray:
-    """Local stiffness matrices for coefficient 1, ``(nloc, nloc, m)`` (cached)."""
+    """Packed local stiffness matrices for coefficient 1, ``(nloc (nloc + 1) / 2, m)`` (cached)."""
     if "unit_stiffness" not in space.cache:
         det = space.geometry.det
         if space.degree == 1:
@@ -102,11 +107,19 @@ def _operator(space: FunctionSpace, key: str, unit_fn) -> sp.csr_matrix:
     return space.cache[key]
 
 
-def _constant_data(space: FunctionSpace, key: str, unit_fn) -> np.ndarray:
-    data_key = key + "_data"
-    if data_key not in space.cache:
-        space.cache[data_key] = _operator(space, key, unit_fn) @ np.ones(space.n_cells)
-    return space.cache[data_key]
+def cell_weighted_data(space: FunctionSpace, key: str, unit_fn, a: np.ndarray | None) -> np.ndarray:
+    """Half array (see :class:`SparsityPattern`) of ``sum_e a[e] unit_e``; ``a=None``: all ones.
+
+    A constant coefficient scatters the unit matrices once (``bincount``) and caches the
+    result; per-cell coefficients always go through the cached cell operator (built on first
+    use), so re-assembly is a single sparse product ``op @ a`` and every call sums in the same
+    order (bit-for-bit reproducible results, whichever call comes first).
+    """
+    if a is None:
+        if key + "_ones" not in space.cache:
+            space.cache[key + "_ones"] = space.pattern.half_data(unit_fn(space))
+        return space.cache[key + "_ones"]
+    return _operator(space, key, unit_fn) @ a
 
 
 def stiffness_matrix(space: FunctionSpace, coefficient: Coefficient = 1.0, *,
@@ -132,13 +145,13 @@ def stiffness_matrix(space: FunctionSpace, coefficient: Coefficient = 1.0, *,
     a = at_quadrature(space, coefficient, rule, name="coefficient")
     pattern = space.pattern
     if np.ndim(a) == 0:
-        return pattern.matrix(float(a) * _constant_data(space, "stiffness_op", unit_stiffness))
+        return pattern.symmetric_matrix(float(a) * cell_weighted_data(space, "stiffness_op", unit_stiffness, None))
     if a.ndim == 2 and space.degree == 1:  # constant gradients: exact per-cell average
         a = a @ rule.weights / rule.weights.sum()
     if a.ndim == 1:
-        return pattern.matrix(_operator(space, "stiffness_op", unit_stiffness) @ a)
+        return pattern.symmetric_matrix(cell_weighted_data(space, "stiffness_op", unit_stiffness, a))
     wq = (a * space.geometry.det[:, None] * rule.weights[None, :]).T
-    return pattern.assemble(gradient_gram(space.gradients(rule), np.ascontiguousarray(wq)))
+    return pattern.assemble_symmetric(gradient_gram(space.gradients(rule), np.ascontiguousarray(wq)))
 
 
 def reference_mass(space: FunctionSpace) -> np.ndarray:
@@ -160,9 +173,9 @@ def _blocked(local: np.ndarray, c: int) -> np.ndarray:
 
 
 def unit_mass(space: FunctionSpace) -> np.ndarray:
-    """Local mass matrices for coefficient 1, ``(nloc c, nloc c, m)``."""
-    local = reference_mass(space)[:, :, None] * space.geometry.det[None, None, :]
-    return _blocked(local, space.n_components)
+    """Packed local mass matrices for coefficient 1, ``(nloc c (nloc c + 1) / 2, m)``."""
+    ref = pack_symmetric(_blocked(reference_mass(space)[:, :, None], space.n_components))
+    return ref * space.geometry.det[None, :]
 
 
 def mass_matrix(space: FunctionSpace, coefficient: Coefficient = 1.0, *,
@@ -184,13 +197,13 @@ def mass_matrix(space: FunctionSpace, coefficient: Coefficient = 1.0, *,
     rule = space.quadrature(_varying_degree(space, 2 * space.degree, quadrature_degree))
     a = at_quadrature(space, coefficient, rule, name="coefficient")
     if np.ndim(a) == 0:
-        return space.pattern.matrix(float(a) * _constant_data(space, "mass_op", unit_mass))
+        return space.pattern.symmetric_matrix(float(a) * cell_weighted_data(space, "mass_op", unit_mass, None))
     if a.ndim == 1:
-        return space.pattern.matrix(_operator(space, "mass_op", unit_mass) @ a)
+        return space.pattern.symmetric_matrix(cell_weighted_data(space, "mass_op", unit_mass, a))
     phi = space.basis_values(rule)
     wq = (a * space.geometry.det[:, None] * rule.weights[None, :]).T  # (nq, m)
     local = np.einsum("qa,qb,qc->abc", phi, phi, wq, optimize=True)
-    return space.pattern.assemble(_blocked(local, space.n_components))
+    return space.pattern.assemble_symmetric(pack_symmetric(_blocked(local, space.n_components)))
 
 
 def load_vector(space: FunctionSpace, f: Coefficient, *,

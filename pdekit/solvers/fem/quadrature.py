@@ -4,10 +4,10 @@ Reference cells: the interval ``[0, 1]``, the triangle with vertices ``(0,0), (1
 and the tetrahedron with vertices ``(0,0,0), (1,0,0), (0,1,0), (0,0,1)``. Weights sum to the
 measure of the reference cell (1, 1/2, 1/6).
 
-Low degrees use symmetric rules with positive weights (centroid; 3-point edge-midpoint-free
-rule of degree 2 on triangles; 4-point rule of degree 2 and the 7-point Radon rule of degree 5
-on triangles); any other degree uses a collapsed (Duffy) product of Gauss–Jacobi rules, exact
-for every polynomial of total degree ``<= degree``.
+Low degrees use symmetric rules with positive weights and interior points: the centroid
+(degree 1), the 3-point rule (degree 2) and Radon's 7-point rule (degree 5) on triangles, the
+4-point rule (degree 2) on tetrahedra. Any other degree uses a collapsed (Duffy) product of
+Gauss–Jacobi rules, exact for every polynomial of total degree ``<= degree``.
 
 Examples
 --------

@@ -16,7 +16,7 @@ Examples
 >>> from pdekit.meshes import unit_square
 >>> tr = heat(unit_square(8), u0=lambda x: np.sin(np.pi * x[0]) * np.sin(np.pi * x[1]),
 ...           dt=0.01, n_steps=10)
->>> tr.values.shape, tr.times[-1]
+>>> tr.values.shape, float(tr.times[-1])
 ((11, 81), 0.1)
 """
 

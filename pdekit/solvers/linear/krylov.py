@@ -46,7 +46,10 @@ def _start(system: SystemOperator, b, x0, rtol: float, atol: float, maxiter: int
         raise ValueError(f"maxiter must be a non-negative integer; got {maxiter}")
     b = system.vector(b, "b")
     x = system.zeros() if x0 is None else system.vector(x0, "x0")
-    r = b - system.matvec(x) if x0 is not None else b.clone() if system.backend == "torch" else b.copy()
+    if x0 is not None:
+        r = b - system.matvec(x)
+    else:
+        r = b.clone() if system.backend == "torch" else b.copy()
     bnorm = system.norm(b)
     return b, x, r, bnorm, int(maxiter)
 

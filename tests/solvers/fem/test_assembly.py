@@ -3,7 +3,7 @@ import pytest
 import scipy.sparse as sp
 
 from pdekit.meshes import unstructured_square
-from pdekit.solvers.fem.assembly import SparsityPattern, assemble_vector
+from pdekit.solvers.fem.assembly import SparsityPattern, assemble_vector, pack_symmetric
 
 
 def reference_assembly(cell_dofs, local, n):
@@ -25,13 +25,20 @@ def test_matches_coo_assembly_on_an_unstructured_mesh():
     assert A.has_sorted_indices
 
 
-def test_cell_operator_reassembles_with_new_coefficients():
+def test_symmetric_paths_match_the_full_scatter():
     mesh = unstructured_square(5, rng=2)
     p = SparsityPattern(mesh.cells, mesh.n_points)
     unit = np.random.default_rng(3).normal(size=(3, 3, mesh.n_cells))
-    op = p.cell_operator(unit)
+    unit = unit + unit.transpose(1, 0, 2)
+    packed = pack_symmetric(unit)
+    assert packed.shape == (6, mesh.n_cells)
+    A = p.assemble(unit)
+    assert abs(p.assemble_symmetric(packed) - A).max() < 1e-13
+    op = p.cell_operator(packed)
     a = np.random.default_rng(4).uniform(1, 2, mesh.n_cells)
-    assert np.allclose(op @ a, p.data(unit * a), atol=1e-13)
+    assert abs(p.symmetric_matrix(op @ a) - p.assemble(unit * a)).max() < 1e-13
+    with pytest.raises(ValueError, match="packed local matrices"):
+        p.cell_operator(unit)
 
 
 def test_positions_and_vector():
@@ -49,3 +56,18 @@ def test_wrong_local_shape():
     p = SparsityPattern(np.array([[0, 1, 2]]), 3)
     with pytest.raises(ValueError, match=r"\(nloc, nloc, m\)"):
         p.assemble(np.ones((1, 3, 3)))
+
+
+def test_numpy_fallback_of_the_row_grouping(monkeypatch):
+    import pdekit.solvers.fem.assembly as assembly
+
+    mesh = unstructured_square(4, rng=1)
+    ref = SparsityPattern(mesh.cells, mesh.n_points)
+    monkeypatch.setattr(assembly, "_sparsetools", None)
+    alt = SparsityPattern(mesh.cells, mesh.n_points)
+    assert np.array_equal(ref.indptr, alt.indptr) and np.array_equal(ref.indices, alt.indices)
+    local = np.random.default_rng(0).normal(size=(3, 3, mesh.n_cells))
+    assert abs(ref.assemble(local) - alt.assemble(local)).max() < 1e-13
+    packed = pack_symmetric(local + local.transpose(1, 0, 2))
+    a = np.arange(mesh.n_cells, dtype=float)
+    assert np.allclose(ref.cell_operator(packed) @ a, alt.cell_operator(packed) @ a)

@@ -95,3 +95,16 @@ def test_bad_coefficients(bad, match):
 def test_stiffness_on_vector_space_is_refused():
     with pytest.raises(ValueError, match="scalar spaces"):
         stiffness_matrix(function_space(MESHES["tri"], 1, n_components=2))
+
+
+def test_reassembly_paths_agree():
+    from pdekit.solvers.fem import FunctionSpace
+    from pdekit.solvers.fem.forms import unit_stiffness
+
+    V = FunctionSpace(MESHES["tet"], 2)  # a fresh space: first call scatters, later ones use the operator
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        a = rng.uniform(1, 2, V.n_cells)
+        ref = V.pattern.symmetric_matrix(V.pattern.half_data(unit_stiffness(V) * a)).data
+        assert np.allclose(stiffness_matrix(V, a).data, ref, rtol=1e-13, atol=1e-13)
+    assert "stiffness_op" in V.cache

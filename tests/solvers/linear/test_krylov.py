@@ -150,3 +150,14 @@ def test_bad_options_are_refused():
         warnings.simplefilter("error")
         x, info = cg(A, np.ones(9), check_symmetry=False)
     assert info.converged
+
+
+def test_torch_systems_are_checked_too():
+    nonsym = torch.tensor([[2.0, 1.0], [0.0, 2.0]], dtype=torch.float64).to_sparse()
+    with pytest.raises(ValueError, match="symmetric"):
+        cg(nonsym, torch.ones(2, dtype=torch.float64))
+    bad = torch.tensor([[2.0, float("nan")], [float("nan"), 2.0]], dtype=torch.float64).to_sparse()
+    with pytest.raises(ValueError, match="finite"):
+        cg(bad, torch.ones(2, dtype=torch.float64))
+    with pytest.raises(ValueError, match="square"):
+        cg(torch.ones(2, 3, dtype=torch.float64).to_sparse(), torch.ones(2, dtype=torch.float64))
