@@ -40,6 +40,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--no-tensorly-torch", action="store_true")
+    p.add_argument("--cases", nargs="+", default=["rank 12", "tol 1e-6", "tol 1e-10"],
+                   help="subset of the cases, e.g. --cases 'rank 12'")
     p.add_argument("--output", default=str(HERE / "results" / "bench_tucker.json"))
     args = p.parse_args(argv)
     if args.sizes is None:
@@ -76,6 +78,10 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     rows = []
     cases = [("rank 12", dict(rank=12)), ("tol 1e-6", dict(tol=1e-6)), ("tol 1e-10", dict(tol=1e-10))]
+    unknown = sorted(set(args.cases) - {c[0] for c in cases})
+    if unknown:
+        raise SystemExit(f"unknown cases {unknown}; expected some of {[c[0] for c in cases]}")
+    cases = [c for c in cases if c[0] in args.cases]
     for n in args.sizes:
         x = field(n, np)
         xt = torch.from_numpy(x)

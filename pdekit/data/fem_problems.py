@@ -13,6 +13,13 @@ Registered names:
   the unit square with ``resolution`` nodes per side. The coordinates stored beside the
   samples are the mesh's ``points (n_points, d)`` and ``cells (m, d+1)``.
 
+* ``wave-fem``: the wave equation ``u_tt = div(c^2 grad u)``, ``u = 0`` on the boundary,
+  from rest, with a Gaussian-random-field initial displacement (``length_scale``), solved
+  with P1 / P2 elements and Newmark's average-acceleration scheme (energy-conserving) — the
+  setting of finite-element wave data for surrogate training. Inputs ``u0 (n_points, 1)``,
+  outputs ``u (T, n_points, 1)`` at ``n_records`` equally spaced times up to ``t_final``
+  (stored as the coordinate ``t``). Same ``mesh`` parameter as ``darcy-fem``.
+
 A worker process keeps the mesh, its function space and the assembled sparsity pattern, so
 after the first sample every solve re-assembles the stiffness matrix with one sparse product.
 """
@@ -23,7 +30,7 @@ import numpy as np
 
 from pdekit.data.problems import Problem, Sample, register_problem
 
-__all__ = ["load_mesh"]
+__all__ = ["load_mesh", "record_steps"]
 
 #: per-process cache: (mesh path or None, resolution) -> Mesh
 _MESHES: dict = {}
@@ -90,4 +97,44 @@ register_problem(Problem(
               "scale": 1.0, "f": 1.0, "solver": "auto"},
     solve=_darcy_fem_solve, coordinates=_darcy_fem_coordinates,
     input_names=("a",), output_names=("p",),
+), replace=True)
+
+
+def record_steps(t_final: float, dt: float, n_records: int) -> tuple[int, float]:
+    """Steps per record and the step size that put ``n_records`` records on ``(0, t_final]``
+    with a step no larger than ``dt``."""
+    if not t_final > 0 or not dt > 0:
+        raise ValueError(f"t_final and dt must be positive; got t_final={t_final}, dt={dt}")
+    if int(n_records) < 1:
+        raise ValueError(f"n_records must be >= 1; got {n_records}")
+    per = max(1, int(np.ceil(t_final / (dt * int(n_records)) - 1e-9)))
+    return per, t_final / (per * int(n_records))
+
+
+def _wave_fem_solve(rng, resolution, *, mesh, degree, c, t_final, n_records, dt, length_scale,
+                    kernel, n_features) -> Sample:
+    from pdekit.solvers.fem import draw_random_field, wave
+
+    m = load_mesh(resolution, mesh)
+    per, step = record_steps(t_final, dt, n_records)
+    u0 = draw_random_field(rng, m.dim, length_scale=length_scale, kernel=kernel,
+                           n_features=n_features)
+    tr = wave(m, u0=u0, c=c, dt=step, n_steps=per * int(n_records), degree=degree, save_every=per)
+    k = m.n_points
+    return Sample(inputs=tr.values[0, :k, None], outputs=tr.values[1:, :k, None])
+
+
+def _wave_fem_coordinates(resolution, *, mesh, t_final, n_records, **_) -> dict:
+    m = load_mesh(resolution, mesh)
+    t = float(t_final) * np.arange(1, int(n_records) + 1) / int(n_records)
+    return {"points": m.points, "cells": m.cells, "t": t}
+
+
+register_problem(Problem(
+    name="wave-fem",
+    summary="2D/3D wave equation on a mesh (FEM, Newmark): random initial displacement -> u(t)",
+    defaults={"mesh": "", "degree": 1, "c": 1.0, "t_final": 1.0, "n_records": 10, "dt": 0.01,
+              "length_scale": 0.1, "kernel": "gaussian", "n_features": 256},
+    solve=_wave_fem_solve, coordinates=_wave_fem_coordinates,
+    input_names=("u0",), output_names=("u",),
 ), replace=True)

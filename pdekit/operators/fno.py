@@ -15,6 +15,7 @@ with no activation after the last block.
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import torch
@@ -26,6 +27,7 @@ from pdekit.operators.base import OperatorModel
 from pdekit.operators.layers import (NORMS, ChannelMLP, DomainPadding, GridEmbedding, SoftGating, activation, make_norm,
                                      make_skip)
 from pdekit.operators.spectral_conv import SpectralConv
+from pdekit.operators.spectral_transforms import resample
 
 __all__ = ["FNO", "TFNO"]
 
@@ -142,9 +144,25 @@ class FNO(OperatorModel):
             raise ValueError(f"{type(self).__name__} expects {self.in_channels} input channels "
                              f"(dimension 1); got shape {tuple(x.shape)} with {x.shape[1]}")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map ``x : (batch, in_channels, *spatial)`` to ``(batch, out_channels, *spatial)``."""
+    def forward(self, x: torch.Tensor, *, output_shape: Sequence[int] | None = None) -> torch.Tensor:
+        """Map ``x : (batch, in_channels, *spatial)`` to ``(batch, out_channels, *spatial)``.
+
+        ``output_shape`` (as in neuraloperator) evaluates the output on another grid: the last
+        Fourier block's spectral convolution is evaluated there and its skip inputs are
+        interpolated spectrally (:func:`~pdekit.operators.spectral_transforms.resample`); not
+        with ``domain_padding``.
+        """
         self.check_input(x)
+        spatial = tuple(x.shape[2:])
+        if output_shape is not None:
+            output_shape = tuple(int(s) for s in output_shape)
+            if len(output_shape) != self.n_dim or min(output_shape) < 1:
+                raise ValueError(f"output_shape must hold {self.n_dim} positive ints; got {output_shape}")
+            if output_shape == spatial:
+                output_shape = None
+            elif self.padding is not None:
+                raise ValueError("output_shape cannot be combined with domain_padding; evaluate on the finer "
+                                 "grid instead (pass the input sampled there)")
         x = x.movedim(1, -1)  # the trunk works channel-last: pointwise maps are single GEMMs
         if self.embedding is not None:
             x = self.embedding(x)
@@ -153,23 +171,30 @@ class FNO(OperatorModel):
         if self.padding is not None:
             x, amounts = self.padding.pad(x)
         for layer in range(self.n_layers):
-            x = self.block(x, layer)
+            last = layer == self.n_layers - 1
+            x = self.block(x, layer, output_shape=output_shape if last else None)
         if amounts is not None:
             x = self.padding.unpad(x, amounts)
         return self.projection(x).movedim(-1, 1)
 
-    def block(self, x: torch.Tensor, layer: int) -> torch.Tensor:
-        """Fourier block ``layer`` on channel-last ``x : (batch, *spatial, hidden_channels)``."""
+    def block(self, x: torch.Tensor, layer: int, *, output_shape: Sequence[int] | None = None) -> torch.Tensor:
+        """Fourier block ``layer`` on channel-last ``x : (batch, *spatial, hidden_channels)``.
+
+        With ``output_shape``, the block's output lies on that grid (the skip paths see ``x``
+        interpolated there).
+        """
         last = layer == self.n_layers - 1
         skip = self.fno_skips[layer]
+        conv = functools.partial(self.conv, x, layer, channels_last=True, output_shape=output_shape)
+        if output_shape is not None:
+            x = resample(x, output_shape, channels_last=True)
         if self.norms is not None:  # norm(conv(x)) + skip(x)
-            y = self.norms[layer * (2 if self.use_channel_mlp else 1)](self.conv(x, layer, channels_last=True))
+            y = self.norms[layer * (2 if self.use_channel_mlp else 1)](conv())
             y = y + skip(x)
         elif isinstance(skip, nn.Linear) and self.conv.bias is not None:  # bias folded into the skip's GEMM
-            y = self.conv(x, layer, channels_last=True, residual=F.linear(x, skip.weight, self.conv.bias[layer]),
-                          add_bias=False)
+            y = conv(residual=F.linear(x, skip.weight, self.conv.bias[layer]), add_bias=False)
         else:
-            y = self.conv(x, layer, channels_last=True, residual=skip(x))
+            y = conv(residual=skip(x))
         if not last:
             y = self.act(y)
         if not self.use_channel_mlp:

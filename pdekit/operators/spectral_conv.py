@@ -130,7 +130,8 @@ class SpectralConv(OperatorModel):
         check_modes(self.n_modes, output_shape)
         dtype, half = x.dtype, torch.float16
         if self.precision == "half":
-            if x.device.type == "cpu" and not _use_dft(self.transform, self.n_modes, spatial):
+            dft = _use_dft(self.transform, self.n_modes, spatial) and _use_dft(self.transform, self.n_modes, output_shape)
+            if x.device.type == "cpu" and not dft:
                 raise RuntimeError(f"precision='half' on a CPU needs the DFT transform (torch.fft has no float16 "
                                    f"CPU kernels); got transform={self.transform!r} for n_modes={self.n_modes} on "
                                    f"a {spatial} grid: use transform='dft' or precision='mixed'")
@@ -147,11 +148,11 @@ class SpectralConv(OperatorModel):
             residual = residual + bias
         elif residual is None:
             residual = bias
-        if residual is not None:
-            residual = residual.to(yh.dtype)
-        y = inverse_modes_cl(yh, self.n_modes, output_shape, norm=self.fft_norm, transform=self.transform,
-                             residual=residual)
-        return y.to(dtype)
+        if yh.dtype != dtype:  # half precision: the residual is added in the caller's precision
+            y = inverse_modes_cl(yh, self.n_modes, output_shape, norm=self.fft_norm, transform=self.transform)
+            return y.to(dtype) if residual is None else y.to(dtype) + residual
+        return inverse_modes_cl(yh, self.n_modes, output_shape, norm=self.fft_norm, transform=self.transform,
+                                residual=residual)
 
     def _check_input(self, x: torch.Tensor, channel_dim: int) -> None:
         if x.ndim != 2 + self.n_dim or x.shape[channel_dim] != self.in_channels:

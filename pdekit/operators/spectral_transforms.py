@@ -17,13 +17,14 @@ last one (a real transform) the ``n_modes[-1] // 2 + 1`` non-negative ones.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from typing import Sequence
 
 import torch
 
 __all__ = ["retained_modes", "check_modes", "forward_modes", "inverse_modes", "forward_modes_cl",
-           "inverse_modes_cl", "TRANSFORMS"]
+           "inverse_modes_cl", "resample", "TRANSFORMS"]
 
 TRANSFORMS = ("auto", "fft", "dft")
 
@@ -225,3 +226,42 @@ def inverse_modes_cl(yh: torch.Tensor, n_modes: Sequence[int], spatial_shape: Se
         residual = residual.expand(batch, *spatial, channels).reshape(batch, spatial[0], -1)
         y = torch.baddbmm(residual, mat.expand(batch, -1, -1), t)
     return y.reshape(batch, *spatial, channels)
+
+
+def resample(x: torch.Tensor, shape: Sequence[int], *, channels_last: bool = False) -> torch.Tensor:
+    """Spectral (trigonometric) interpolation of a periodic real field to another grid.
+
+    Parameters
+    ----------
+    x : (batch, channels, *spatial) real tensor, or ``(batch, *spatial, channels)`` if ``channels_last``
+    shape : sequence of int
+        New spatial shape; frequencies that do not fit a coarser grid are dropped.
+
+    Returns
+    -------
+    Real tensor of the same layout on the new grid. Exact (to round-off) for fields whose
+    frequencies fit both grids without reaching a Nyquist frequency, e.g. any field on an odd grid
+    resampled to a finer one.
+    """
+    d = len(shape)
+    first = 1 if channels_last else 2
+    dims = tuple(range(first, first + d))
+    old, new = tuple(x.shape[first:first + d]), tuple(int(s) for s in shape)
+    if old == new:
+        return x
+    xh = torch.fft.rfftn(x, dim=dims, norm="forward")
+    out_shape = list(xh.shape)
+    for j in range(d):
+        out_shape[first + j] = new[j] if j < d - 1 else new[-1] // 2 + 1
+    yh = xh.new_zeros(out_shape)
+    blocks = []
+    for j in range(d - 1):  # non-negative and negative frequencies kept along dimension j
+        pos, neg = min((old[j] + 1) // 2, (new[j] + 1) // 2), min(old[j] // 2, new[j] // 2)
+        blocks.append([(slice(0, pos), slice(0, pos))] + ([(slice(old[j] - neg, old[j]), slice(new[j] - neg, new[j]))]
+                                                          if neg else []))
+    last = min(old[-1] // 2 + 1, new[-1] // 2 + 1)
+    blocks.append([(slice(0, last), slice(0, last))])
+    lead = (slice(None),) * first
+    for combo in itertools.product(*blocks):
+        yh[lead + tuple(c[1] for c in combo)] = xh[lead + tuple(c[0] for c in combo)]
+    return torch.fft.irfftn(yh, s=new, dim=dims, norm="forward")

@@ -7,9 +7,13 @@ Fourier mode: ``y[b, o, k] = sum_i W[i, o, k] x[b, i, k]`` with ``W`` of shape
 MG-TFNO) one higher-order tensor of shape ``(n_layers, in, out, *modes)`` in Tucker, CP or TT form.
 
 ``contract(x, layer)`` applies a factorized weight to ``x`` by contracting ``x`` with the factors
-one after the other; the dense weight is never formed. ``contract(..., implementation=
-"reconstructed")`` forms it first, for comparison. All parameters are complex (one complex
-number counts as one parameter, as in neuraloperator).
+one after the other: the input-channel factor (``in -> r_in``), then the per-mode part (for Tucker
+the core expanded along its mode factors only, ``r_in x r_out x modes``; for CP a diagonal scaling;
+for TT the output core merged with the mode cores), then the output-channel factor. The dense
+``in x out x modes`` weight is never formed; ``implementation="reconstructed"`` forms it first, for
+comparison. :meth:`SpectralWeights.contract_real` is the same chain in real arithmetic, as
+batched GEMMs (the path the layers use). All parameters are complex (one complex number counts
+as one parameter, as in neuraloperator).
 """
 
 from __future__ import annotations

@@ -292,6 +292,13 @@ class ChebyshevTucker:
 
     __rmul__ = __mul__
 
+    def __neg__(self) -> "ChebyshevTucker":
+        return self * -1.0
+
+    def __sub__(self, other: "ChebyshevTucker") -> "ChebyshevTucker":
+        """Difference, recompressed to near round-off."""
+        return self.add(-other, tol=1e-14)
+
     def multiply(self, other: "ChebyshevTucker", *, tol: float) -> "ChebyshevTucker":
         """Point-wise product, recompressed to relative accuracy ``tol``.
 

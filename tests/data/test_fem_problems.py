@@ -57,3 +57,18 @@ def test_bad_mesh_file(tmp_path):
         solve(0, mesh=str(tmp_path / "missing.msh"))
     with pytest.raises(ValueError, match="unknown coefficient kind"):
         solve(0, coefficient="uniform")
+
+
+def test_wave_fem_layout_and_boundary(tmp_path):
+    import h5py
+
+    p = get_problem("wave-fem")
+    params = p.resolve_params({"t_final": 0.5, "n_records": 5, "dt": 0.02})
+    s = p.solve(np.random.default_rng(0), 9, **params)
+    assert s.inputs.shape == (81, 1) and s.outputs.shape == (5, 81, 1)
+    boundary = load_mesh(9).boundary_nodes()
+    assert np.all(s.outputs[:, boundary] == 0) and np.abs(s.outputs).max() > 0
+    assert np.allclose(p.coordinates(9, **params)["t"], [0.1, 0.2, 0.3, 0.4, 0.5])
+    generate("wave-fem", tmp_path / "w.h5", n=1, resolution=5, seed=0, n_records=3, dt=0.05)
+    with h5py.File(tmp_path / "w.h5") as h:
+        assert h["outputs"].attrs["axes"] == "N,T,node,C" and h["outputs"].shape == (1, 3, 25, 1)

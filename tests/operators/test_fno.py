@@ -7,6 +7,7 @@ import torch
 
 import pdekit.operators as op
 from pdekit.operators import FNO, TFNO
+from pdekit.operators.spectral_transforms import resample
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -162,3 +163,21 @@ def test_fused_forward_equals_the_plain_architecture(kwargs):
                 gate.weight.normal_()
     x = torch.randn(2, 2, 16, 12)
     assert torch.allclose(model(x), _reference_forward(model, x), atol=1e-5)
+
+
+def test_output_shape_evaluates_the_last_block_on_a_finer_grid():
+    torch.manual_seed(0)
+    model = FNO((6, 6), 2, 3, 8, n_layers=2)
+    x = torch.randn(2, 2, 15, 13)
+    assert torch.equal(model(x, output_shape=(15, 13)), model(x))
+    assert model(x, output_shape=(30, 26)).shape == (2, 3, 30, 26)
+    # with pointwise maps that are linear, the finer output is the spectral interpolation of the plain one
+    linear = FNO((6, 6), 2, 3, 8, n_layers=1, use_channel_mlp=False, lifting_channel_ratio=0,
+                 projection_channel_ratio=0, positional_embedding=None)
+    with torch.no_grad():
+        fine = linear(x, output_shape=(30, 26))
+        assert torch.allclose(fine, resample(linear(x), (30, 26)), atol=1e-5)
+    with pytest.raises(ValueError, match="cannot be combined with domain_padding"):
+        FNO((4, 4), 1, 1, 4, domain_padding=0.1)(torch.randn(1, 1, 8, 8), output_shape=(16, 16))
+    with pytest.raises(ValueError, match="output_shape must hold 2 positive ints"):
+        model(x, output_shape=(30,))

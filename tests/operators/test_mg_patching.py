@@ -61,3 +61,22 @@ def test_mgtfno_maps_whole_fields_and_trains():
     assert all(p.grad is not None for p in model.parameters())
     with pytest.raises(ValueError, match=r"MGTFNO expects input of shape \(batch, 1, n0, n1\)"):
         model(torch.randn(3, 2, 32, 32))
+
+
+def test_context_windows_are_centred_on_their_patch_in_2d():
+    n, levels = 32, 2
+    mg = MGPatching(levels, 0.0625)  # patches of 8 points padded by 2: windows of 12
+    ii, jj = torch.meshgrid(torch.arange(n), torch.arange(n), indexing="ij")
+    x = torch.stack([ii, jj]).unsqueeze(0).float()  # channel 0: row index, channel 1: column index
+    p = mg.patch(x)
+    assert p.shape == (16, 6, 12, 12)
+    for k1 in range(4):
+        for k2 in range(4):
+            patch = p[k1 * 4 + k2]
+            assert patch[0, 2, 2].item() == 8 * k1 and patch[1, 2, 2].item() == 8 * k2  # level 0, after the padding
+            for level in (1, 2):
+                step = 2 ** level
+                rows, cols = patch[2 * level], patch[2 * level + 1]
+                centre = [(8 * k + 4) // step * step for k in (k1, k2)]
+                assert rows[6, 6].item() == centre[0] and cols[6, 6].item() == centre[1]
+                assert (torch.diff(rows[:, 0]) % n == step).all()  # every step-th point, periodically

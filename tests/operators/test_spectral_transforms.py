@@ -1,12 +1,13 @@
 """Truncated Fourier transforms: FFT and DFT-matrix paths agree with torch.fft, in 1D/2D/3D."""
 
 import itertools
+import math
 
 import pytest
 import torch
 
 from pdekit.operators.spectral_transforms import (check_modes, forward_modes, forward_modes_cl, inverse_modes,
-                                                  inverse_modes_cl, retained_modes)
+                                                  inverse_modes_cl, resample, retained_modes)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -85,3 +86,17 @@ def test_too_many_modes_for_the_grid():
         check_modes((8, 20), (16, 16))
     with pytest.raises(ValueError, match="acts on 2-D data"):
         check_modes((8, 8), (16,))
+
+
+def test_resample_interpolates_band_limited_fields_exactly():
+    def field(n, m):
+        x, y = torch.arange(n, dtype=torch.float64) / n, torch.arange(m, dtype=torch.float64) / m
+        return (torch.sin(2 * math.pi * 3 * x)[:, None] * torch.cos(2 * math.pi * 5 * y)[None, :]
+                + torch.cos(2 * math.pi * 7 * x)[:, None]).reshape(1, 1, n, m)
+
+    assert torch.allclose(resample(field(15, 17), (30, 40)), field(30, 40), atol=1e-12)
+    assert torch.allclose(resample(field(30, 40), (15, 17)), field(15, 17), atol=1e-12)
+    cl = resample(field(15, 17).movedim(1, -1), (30, 40), channels_last=True)
+    assert torch.allclose(cl.movedim(-1, 1), field(30, 40), atol=1e-12)
+    same = field(8, 8)
+    assert resample(same, (8, 8)) is same

@@ -15,6 +15,9 @@ def test_fno_and_tfno_sizes_and_other_resolutions():
     assert tfno.n_parameters() < fno.n_parameters()
     for s in (16, 33):
         assert tfno(torch.randn(2, 1, s, s)).shape == (2, 1, s, s)
+    mg = build_model("mgtfno", in_channels=1, out_channels=1, n_dim=2, modes=4, width=8, layers=2, rank=0.1,
+                     levels=1)
+    assert type(mg).__name__ == "MGTFNO" and mg(torch.randn(1, 1, 32, 32)).shape == (1, 1, 32, 32)
     one_d = build_model("fno", in_channels=2, out_channels=3, n_dim=1, modes=[4], width=4, layers=1)
     assert one_d(torch.randn(1, 2, 20)).shape == (1, 3, 20)
 

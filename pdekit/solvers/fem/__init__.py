@@ -11,7 +11,7 @@ import importlib
 #: public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
     "QuadratureRule": "quadrature",
-    "quadrature": "quadrature",
+    "quadrature_rule": "quadrature",
     "LagrangeElement": "elements",
     "lagrange_element": "elements",
     "DofMap": "dofmap",

@@ -211,11 +211,19 @@ class SparsityPattern:
                              f"{shape}; got {packed.shape}")
         return packed
 
-    def half_data(self, packed: np.ndarray) -> np.ndarray:
-        """Sum packed symmetric local matrices into the half array ``(n_dofs + n_edges,)``."""
+    def half_data(self, packed: np.ndarray, *, cell_major: bool = False) -> np.ndarray:
+        """Sum packed symmetric local matrices into the half array ``(n_dofs + n_edges,)``.
+
+        ``cell_major=True`` adds the contributions cell by cell, the order in which
+        ``cell_operator(unit) @ a`` adds them, so ``half_data(unit * a, cell_major=True)``
+        equals the operator's result bit for bit.
+        """
         packed = self._check_packed(packed)
-        return np.bincount(self.half_scatter.reshape(-1), weights=packed.reshape(-1),
-                           minlength=self.n_dofs + self.n_edges)
+        if cell_major:
+            slots, weights = self.half_scatter.T.reshape(-1), packed.T.reshape(-1)
+        else:
+            slots, weights = self.half_scatter.reshape(-1), packed.reshape(-1)
+        return np.bincount(slots, weights=weights, minlength=self.n_dofs + self.n_edges)
 
     def symmetric_matrix(self, half: np.ndarray) -> sp.csr_matrix:
         """The CSR matrix whose entries ``(i, i)`` and ``(i, j) = (j, i)`` are read from ``half``."""

@@ -24,7 +24,7 @@ from pdekit._validation import check_finite
 from .elements import FACET_TYPE, lagrange_element
 from .function import _call
 from .geometry import facet_geometry
-from .quadrature import quadrature
+from .quadrature import quadrature_rule
 
 __all__ = ["facet_load_vector", "facet_mass_matrix"]
 
@@ -33,7 +33,7 @@ def _facet_setup(space, tag, quadrature_degree):
     facets = space.mesh.boundary_facets(tag)
     ftype = FACET_TYPE[space.mesh.cell_type]
     el = lagrange_element(ftype, space.degree)
-    rule = quadrature(ftype, quadrature_degree if quadrature_degree is not None else 2 * space.degree + 1)
+    rule = quadrature_rule(ftype, quadrature_degree if quadrature_degree is not None else 2 * space.degree + 1)
     origin, J, factor = facet_geometry(space.mesh.points, facets)
     x = origin[:, None, :] + np.einsum("fij,qj->fqi", J, rule.points)
     wds = factor[:, None] * rule.weights[None, :]

@@ -8,7 +8,8 @@ packed upper triangle of each local matrix is computed and scattered. The coeffi
 
 * constant ``a``: ``a`` times the cached unit data (no scatter at all);
 * per-cell ``a (m,)``: one sparse product with the cached cell operator, ``op @ a``, and one
-  gather to the CSR layout;
+  gather to the CSR layout (the first assembly on a space scatters with ``bincount`` instead,
+  with the same summation order, so a one-off solve does not pay for the operator);
 * per-quadrature-point ``a (m, nq)``: an exact reduction to per-cell values for P1 (constant
   gradients), a pair loop over the cached physical gradients for P2.
 
@@ -74,15 +75,18 @@ def gradient_gram(g: np.ndarray, wq: np.ndarray) -> np.ndarray:
     """
     nq, nloc, d, m = g.shape
     pa, pb = packed_pairs(nloc)
-    local = np.empty((len(pa), m))
-    tmp = np.empty((nq, d, m))
+    local = np.zeros((len(pa), m))
+    dot = np.empty(m)
+    tmp = np.empty(m)
     for k, (a, b) in enumerate(zip(pa, pb)):
-        np.multiply(g[:, a], g[:, b], out=tmp)
-        val = tmp.sum(axis=1)  # (nq, m)
-        if nq > 1:
-            np.einsum("qe,qe->e", val, wq, out=local[k])
-        else:
-            np.multiply(val[0], wq[0], out=local[k])
+        out = local[k]
+        for q in range(nq):
+            np.multiply(g[q, a, 0], g[q, b, 0], out=dot)
+            for i in range(1, d):
+                np.multiply(g[q, a, i], g[q, b, i], out=tmp)
+                dot += tmp
+            dot *= wq[q]
+            out += dot
     return local
 
 
@@ -110,16 +114,20 @@ def _operator(space: FunctionSpace, key: str, unit_fn) -> sp.csr_matrix:
 def cell_weighted_data(space: FunctionSpace, key: str, unit_fn, a: np.ndarray | None) -> np.ndarray:
     """Half array (see :class:`SparsityPattern`) of ``sum_e a[e] unit_e``; ``a=None``: all ones.
 
-    A constant coefficient scatters the unit matrices once (``bincount``) and caches the
-    result; per-cell coefficients always go through the cached cell operator (built on first
-    use), so re-assembly is a single sparse product ``op @ a`` and every call sums in the same
-    order (bit-for-bit reproducible results, whichever call comes first).
+    The first assembly on a space scatters directly (``bincount``, cell by cell); from the
+    second one on, the cached cell operator makes re-assembly a single sparse product
+    ``op @ a``. Both add the same products in the same order, so the results are identical
+    bit for bit whichever path a call takes.
     """
     if a is None:
         if key + "_ones" not in space.cache:
-            space.cache[key + "_ones"] = space.pattern.half_data(unit_fn(space))
+            space.cache[key + "_ones"] = space.pattern.half_data(unit_fn(space), cell_major=True)
         return space.cache[key + "_ones"]
-    return _operator(space, key, unit_fn) @ a
+    calls = space.cache.get(key + "_calls", 0) + 1
+    space.cache[key + "_calls"] = calls
+    if key in space.cache or calls >= 2:
+        return _operator(space, key, unit_fn) @ a
+    return space.pattern.half_data(unit_fn(space) * a, cell_major=True)
 
 
 def stiffness_matrix(space: FunctionSpace, coefficient: Coefficient = 1.0, *,

@@ -11,7 +11,7 @@ Gauss–Jacobi rules, exact for every polynomial of total degree ``<= degree``.
 
 Examples
 --------
->>> q = quadrature("triangle", 2)
+>>> q = quadrature_rule("triangle", 2)
 >>> q.points.shape, round(float(q.weights.sum()), 12)
 ((3, 2), 0.5)
 """
@@ -27,7 +27,7 @@ from scipy.special import roots_jacobi
 
 from pdekit._validation import check_choice
 
-__all__ = ["QuadratureRule", "quadrature", "REFERENCE_MEASURE"]
+__all__ = ["QuadratureRule", "quadrature_rule", "REFERENCE_MEASURE"]
 
 #: measure of each reference cell
 REFERENCE_MEASURE = {"line": 1.0, "triangle": 0.5, "tetra": 1.0 / 6.0}
@@ -122,7 +122,7 @@ def _tetra_symmetric(degree: int) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 @functools.lru_cache(maxsize=None)
-def quadrature(cell_type: str, degree: int) -> QuadratureRule:
+def quadrature_rule(cell_type: str, degree: int) -> QuadratureRule:
     """Return a rule on the reference ``cell_type`` exact for total degree ``<= degree``.
 
     Parameters

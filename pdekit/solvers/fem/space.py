@@ -22,7 +22,7 @@ import numpy as np
 from .assembly import SparsityPattern
 from .dofmap import DofMap
 from .geometry import CellGeometry, cell_geometry
-from .quadrature import QuadratureRule, quadrature
+from .quadrature import QuadratureRule, quadrature_rule
 
 __all__ = ["FunctionSpace", "function_space"]
 
@@ -95,7 +95,7 @@ class FunctionSpace:
 
     def quadrature(self, degree: int) -> QuadratureRule:
         """Quadrature rule on this space's reference cell."""
-        return quadrature(self.mesh.cell_type, degree)
+        return quadrature_rule(self.mesh.cell_type, degree)
 
     def basis_values(self, rule: QuadratureRule) -> np.ndarray:
         """Scalar basis at the rule's points, ``(nq, nloc)``."""

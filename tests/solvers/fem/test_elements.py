@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from pdekit.solvers.fem.elements import REFERENCE_EDGES, lagrange_element
-from pdekit.solvers.fem.quadrature import quadrature
+from pdekit.solvers.fem.quadrature import quadrature_rule
 
 CASES = [(c, p) for c in ("line", "triangle", "tetra") for p in (1, 2)]
 
@@ -16,7 +16,7 @@ def test_nodal_basis_is_kronecker_delta(cell_type, degree):
 @pytest.mark.parametrize("cell_type,degree", CASES)
 def test_partition_of_unity_and_gradients_sum_to_zero(cell_type, degree):
     el = lagrange_element(cell_type, degree)
-    x = quadrature(cell_type, 4).points
+    x = quadrature_rule(cell_type, 4).points
     assert np.allclose(el.values(x).sum(axis=1), 1.0, atol=1e-14)
     assert np.allclose(el.gradients(x).sum(axis=1), 0.0, atol=1e-13)
 
@@ -24,7 +24,7 @@ def test_partition_of_unity_and_gradients_sum_to_zero(cell_type, degree):
 @pytest.mark.parametrize("cell_type,degree", CASES)
 def test_gradients_match_finite_differences(cell_type, degree):
     el = lagrange_element(cell_type, degree)
-    x = quadrature(cell_type, 3).points
+    x = quadrature_rule(cell_type, 3).points
     eps = 1e-6
     g = el.gradients(x)
     for j in range(el.dim):
@@ -42,7 +42,7 @@ def test_reproduces_polynomials_of_its_degree(cell_type, degree):
         v = 0.3 + x @ np.arange(1, el.dim + 1)
         return v + (x[:, 0] * x[:, -1] - 0.7 * x[:, 0] ** 2 if degree == 2 else 0.0)
 
-    x = quadrature(cell_type, 5).points
+    x = quadrature_rule(cell_type, 5).points
     assert np.allclose(el.values(x) @ poly(el.nodes), poly(x), atol=1e-13)
 
 

@@ -45,3 +45,12 @@ def test_spaces_are_cached_per_mesh():
     assert function_space(unit_square(2), 1) is not function_space(mesh, 1)
     with pytest.raises(ValueError, match="triangle or tetra"):
         function_space(type("M", (), {"cell_type": "line"})(), 1)
+
+
+def test_every_public_name_is_the_object_not_a_submodule():
+    import types
+
+    import pdekit.solvers.fem as fem
+
+    for name in fem.__all__:
+        assert not isinstance(getattr(fem, name), types.ModuleType), name
