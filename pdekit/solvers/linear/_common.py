@@ -51,6 +51,9 @@ class SolveInfo:
         (e.g. binding a network to the matrix); 0 when it was built outside.
     solve_time : float
         Seconds of the whole call.
+    fallback_iterations : int
+        DCDM only: iterations whose direction was the residual itself because the previous
+        network direction had stalled (see :func:`pdekit.solvers.linear.dcdm`).
     status : str
         ``"converged"``, ``"maxiter"``, or a sentence saying why the iteration broke down.
     tolerance : float
@@ -65,6 +68,7 @@ class SolveInfo:
     preconditioner_time: float = 0.0
     setup_time: float = 0.0
     solve_time: float = 0.0
+    fallback_iterations: int = 0
     status: str = ""
     tolerance: float = 0.0
 

@@ -27,7 +27,7 @@ __all__ = ["dcdm"]
 
 def dcdm(A: Any, b, x0=None, *, network: Any, shape: Sequence[int] | None = None, rtol: float = 1e-5,
          atol: float = 0.0, maxiter: int | None = None, k: int = 2, callback: Callable | None = None,
-         check_symmetry: bool = True):
+         stall_ratio: float | None = 0.9, check_symmetry: bool = True):
     """Solve the SPD system ``A x = b`` by deep conjugate directions.
 
     Parameters
@@ -53,6 +53,12 @@ def dcdm(A: Any, b, x0=None, *, network: Any, shape: Sequence[int] | None = None
         Number of previous directions each new one is A-orthogonalized against.
     callback : callable, optional
         ``callback(xk)`` after every iteration.
+    stall_ratio : float or None
+        Safeguard: when an iteration reduced the residual norm by less than this factor, the
+        next direction is the residual itself instead of the network's (counted in
+        ``info.fallback_iterations``). A learned map can be blind to part of the residual
+        (e.g. nodes its coarse levels do not reach, where a trained smoother is not
+        positive); without this the iteration would stall there. None disables it.
     check_symmetry : bool
         Refuse an explicit ``A`` that is not symmetric.
 
@@ -75,6 +81,8 @@ def dcdm(A: Any, b, x0=None, *, network: Any, shape: Sequence[int] | None = None
         if any(s < 1 for s in shape) or int(np.prod(shape)) != system.n:
             raise ValueError(f"shape {shape} must hold exactly n = {system.n} unknowns (prod(shape) = "
                              f"{int(np.prod(shape)) if shape else 0})")
+    if stall_ratio is not None and not 0.0 < stall_ratio <= 1.0:
+        raise ValueError(f"stall_ratio must be in (0, 1] or None; got {stall_ratio}")
     t_setup = time.perf_counter()
     if hasattr(network, "bind") and callable(network.bind):
         direction = network.bind(A, shape=shape)
@@ -89,4 +97,5 @@ def dcdm(A: Any, b, x0=None, *, network: Any, shape: Sequence[int] | None = None
                         f"got {type(network).__name__}")
     setup_time = time.perf_counter() - t_setup
     return flexible_cg(system, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, direction=direction, m=k,
-                       callback=callback, method=f"dcdm({k})", normalize=True, setup_time=setup_time)
+                       callback=callback, method=f"dcdm({k})", normalize=True, setup_time=setup_time,
+                       stall_ratio=stall_ratio)

@@ -144,9 +144,14 @@ def preconditioned_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float
 
 def flexible_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxiter: int | None,
                 direction: Callable, m: int, callback: Callable | None, method: str,
-                normalize: bool = False, setup_time: float = 0.0):
+                normalize: bool = False, setup_time: float = 0.0, stall_ratio: float | None = None):
     """Flexible CG on an already checked system: directions ``direction(r)`` A-orthogonalized
-    against the last ``m`` ones, then an exact line search (``normalize``: feed ``r / ||r||``)."""
+    against the last ``m`` ones, then an exact line search (``normalize``: feed ``r / ||r||``).
+
+    ``stall_ratio``: when an iteration reduced the residual norm by less than this factor, the
+    next direction is the residual itself (a steepest-descent step, counted in
+    ``info.fallback_iterations``), so a map that is blind to part of the residual cannot stall
+    the iteration."""
     if int(m) != m or m < 1:
         raise ValueError(f"the number of kept directions must be an integer >= 1; got {m}")
     t0 = time.perf_counter() - setup_time
@@ -162,9 +167,14 @@ def flexible_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxi
         return x, stop_info(info, residuals, times, t0, "converged")
     kept: collections.deque = collections.deque(maxlen=int(m))
     status = "maxiter"
+    stalled = False
     for it in range(1, maxiter + 1):
-        z, ok = _check_direction(_timed(direction, r / rnorm if normalize else r, system, info),
-                                 system, "preconditioner" if not normalize else "network")
+        if stalled:
+            z, ok = r, True
+            info.fallback_iterations += 1
+        else:
+            z, ok = _check_direction(_timed(direction, r / rnorm if normalize else r, system, info),
+                                     system, "preconditioner" if not normalize else "network")
         if not ok:
             status = f"breakdown at iteration {it}: the {'network' if normalize else 'preconditioner'} returned NaN/inf"
             break
@@ -181,7 +191,8 @@ def flexible_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxi
         x += alpha * p
         r -= alpha * Ap
         kept.append((p, Ap, pAp))
-        rnorm = system.norm(r)
+        previous, rnorm = rnorm, system.norm(r)
+        stalled = stall_ratio is not None and rnorm > stall_ratio * previous
         info.iterations = it
         done = False
         if rnorm <= tol:
