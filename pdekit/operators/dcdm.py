@@ -119,17 +119,24 @@ class VCycleNet(OperatorModel):
         Pre- and post-smoothing steps per level (each with its own stencil, shared by levels).
     coarse_size : int
         Levels are added until one has at most this many unknowns; it is solved exactly.
+    symmetric : bool
+        Tie the post-smoothing stencils to the adjoints of the pre-smoothing ones, so the
+        network is a symmetric operator (positive definite while its smoother converges). An
+        untied network has more freedom but can be blind to some residuals (its symmetric part
+        can vanish on them), which stalls DCDM; the shipped networks are symmetric.
 
     Attributes
     ----------
-    pre, post : (smoothing_steps, K) parameters
-        Smoother stencils (K = 3^d or 2d + 1), initialised to damped Jacobi (2/3 at the centre).
+    pre : (smoothing_steps, K) parameter
+        Pre-smoothing stencils (K = 3^d or 2d + 1), initialised to damped Jacobi (2/3 at the centre).
+    post : (smoothing_steps, K) tensor
+        Post-smoothing stencils (a parameter of their own when ``symmetric=False``).
     coarse_weight : () parameter
         Scale of the coarse-grid correction.
     """
 
     def __init__(self, ndim: int = 2, *, stencil: str = "box", smoothing_steps: int = 1,
-                 coarse_size: int = 256) -> None:
+                 coarse_size: int = 256, symmetric: bool = True) -> None:
         super().__init__()
         if ndim not in (2, 3):
             raise ValueError(f"ndim must be 2 or 3; got {ndim}")
@@ -141,9 +148,20 @@ class VCycleNet(OperatorModel):
         self.offsets = stencil_offsets(ndim, stencil)
         init = torch.zeros(int(smoothing_steps), len(self.offsets), dtype=torch.float64)
         init[:, self.offsets.index((0,) * ndim)] = 2.0 / 3.0
+        self.symmetric = bool(symmetric)
         self.pre = torch.nn.Parameter(init.clone())
-        self.post = torch.nn.Parameter(init.clone())
+        if not self.symmetric:
+            self.post_weights = torch.nn.Parameter(init.clone())
         self.coarse_weight = torch.nn.Parameter(torch.ones((), dtype=torch.float64))
+
+    @property
+    def post(self) -> torch.Tensor:
+        """Post-smoothing stencils; for a symmetric network the adjoints of the pre-smoothing
+        ones in reverse order (offset ``o`` takes the weight of ``-o``: the C-order offset list
+        reversed), which makes the V-cycle a symmetric operator."""
+        if self.symmetric:
+            return self.pre.flip(0).flip(1)
+        return self.post_weights
 
     # ------------------------------------------------------------------ setup
     def hierarchy(self, A: Any, *, shape: Sequence[int] | None = None, unknowns: np.ndarray | None = None,

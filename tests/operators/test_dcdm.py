@@ -111,3 +111,20 @@ def test_bad_input():
         VCycleNet(2).bind(-s.matrix, shape=(7, 7))
     with pytest.raises(TypeError, match="scipy sparse"):
         VCycleNet(2).bind("A", shape=(7, 7))
+
+
+@pytest.mark.parametrize("shape", [(13, 11), (9, 7, 9)])
+def test_symmetric_network_is_a_symmetric_operator_and_untied_is_not(shape):
+    s = poisson_system(shape, bc={"left": "neumann"})
+    n = s.matrix.shape[0]
+    torch.manual_seed(1)
+    for symmetric in (True, False):
+        net = VCycleNet(len(shape), smoothing_steps=2, coarse_size=20, symmetric=symmetric)
+        with torch.no_grad():
+            for p in net.parameters():
+                p.add_(0.1 * torch.randn_like(p))
+        bound = net.bind(s.matrix, unknowns=s.unknowns)
+        M = np.column_stack([bound(e) for e in np.eye(n)])
+        asymmetry = np.abs(M - M.T).max() / np.abs(M).max()
+        assert (asymmetry < 1e-13) if symmetric else (asymmetry > 1e-3)
+    assert set(dict(net.named_parameters())) == {"pre", "post_weights", "coarse_weight"}

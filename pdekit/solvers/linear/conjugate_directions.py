@@ -27,7 +27,7 @@ __all__ = ["dcdm"]
 
 def dcdm(A: Any, b, x0=None, *, network: Any, shape: Sequence[int] | None = None, rtol: float = 1e-5,
          atol: float = 0.0, maxiter: int | None = None, k: int = 2, callback: Callable | None = None,
-         stall_ratio: float | None = 0.9, check_symmetry: bool = True):
+         stall_ratio: float | None = None, check_symmetry: bool = True):
     """Solve the SPD system ``A x = b`` by deep conjugate directions.
 
     Parameters
@@ -58,7 +58,8 @@ def dcdm(A: Any, b, x0=None, *, network: Any, shape: Sequence[int] | None = None
         next direction is the residual itself instead of the network's (counted in
         ``info.fallback_iterations``). A learned map can be blind to part of the residual
         (e.g. nodes its coarse levels do not reach, where a trained smoother is not
-        positive); without this the iteration would stall there. None disables it.
+        positive); without this the iteration would stall there. None (the default) disables it;
+        it costs iterations when the residual norm merely oscillates, so use it with care.
     check_symmetry : bool
         Refuse an explicit ``A`` that is not symmetric.
 

@@ -120,3 +120,19 @@ def test_bad_networks_and_shapes():
     assert not info.converged and "NaN" in info.status
     with pytest.raises(ValueError, match="kept directions"):
         dcdm(A, np.ones(16), network=lambda r: r, k=0)
+
+
+def test_stall_safeguard_rescues_a_blind_network():
+    A = laplacian_2d(10)
+    b = np.random.default_rng(3).normal(size=100)
+    blind = np.arange(100) < 90  # this "network" never looks at the last ten unknowns
+
+    def network(r):
+        return np.where(blind, r, 0.0)
+    with pytest.warns(ConvergenceWarning):
+        _, stalled = dcdm(A, b, network=network, rtol=1e-8, maxiter=300)
+    x, rescued = dcdm(A, b, network=network, rtol=1e-8, maxiter=300, stall_ratio=0.99)
+    assert not stalled.converged and rescued.converged and rescued.fallback_iterations > 0
+    assert np.linalg.norm(b - A @ x) <= 1e-8 * np.linalg.norm(b)
+    with pytest.raises(ValueError, match="stall_ratio"):
+        dcdm(A, b, network=network, stall_ratio=1.5)
