@@ -112,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
     """Train, save ``RUN/model.pt`` and print a summary; return the exit code."""
     import torch
 
+    from pdekit._atomic import atomic_path
     from pdekit._progress import TqdmProgress
     from pdekit.training.models import build_model
     from pdekit.training.normalization import NormalizedOperator, fit_normalizers
@@ -144,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
                       progress=TqdmProgress(disable=args.quiet))
     if trainer.ctx.is_main:
         config = {k: v for k, v in vars(args).items() if k not in ("func",)}
-        (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+        with atomic_path(out / "config.json") as tmp:
+            tmp.write_text(json.dumps(config, indent=2) + "\n")
     history = trainer.fit(train, eval_data={"test": test}, resume=args.resume)
     if trainer.ctx.is_main:
         model.to("cpu").save(out / "model.pt")

@@ -66,6 +66,32 @@ def _check_names(name: str, names: Mapping) -> dict[str, int]:
     return out
 
 
+#: cells per block in the validation pass (keeps the block's temporaries in cache)
+_BLOCK = 16384
+
+
+def _volumes_sizes_repeats(points: np.ndarray, cells: np.ndarray,
+                           local_edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Signed volume, longest edge and "has a repeated vertex" of every cell, block by block.
+
+    Returns ``(m,)`` float64, ``(m,)`` float64 and ``(m,)`` bool, computed in blocks of
+    :data:`_BLOCK` cells so no ``(m, ...)`` temporaries beyond the results are allocated.
+    """
+    m = len(cells)
+    vol, h, rep = np.empty(m), np.empty(m), np.zeros(m, dtype=bool)
+    for c0 in range(0, m, _BLOCK):
+        blk = cells[c0:c0 + _BLOCK]
+        vol[c0:c0 + len(blk)] = signed_volumes(points, blk)
+        hb, rb = h[c0:c0 + len(blk)], rep[c0:c0 + len(blk)]
+        hb[:] = 0.0
+        for a, b in local_edges:
+            rb |= blk[:, a] == blk[:, b]
+            diff = points[blk[:, a]] - points[blk[:, b]]
+            np.maximum(hb, np.einsum("ij,ij->i", diff, diff), out=hb)
+        np.sqrt(hb, out=hb)
+    return vol, h, rep
+
+
 @dataclass(eq=False)
 class Mesh:
     """A conforming simplicial mesh with tagged boundary facets and subdomain tags.
@@ -195,27 +221,22 @@ class Mesh:
         cells = _as_index_array("cells", self.cells, k, f"for {self.cell_type!r} cells")
         if len(cells) == 0:
             raise ValueError("a mesh needs at least one cell; got cells of shape " f"{cells.shape}")
-        out = (cells < 0) | (cells >= n)
-        if out.any():
+        if cells.min() < 0 or cells.max() >= n:
+            out = (cells < 0) | (cells >= n)
             i, j = np.argwhere(out)[0]
             raise ValueError(f"cells[{i}, {j}] = {cells[i, j]} is out of range [0, {n}) "
                              f"({int(out.sum())} out-of-range indices)")
-        srt = np.sort(cells, axis=1)
-        rep = np.any(srt[:, 1:] == srt[:, :-1], axis=1)
+        used = np.zeros(n, dtype=bool)
+        used[cells.reshape(-1)] = True
+        vol, h, rep = _volumes_sizes_repeats(self.points, cells, LOCAL_EDGES[self.cell_type])
         if rep.any():
             c = int(np.argmax(rep))
             raise ValueError(f"cell {c} has a repeated vertex: {cells[c].tolist()}; "
                              f"{int(rep.sum())} degenerate cells in all")
-        used = np.zeros(n, dtype=bool)
-        used[cells.ravel()] = True
         if not used.all():
             unused = np.flatnonzero(~used)
             raise ValueError(f"{unused.size} points are used by no cell, the first is point "
                              f"{unused[0]}; pass remove_unused=True to Mesh.from_arrays to drop them")
-        vol = signed_volumes(self.points, cells)
-        h = np.zeros(len(cells))
-        for a, b in LOCAL_EDGES[self.cell_type]:
-            np.maximum(h, np.linalg.norm(self.points[cells[:, a]] - self.points[cells[:, b]], axis=1), out=h)
         zero = np.abs(vol) <= DEGENERATE_RTOL * h**tdim
         if zero.any():
             c = int(np.argmax(zero))

@@ -191,7 +191,8 @@ def box(nx: int, ny: int, nz: int, *, x: tuple[float, float] = (0.0, 1.0),
     def index(i, j, k):
         return (k * (n[1] + 1) + j) * (n[0] + 1) + i
 
-    ci, cj, ck = (a.ravel() for a in np.meshgrid(*(np.arange(k) for k in n), indexing="ij"))
+    # cubes numbered like the points (x fastest), so neighbouring cells share nearby points
+    ci, cj, ck = (a.ravel(order="F") for a in np.meshgrid(*(np.arange(k) for k in n), indexing="ij"))
     paths, signs = _kuhn_offsets()
     tets = np.empty((len(ci), 6, 4), dtype=np.int64)
     for t, (path, sign) in enumerate(zip(paths, signs)):

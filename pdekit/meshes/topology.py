@@ -231,7 +231,8 @@ def locate_facets(cells: np.ndarray, cell_type: str, query: np.ndarray) -> tuple
     cells : (m, k) int array
     cell_type : {"line", "triangle", "tetra"}
     query : (f, k-1) int array
-        Facets, vertices in any order.
+        Facets, vertices in any order. Only the cell facets whose vertices all occur in
+        ``query`` are compared (no sort of all ``k m`` cell facets).
 
     Returns
     -------
@@ -241,17 +242,32 @@ def locate_facets(cells: np.ndarray, cell_type: str, query: np.ndarray) -> tuple
         The facet is opposite this local vertex of ``cell``; -1 where not found.
     """
     _check_cell_type(cell_type)
-    cells = np.asarray(cells, dtype=np.int64)
+    cells = np.asarray(cells)
     query = np.asarray(query, dtype=np.int64)
     m, k = cells.shape
-    local = cells[:, LOCAL_FACETS[cell_type]].reshape(m * k, k - 1)
+    nf = len(query)
+    if nf == 0 or m == 0:
+        return np.full(nf, -1, dtype=np.int64), np.full(nf, -1, dtype=np.int64)
+    # only cell facets whose vertices are all query vertices can match: mark those vertices
+    # and keep the (usually few) candidate facets, in cell order, before sorting anything
+    size = int(max(cells.max(), query.max())) + 1
+    marked = np.zeros(size, dtype=bool)
+    qv = query.reshape(-1)
+    marked[qv[qv >= 0]] = True
+    on = marked[cells]  # (m, k)
+    n_on = on.sum(axis=1, dtype=np.int8 if k < 127 else np.int64)
+    cand = np.flatnonzero(((n_on[:, None] - on) == k - 1).reshape(-1))  # facet i: all but vertex i
+    del on, n_on, marked
+    if len(cand) == 0:
+        return np.full(nf, -1, dtype=np.int64), np.full(nf, -1, dtype=np.int64)
+    cand_cell, cand_loc = np.divmod(cand, k)
+    local = np.asarray(cells[cand_cell[:, None], LOCAL_FACETS[cell_type][cand_loc]], dtype=np.int64)
     keys, _ = sorted_keys(np.vstack([local, query]))
-    allkeys, qkeys = keys[: m * k], keys[m * k:]
+    allkeys, qkeys = keys[: len(cand)], keys[len(cand):]
     order = np.argsort(allkeys, kind="stable")
     pos = np.searchsorted(allkeys[order], qkeys)
-    pos = np.minimum(pos, m * k - 1)
+    pos = np.minimum(pos, len(cand) - 1)
     hit = allkeys[order[pos]] == qkeys
-    flat = np.where(hit, order[pos], -1)
-    cell = np.where(hit, flat // k, -1)
-    loc = np.where(hit, flat % k, -1)
+    cell = np.where(hit, cand_cell[order[pos]], -1)
+    loc = np.where(hit, cand_loc[order[pos]], -1)
     return cell, loc

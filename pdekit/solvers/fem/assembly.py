@@ -47,6 +47,10 @@ except ImportError:  # pragma: no cover - exercised only on a scipy without it
 __all__ = ["SparsityPattern", "assemble_vector", "pack_symmetric", "packed_pairs"]
 
 
+#: edges per block in :meth:`SparsityPattern.edge_operator`
+_EDGE_BLOCK = 16384
+
+
 def _index_dtype(n: int):
     return np.int32 if n < 2**31 - 1 else np.int64
 
@@ -70,6 +74,46 @@ def _group_rows(n_rows: int, rows: np.ndarray, cols: np.ndarray, payload: np.nda
     if sort:
         _sparsetools.csr_sort_indices(n_rows, indptr, out_cols, out_payload)
     return indptr, out_cols, out_payload
+
+
+def _arange_into(out: np.ndarray, step: int = 1 << 20) -> np.ndarray:
+    """``out[:] = arange(len(out))`` without a second full-size array."""
+    for i in range(0, len(out), step):
+        j = min(i + step, len(out))
+        out[i:j] = np.arange(i, j, dtype=out.dtype)
+    return out
+
+
+def _sorted_pairs(dofs_t: np.ndarray, pa: np.ndarray, pb: np.ndarray,
+                  n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The local pairs ``(p, e)`` ordered by ``(lo, hi)`` dof, then by source id ``p * m + e``.
+
+    Two stable O(N) counting sorts (by ``hi``, then by ``lo``: an LSD radix sort). Returns the
+    row pointer ``(n + 1,)`` of the ``lo`` groups, ``hi (N,)`` and the source ids ``(N,)``.
+    Large buffers are reused between the passes: fresh memory costs a page fault per page.
+    """
+    idx = dofs_t.dtype
+    lo = dofs_t[pa].reshape(-1)
+    hi = dofs_t[pb].reshape(-1)
+    tmp = np.minimum(lo, hi)
+    np.maximum(lo, hi, out=hi)
+    lo, tmp = tmp, lo
+    n_up = len(lo)
+    if _sparsetools is None:
+        order = np.lexsort((_arange_into(tmp), hi, lo))
+        up_ptr = np.zeros(n + 1, dtype=idx)
+        np.cumsum(np.bincount(lo, minlength=n), out=up_ptr[1:])
+        return up_ptr, hi[order], order.astype(idx)
+    src = _arange_into(tmp)
+    ptr1 = np.empty(n + 1, dtype=idx)
+    lo_by_hi, src1 = np.empty(n_up, dtype=idx), np.empty(n_up, dtype=idx)
+    _sparsetools.coo_tocsr(n, n, n_up, hi, lo, src, ptr1, lo_by_hi, src1)
+    up_ptr = np.empty(n + 1, dtype=idx)
+    up_src, spare = lo, src  # free buffers, reused
+    _sparsetools.coo_tocsr(n, n, n_up, lo_by_hi, src1, src1, up_ptr, spare, up_src)
+    del spare, src
+    up_cols = np.take(hi, up_src, out=lo_by_hi)
+    return up_ptr, up_cols, up_src
 
 
 def packed_pairs(nloc: int) -> tuple[np.ndarray, np.ndarray]:
@@ -120,26 +164,23 @@ class SparsityPattern:
         idx = _index_dtype(max(n + 1, nloc * nloc * m + 1))
         dofs_t = np.ascontiguousarray(cell_dofs.T, dtype=idx)  # (nloc, m)
         pa, pb = np.triu_indices(nloc, 1)
-        n_up = len(pa) * m
-        # 1. unique edges i < j of the graph, from the strict upper local pairs
-        lo = np.minimum(dofs_t[pa], dofs_t[pb]).reshape(-1)
-        hi = np.maximum(dofs_t[pa], dofs_t[pb]).reshape(-1)
-        up_ptr, up_cols, up_src = _group_rows(n, lo, hi, np.arange(n_up, dtype=idx), sort=True)
-        del lo, hi
+        n_pairs = len(pa)
+        n_up = n_pairs * m
+        # 1. unique edges i < j of the graph, from the strict upper local pairs (source id
+        #    p * m + e); two stable O(N) counting sorts (by the larger dof, then by the
+        #    smaller) order them by (lo, hi) and, within an edge, by source id
+        up_ptr, up_cols, up_src = _sorted_pairs(dofs_t, pa, pb, n)
         new = np.ones(n_up, dtype=bool)
         np.not_equal(up_cols[1:], up_cols[:-1], out=new[1:])
         new[up_ptr[:-1][np.diff(up_ptr) > 0]] = True  # a row's first entry starts an edge
-        edge_sorted = np.cumsum(new, dtype=idx)
-        edge_sorted += n - 1  # half-array slot n + edge
-        half_scatter = np.empty((nloc + len(pa), m), dtype=idx)
-        half_scatter[:nloc] = dofs_t
-        half_scatter[nloc:].reshape(-1)[up_src] = edge_sorted
-        del up_src, edge_sorted
-        starts = np.flatnonzero(new)
+        starts = np.flatnonzero(new).astype(idx)
         cols_e = up_cols[starts]
-        rows_e = np.repeat(np.arange(n, dtype=idx), np.diff(up_ptr))[starts]
-        del up_cols, new, starts
+        rows_e = (np.searchsorted(up_ptr, starts, side="right") - 1).astype(idx)  # sorted queries
+        del up_cols, new
         n_edges = len(cols_e)
+        self._edge_ptr = np.append(starts, np.asarray(n_up, dtype=idx))  # (n_edges + 1,)
+        self._edge_src = up_src  # (n_up,) pair-major source ids p * m + e, grouped by edge
+        self.n_pairs = n_pairs
         # 2. full CSR rows: [lower neighbours, diagonal, upper neighbours]
         upper_count = np.bincount(rows_e, minlength=n)
         lower_count = np.bincount(cols_e, minlength=n)
@@ -164,12 +205,26 @@ class SparsityPattern:
         csr_to_half[pos_upper] = edges + n
         csr_to_half[pos_lower] = edges + n
         self.indptr, self.indices = indptr, indices
-        self.half_scatter, self.csr_to_half = half_scatter, csr_to_half
+        self.csr_to_half = csr_to_half
+        self._half_scatter = None  # built on first use (the P1 edge path never needs it)
         self.n_edges = n_edges
         self._pos = (pos_diag, pos_upper, pos_lower)
         self._cell_dofs = dofs_t
         self._scatter = None
         self._keys = None
+
+    @property
+    def half_scatter(self) -> np.ndarray:
+        """Half-array slot of each packed local entry, ``(nloc (nloc + 1) / 2, m)`` (cached)."""
+        if self._half_scatter is None:
+            nloc, n = self.n_local, self.n_dofs
+            dofs_t = self._cell_dofs
+            half_scatter = np.empty((nloc + self.n_pairs, self.n_cells), dtype=dofs_t.dtype)
+            half_scatter[:nloc] = dofs_t
+            slots = np.repeat(np.arange(n, n + self.n_edges, dtype=dofs_t.dtype), np.diff(self._edge_ptr))
+            half_scatter[nloc:].reshape(-1)[self._edge_src] = slots
+            self._half_scatter = half_scatter
+        return self._half_scatter
 
     @property
     def nnz(self) -> int:
@@ -244,12 +299,80 @@ class SparsityPattern:
         """
         unit_packed = self._check_packed(unit_packed)
         k, m = unit_packed.shape
-        cells = np.broadcast_to(np.arange(m, dtype=self.half_scatter.dtype), (k, m)).reshape(-1)
+        cells = np.repeat(np.arange(m, dtype=self.half_scatter.dtype), k)
         n_half = self.n_dofs + self.n_edges
-        # sorting each row by cell makes the product read ``a`` in order (~1.5x faster)
-        ptr, cols, vals = _group_rows(n_half, self.half_scatter.reshape(-1), cells,
-                                      unit_packed.reshape(-1), sort=True)
+        # entries taken cell by cell: the stable counting sort leaves each row ordered by
+        # cell, so the product reads ``a`` in order and adds in the order of ``half_data``
+        ptr, cols, vals = _group_rows(n_half, self.half_scatter.T.reshape(-1), cells,
+                                      unit_packed.T.reshape(-1), sort=False)
         return sp.csr_matrix((vals, cols, ptr), shape=(n_half, m), copy=False)
+
+    def edge_operator(self, upper: np.ndarray) -> sp.csr_matrix:
+        """Matrix ``(n_edges, m)`` mapping per-cell coefficients to the off-diagonal edge values.
+
+        For local matrices whose rows sum to zero (stiffness matrices: the basis sums to one),
+        the diagonal follows from the off-diagonal entries, so only these are assembled; see
+        :meth:`zero_row_sum_matrix`. Built from the edge grouping kept from the pattern
+        construction (no sort); local entries that are exactly zero (frequent on structured
+        meshes) are left out, as they add nothing for any coefficient.
+
+        Parameters
+        ----------
+        upper : (nloc (nloc - 1) / 2, m) float array
+            Strict upper local entries, pairs ``a < b`` in ``np.triu_indices`` order (the packed
+            layout without its diagonal), for a coefficient equal to 1 in every cell.
+
+        Returns
+        -------
+        csr_matrix
+            One row per edge.
+        """
+        shape = (self.n_pairs, self.n_cells)
+        upper = np.asarray(upper, dtype=np.float64)
+        if upper.shape != shape:
+            raise ValueError(f"strict upper local entries must have shape (nloc (nloc - 1) / 2, m) = "
+                             f"{shape}; got {upper.shape}")
+        src, ptr = self._edge_src, self._edge_ptr
+        flat = upper.reshape(-1)
+        n_edges, m = self.n_edges, self.n_cells
+        # blocks of edges, so the temporaries stay in cache; the outputs are filled in order
+        # and only their used part is ever touched
+        vals = np.empty(len(src))
+        cols = np.empty(len(src), dtype=self.indices.dtype)
+        op_ptr = np.empty(n_edges + 1, dtype=ptr.dtype)
+        nnz = 0
+        for e0 in range(0, n_edges, _EDGE_BLOCK):
+            e1 = min(e0 + _EDGE_BLOCK, n_edges)
+            j0 = ptr[e0]
+            s_blk = src[j0:ptr[e1]]
+            v_blk = flat[s_blk]
+            keep = v_blk != 0.0
+            before = np.cumsum(keep, dtype=ptr.dtype)
+            before -= keep
+            op_ptr[e0:e1] = before[ptr[e0:e1] - j0]
+            op_ptr[e0:e1] += nnz
+            kept = v_blk[keep]
+            k = len(kept)
+            vals[nnz:nnz + k] = kept
+            np.remainder(s_blk[keep], m, out=cols[nnz:nnz + k])
+            nnz += k
+        op_ptr[n_edges] = nnz
+        return sp.csr_matrix((vals[:nnz], cols[:nnz], op_ptr), shape=(n_edges, m), copy=False)
+
+    def zero_row_sum_matrix(self, edge_values: np.ndarray) -> sp.csr_matrix:
+        """The symmetric CSR matrix with off-diagonal ``(i, j) = (j, i)`` from ``edge_values``
+        ``(n_edges,)`` and each diagonal entry minus the sum of its row's off-diagonal ones."""
+        edge_values = np.asarray(edge_values, dtype=np.float64)
+        if edge_values.shape != (self.n_edges,):
+            raise ValueError(f"edge values must have shape (n_edges,) = ({self.n_edges},); "
+                             f"got {edge_values.shape}")
+        half = np.zeros(self.n_dofs + self.n_edges)
+        half[self.n_dofs:] = edge_values
+        data = half[self.csr_to_half]
+        row_sums = np.add.reduceat(data, self.indptr[:-1])
+        np.negative(row_sums, out=row_sums)
+        data[self._pos[0]] = row_sums
+        return self.matrix(data)
 
     def data(self, local: np.ndarray) -> np.ndarray:
         """Sum full local matrices ``(nloc, nloc, m)`` into a CSR data array ``(nnz,)``."""

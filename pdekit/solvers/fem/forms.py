@@ -31,6 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .assembly import assemble_vector, pack_symmetric, packed_pairs
+from .geometry import DEGENERATE_RTOL, cell_geometry, geometry_blocks
 from pdekit._validation import check_finite
 
 from .function import Coefficient, _call, at_quadrature
@@ -104,6 +105,118 @@ def unit_stiffness(space: FunctionSpace) -> np.ndarray:
     return space.cache["unit_stiffness"]
 
 
+#: cells per block in the P1 stiffness kernel (keeps the block's temporaries in cache)
+_BLOCK = 8192
+
+
+def p1_upper_stiffness(space: FunctionSpace) -> np.ndarray:
+    """Strict upper P1 local stiffness entries for coefficient 1, ``(d (d + 1) / 2, m)``.
+
+    ``vol_e grad(lambda_a) . grad(lambda_b)`` for the pairs ``a < b`` of ``np.triu_indices``;
+    the gradients are constant, so this is computed block by block straight from the points
+    (or from the space's geometry when that is already built): no all-cell temporaries.
+    """
+    d, m = space.dim, space.n_cells
+    nloc = d + 1
+    pa, pb = np.triu_indices(nloc, 1)
+    out = np.empty((len(pa), m))
+    if "geometry" not in space.cache and d in (2, 3):
+        _p1_upper_from_points(space.mesh.points, space.mesh.cells, out)
+        return out
+    if "geometry" in space.cache:
+        geo = space.geometry
+        blocks = ((c0, min(c0 + _BLOCK, m), geo.det[c0:c0 + _BLOCK], geo.inv_t[:, :, c0:c0 + _BLOCK])
+                  for c0 in range(0, m, _BLOCK))
+    else:
+        blocks = geometry_blocks(space.mesh.points, space.mesh.cells, block=_BLOCK)
+    g = np.empty((nloc, d, _BLOCK))
+    dot = np.empty(_BLOCK)
+    tmp = np.empty(_BLOCK)
+    vol = np.empty(_BLOCK)
+    for c0, c1, det, inv_t in blocks:
+        w = c1 - c0
+        gb, dt, tp, vb = g[:, :, :w], dot[:w], tmp[:w], vol[:w]
+        np.divide(det, factorial(d), out=vb)
+        gb[1:] = inv_t.transpose(1, 0, 2)  # grad lambda_(j+1) = column j of J^-T
+        np.sum(gb[1:], axis=0, out=gb[0])
+        np.negative(gb[0], out=gb[0])
+        for k, (a, b) in enumerate(zip(pa, pb)):
+            np.multiply(gb[a, 0], gb[b, 0], out=dt)
+            for i in range(1, d):
+                np.multiply(gb[a, i], gb[b, i], out=tp)
+                dt += tp
+            np.multiply(dt, vb, out=out[k, c0:c1])
+    return out
+
+
+def _p1_upper_from_points(points: np.ndarray, cells: np.ndarray, out: np.ndarray) -> None:
+    """:func:`p1_upper_stiffness` in 2D / 3D from cofactors: ``vol grad(l_a).grad(l_b) =
+    C_a . C_b / (d! det J)`` with ``C_(j+1)`` column ``j`` of ``cof(J)`` and ``C_0 = -sum C_j``.
+
+    Checks every block for inverted or degenerate cells (then raises as ``cell_geometry``).
+    """
+    pts = np.ascontiguousarray(points, dtype=np.float64)
+    d, m = pts.shape[1], len(cells)
+    nloc = d + 1
+    pa, pb = np.triu_indices(nloc, 1)
+    c = np.empty((nloc, d, _BLOCK))
+    det, dot, tmp, scale = (np.empty(_BLOCK) for _ in range(4))
+    for c0 in range(0, m, _BLOCK):
+        c1 = min(c0 + _BLOCK, m)
+        w = c1 - c0
+        x = pts[cells[c0:c1, :nloc]].transpose(2, 1, 0)  # (d, d+1, w)
+        e = x[:, 1:] - x[:, :1]  # e[i, j]: component i of edge j (= J)
+        cb, db, dt, tp, sc = c[:, :, :w], det[:w], dot[:w], tmp[:w], scale[:w]
+        if d == 3:
+            for j in range(3):  # C_(j+1) = e_(j+1) x e_(j+2) (indices mod 3)
+                u, v = e[:, (j + 1) % 3], e[:, (j + 2) % 3]
+                for i in range(3):
+                    i1, i2 = (i + 1) % 3, (i + 2) % 3
+                    np.multiply(u[i1], v[i2], out=cb[j + 1, i])
+                    np.multiply(u[i2], v[i1], out=tp)
+                    cb[j + 1, i] -= tp
+            np.multiply(e[0, 0], cb[1, 0], out=db)
+            for i in (1, 2):
+                np.multiply(e[i, 0], cb[1, i], out=tp)
+                db += tp
+        else:
+            np.copyto(cb[1, 0], e[1, 1])
+            np.negative(e[0, 1], out=cb[1, 1])
+            np.negative(e[1, 0], out=cb[2, 0])
+            np.copyto(cb[2, 1], e[0, 0])
+            np.multiply(e[0, 0], e[1, 1], out=db)
+            np.multiply(e[0, 1], e[1, 0], out=tp)
+            db -= tp
+        np.abs(e, out=e)
+        np.max(e.reshape(d * d, w), axis=0, out=sc)
+        sc **= d
+        sc *= DEGENERATE_RTOL
+        if ((np.abs(db) <= sc) | (db < 0)).any():
+            cell_geometry(pts, cells)  # raises, naming the first bad cell of the mesh
+        np.sum(cb[1:], axis=0, out=cb[0])
+        np.negative(cb[0], out=cb[0])
+        np.multiply(db, factorial(d), out=sc)
+        np.reciprocal(sc, out=sc)
+        for k, (a, b) in enumerate(zip(pa, pb)):
+            np.multiply(cb[a, 0], cb[b, 0], out=dt)
+            for i in range(1, d):
+                np.multiply(cb[a, i], cb[b, i], out=tp)
+                dt += tp
+            np.multiply(dt, sc, out=out[k, c0:c1])
+
+
+def _p1_stiffness_edges(space: FunctionSpace, a: np.ndarray | None) -> np.ndarray:
+    """Edge values ``(n_edges,)`` of the P1 stiffness matrix for per-cell ``a`` (None: ones)."""
+    if "stiffness_edge_op" not in space.cache:
+        space.cache["stiffness_edge_op"] = space.pattern.edge_operator(p1_upper_stiffness(space))
+    op = space.cache["stiffness_edge_op"]
+    if a is None:
+        if "stiffness_edges_ones" not in space.cache:
+            space.cache["stiffness_edges_ones"] = op @ np.ones(space.n_cells)
+        return space.cache["stiffness_edges_ones"]
+    return op @ a
+
+
 def _operator(space: FunctionSpace, key: str, unit_fn) -> sp.csr_matrix:
     """Cached ``(nnz, m)`` map from per-cell coefficients to CSR data."""
     if key not in space.cache:
@@ -114,20 +227,16 @@ def _operator(space: FunctionSpace, key: str, unit_fn) -> sp.csr_matrix:
 def cell_weighted_data(space: FunctionSpace, key: str, unit_fn, a: np.ndarray | None) -> np.ndarray:
     """Half array (see :class:`SparsityPattern`) of ``sum_e a[e] unit_e``; ``a=None``: all ones.
 
-    The first assembly on a space scatters directly (``bincount``, cell by cell); from the
-    second one on, the cached cell operator makes re-assembly a single sparse product
-    ``op @ a``. Both add the same products in the same order, so the results are identical
-    bit for bit whichever path a call takes.
+    The first call builds the cell operator (an O(N) counting sort, cheaper than a direct
+    scatter of the weighted entries) and caches it, so every assembly is a single sparse
+    product ``op @ a``; it adds the same products in the same order as
+    ``half_data(unit * a, cell_major=True)``, so the two agree bit for bit.
     """
     if a is None:
         if key + "_ones" not in space.cache:
             space.cache[key + "_ones"] = space.pattern.half_data(unit_fn(space), cell_major=True)
         return space.cache[key + "_ones"]
-    calls = space.cache.get(key + "_calls", 0) + 1
-    space.cache[key + "_calls"] = calls
-    if key in space.cache or calls >= 2:
-        return _operator(space, key, unit_fn) @ a
-    return space.pattern.half_data(unit_fn(space) * a, cell_major=True)
+    return _operator(space, key, unit_fn) @ a
 
 
 def stiffness_matrix(space: FunctionSpace, coefficient: Coefficient = 1.0, *,
@@ -152,10 +261,16 @@ def stiffness_matrix(space: FunctionSpace, coefficient: Coefficient = 1.0, *,
     rule = space.quadrature(_varying_degree(space, 2 * (space.degree - 1), quadrature_degree))
     a = at_quadrature(space, coefficient, rule, name="coefficient")
     pattern = space.pattern
+    if space.degree == 1:
+        # constant gradients: rows of every local matrix sum to zero, so only the edge
+        # (off-diagonal) values are assembled and each diagonal entry is minus its row sum
+        if np.ndim(a) == 0:
+            return pattern.zero_row_sum_matrix(float(a) * _p1_stiffness_edges(space, None))
+        if a.ndim == 2:  # exact per-cell average
+            a = a @ rule.weights / rule.weights.sum()
+        return pattern.zero_row_sum_matrix(_p1_stiffness_edges(space, a))
     if np.ndim(a) == 0:
         return pattern.symmetric_matrix(float(a) * cell_weighted_data(space, "stiffness_op", unit_stiffness, None))
-    if a.ndim == 2 and space.degree == 1:  # constant gradients: exact per-cell average
-        a = a @ rule.weights / rule.weights.sum()
     if a.ndim == 1:
         return pattern.symmetric_matrix(cell_weighted_data(space, "stiffness_op", unit_stiffness, a))
     wq = (a * space.geometry.det[:, None] * rule.weights[None, :]).T

@@ -11,7 +11,10 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["CellGeometry", "cell_geometry", "facet_geometry", "DEGENERATE_RTOL"]
+__all__ = ["CellGeometry", "cell_geometry", "facet_geometry", "geometry_blocks", "DEGENERATE_RTOL"]
+
+#: cells per block in :func:`cell_geometry`
+_BLOCK = 8192
 
 #: |det J| below this multiple of (largest |J| entry)^d counts as a degenerate cell
 DEGENERATE_RTOL = 1e-12
@@ -92,6 +95,48 @@ def check_cells(det: np.ndarray, J: np.ndarray) -> None:
         )
 
 
+def _block_is_bad(det: np.ndarray, J: np.ndarray) -> bool:
+    d = J.shape[0]
+    scale = np.abs(J).reshape(d * d, -1).max(axis=0) ** d
+    return bool(((np.abs(det) <= DEGENERATE_RTOL * scale) | (det < 0)).any())
+
+
+def geometry_blocks(points: np.ndarray, cells: np.ndarray, *, block: int | None = None):
+    """Affine maps block by block, for kernels that need no all-cell geometry arrays.
+
+    Parameters
+    ----------
+    points : (n, d) float array
+    cells : (m, d+1) int array
+    block : int, optional
+        Cells per block (default a cache-sized ``_BLOCK``).
+
+    Yields
+    ------
+    (c0, c1, det, inv_t)
+        Cells ``c0:c1``, their ``det J`` ``(b,)`` and ``J^-T`` ``(d, d, b)`` (reused buffers:
+        consume them before the next step).
+
+    Raises
+    ------
+    ValueError
+        As :func:`cell_geometry`, for an inverted or degenerate cell.
+    """
+    pts = np.ascontiguousarray(points, dtype=np.float64)  # (n, d): one cache line per vertex
+    cells = np.asarray(cells)
+    d, m = pts.shape[1], cells.shape[0]
+    step = int(block or _BLOCK)
+    for c0 in range(0, m, step):
+        c1 = min(c0 + step, m)
+        x = pts[cells[c0:c1, : d + 1]].transpose(2, 1, 0)  # (d, d+1, b)
+        J = x[:, 1:] - x[:, :1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            det, inv_t = _det_inv_t(J)
+            if _block_is_bad(det, J):
+                cell_geometry(pts, cells)  # raises, naming the first bad cell of the mesh
+        yield c0, c1, det, inv_t
+
+
 def cell_geometry(points: np.ndarray, cells: np.ndarray) -> CellGeometry:
     """Affine geometry of every cell, after checking no cell is inverted or degenerate.
 
@@ -110,16 +155,25 @@ def cell_geometry(points: np.ndarray, cells: np.ndarray) -> CellGeometry:
     ValueError
         Some cell has ``det J <= 0`` (inverted or degenerate).
     """
-    pts_t = np.ascontiguousarray(np.asarray(points, dtype=np.float64).T)  # (d, n)
-    d = pts_t.shape[0]
-    cells_t = np.asarray(cells).T
-    x0 = pts_t[:, cells_t[0]]
-    J = np.empty((d, d, cells_t.shape[1]))
-    for j in range(d):
-        J[:, j] = pts_t[:, cells_t[j + 1]] - x0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        det, inv_t = _det_inv_t(J)
-    check_cells(det, J)
+    pts = np.ascontiguousarray(points, dtype=np.float64)  # (n, d): one cache line per vertex
+    d = pts.shape[1]
+    cells = np.asarray(cells)
+    m = cells.shape[0]
+    x0, J = np.empty((d, m)), np.empty((d, d, m))
+    det, inv_t = np.empty(m), np.empty((d, d, m))
+    bad = False
+    # block by block: every temporary stays in cache, only the results span all cells
+    for c0 in range(0, m, _BLOCK):
+        c1 = min(c0 + _BLOCK, m)
+        x = pts[cells[c0:c1, : d + 1]].transpose(2, 1, 0)  # (d, d+1, b)
+        x0[:, c0:c1] = x[:, 0]
+        Jb = J[:, :, c0:c1]
+        np.subtract(x[:, 1:], x[:, :1], out=Jb)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            det[c0:c1], inv_t[:, :, c0:c1] = _det_inv_t(Jb)
+            bad = bad or _block_is_bad(det[c0:c1], Jb)
+    if bad:
+        check_cells(det, J)
     return CellGeometry(x0, J, det, inv_t)
 
 
