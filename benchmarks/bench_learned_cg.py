@@ -88,8 +88,8 @@ def _systems(quick: bool):
 def _fem_system(quick: bool):
     try:
         from pdekit.meshes import disk
-        from pdekit.solvers.fem import condense, function_space, load_vector, stiffness_matrix
-        from pdekit.solvers.fem.poisson import dirichlet_dofs
+        from pdekit.solvers.fem import (condense, dirichlet_dofs, function_space, load_vector,
+                                        stiffness_matrix)
     except ImportError as err:  # pragma: no cover - FEM not present
         return None, f"pdekit.solvers.fem unavailable ({err})"
     space = function_space(disk(60 if quick else 400), 1)
@@ -161,6 +161,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     parser.add_argument("--skip-slow", action="store_true", help="skip CG and IC(0) above 600k unknowns")
+    parser.add_argument("--fem-only", action="store_true", help="run only the unstructured P1 FEM case")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_learned_cg.json"))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -172,7 +173,7 @@ def main(argv=None):
     cg(warm.matrix, warm.rhs)
     dcdm(warm.matrix, warm.rhs, network=networks[2][0][1].bind(warm.matrix, unknowns=warm.unknowns))
     rows, extra = [], {}
-    for name, ndim, s in _systems(args.quick):
+    for name, ndim, s in ([] if args.fem_only else _systems(args.quick)):
         rng = np.random.default_rng(7)
         b = s.rhs if "poisson" in name else rng.normal(size=s.matrix.shape[0])
         new = bench_one(name, ndim, s.matrix, b, s.unknowns, skip_slow=args.skip_slow, networks=networks)

@@ -191,15 +191,17 @@ def box(nx: int, ny: int, nz: int, *, x: tuple[float, float] = (0.0, 1.0),
     def index(i, j, k):
         return (k * (n[1] + 1) + j) * (n[0] + 1) + i
 
-    # cubes numbered like the points (x fastest), so neighbouring cells share nearby points
-    ci, cj, ck = (a.ravel(order="F") for a in np.meshgrid(*(np.arange(k) for k in n), indexing="ij"))
+    # cubes numbered like the points (x fastest), so neighbouring cells share nearby points;
+    # each Kuhn tetrahedron is the cube's lowest corner plus fixed index offsets
+    sx, sy = n[0] + 1, (n[0] + 1) * (n[1] + 1)
+    corner = (np.arange(n[2], dtype=np.int64)[:, None, None] * sy
+              + np.arange(n[1], dtype=np.int64)[None, :, None] * sx
+              + np.arange(n[0], dtype=np.int64)[None, None, :]).reshape(-1)
     paths, signs = _kuhn_offsets()
-    tets = np.empty((len(ci), 6, 4), dtype=np.int64)
-    for t, (path, sign) in enumerate(zip(paths, signs)):
-        verts = [index(ci + o[0], cj + o[1], ck + o[2]) for o in path]
-        if sign < 0:
-            verts[2], verts[3] = verts[3], verts[2]
-        tets[:, t] = np.stack(verts, axis=1)
+    offsets = paths @ np.array([1, sx, sy], dtype=np.int64)  # (6, 4)
+    odd = signs < 0
+    offsets[odd, 2], offsets[odd, 3] = offsets[odd, 3], offsets[odd, 2].copy()
+    tets = corner[:, None, None] + offsets[None]
     cells = tets.reshape(-1, 4)
 
     facets, tags = [], []

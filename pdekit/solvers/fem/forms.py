@@ -156,16 +156,21 @@ def _p1_upper_from_points(points: np.ndarray, cells: np.ndarray, out: np.ndarray
     Checks every block for inverted or degenerate cells (then raises as ``cell_geometry``).
     """
     pts = np.ascontiguousarray(points, dtype=np.float64)
+    pts_t = np.ascontiguousarray(pts.T)  # (d, n): one contiguous take per coordinate
     d, m = pts.shape[1], len(cells)
     nloc = d + 1
     pa, pb = np.triu_indices(nloc, 1)
     c = np.empty((nloc, d, _BLOCK))
+    edges = np.empty((d, d, _BLOCK))
     det, dot, tmp, scale = (np.empty(_BLOCK) for _ in range(4))
     for c0 in range(0, m, _BLOCK):
         c1 = min(c0 + _BLOCK, m)
         w = c1 - c0
-        x = pts[cells[c0:c1, :nloc]].transpose(2, 1, 0)  # (d, d+1, w)
-        e = x[:, 1:] - x[:, :1]  # e[i, j]: component i of edge j (= J)
+        verts = np.ascontiguousarray(cells[c0:c1, :nloc].T)  # (d+1, w)
+        e = edges[:, :, :w]  # e[i, j]: component i of edge j (= J)
+        for i in range(d):
+            xi = pts_t[i].take(verts)
+            np.subtract(xi[1:], xi[:1], out=e[i])
         cb, db, dt, tp, sc = c[:, :, :w], det[:w], dot[:w], tmp[:w], scale[:w]
         if d == 3:
             for j in range(3):  # C_(j+1) = e_(j+1) x e_(j+2) (indices mod 3)

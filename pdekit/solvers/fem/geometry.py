@@ -122,14 +122,18 @@ def geometry_blocks(points: np.ndarray, cells: np.ndarray, *, block: int | None 
     ValueError
         As :func:`cell_geometry`, for an inverted or degenerate cell.
     """
-    pts = np.ascontiguousarray(points, dtype=np.float64)  # (n, d): one cache line per vertex
+    pts = np.asarray(points, dtype=np.float64)
+    pts_t = np.ascontiguousarray(pts.T)  # (d, n): one contiguous take per coordinate
     cells = np.asarray(cells)
     d, m = pts.shape[1], cells.shape[0]
     step = int(block or _BLOCK)
     for c0 in range(0, m, step):
         c1 = min(c0 + step, m)
-        x = pts[cells[c0:c1, : d + 1]].transpose(2, 1, 0)  # (d, d+1, b)
-        J = x[:, 1:] - x[:, :1]
+        verts = np.ascontiguousarray(cells[c0:c1, : d + 1].T)  # (d+1, b)
+        J = np.empty((d, d, c1 - c0))
+        for i in range(d):
+            xi = pts_t[i].take(verts)
+            np.subtract(xi[1:], xi[:1], out=J[i])
         with np.errstate(divide="ignore", invalid="ignore"):
             det, inv_t = _det_inv_t(J)
             if _block_is_bad(det, J):
@@ -155,7 +159,8 @@ def cell_geometry(points: np.ndarray, cells: np.ndarray) -> CellGeometry:
     ValueError
         Some cell has ``det J <= 0`` (inverted or degenerate).
     """
-    pts = np.ascontiguousarray(points, dtype=np.float64)  # (n, d): one cache line per vertex
+    pts = np.asarray(points, dtype=np.float64)
+    pts_t = np.ascontiguousarray(pts.T)  # (d, n): one contiguous take per coordinate
     d = pts.shape[1]
     cells = np.asarray(cells)
     m = cells.shape[0]
@@ -165,10 +170,12 @@ def cell_geometry(points: np.ndarray, cells: np.ndarray) -> CellGeometry:
     # block by block: every temporary stays in cache, only the results span all cells
     for c0 in range(0, m, _BLOCK):
         c1 = min(c0 + _BLOCK, m)
-        x = pts[cells[c0:c1, : d + 1]].transpose(2, 1, 0)  # (d, d+1, b)
-        x0[:, c0:c1] = x[:, 0]
+        verts = np.ascontiguousarray(cells[c0:c1, : d + 1].T)  # (d+1, b)
         Jb = J[:, :, c0:c1]
-        np.subtract(x[:, 1:], x[:, :1], out=Jb)
+        for i in range(d):
+            xi = pts_t[i].take(verts)
+            x0[i, c0:c1] = xi[0]
+            np.subtract(xi[1:], xi[:1], out=Jb[i])
         with np.errstate(divide="ignore", invalid="ignore"):
             det[c0:c1], inv_t[:, :, c0:c1] = _det_inv_t(Jb)
             bad = bad or _block_is_bad(det[c0:c1], Jb)
