@@ -58,6 +58,7 @@ class _TorchLevel:
     dis: torch.Tensor
     P: torch.Tensor | None
     PT: torch.Tensor | None
+    scale: float = 1.0  # smoother damping set by BoundVCycle's stability safeguard
 
 
 class TorchHierarchy:
@@ -153,6 +154,9 @@ class VCycleNet(OperatorModel):
         if not self.symmetric:
             self.post_weights = torch.nn.Parameter(init.clone())
         self.coarse_weight = torch.nn.Parameter(torch.ones((), dtype=torch.float64))
+        #: stability safeguard of :meth:`bind` (see ``BoundVCycle._stability_scales``)
+        self.stability_cap = 1.8
+        self.stability_iterations = 12
 
     @property
     def post(self) -> torch.Tensor:
@@ -206,7 +210,8 @@ class VCycleNet(OperatorModel):
     def _smooth(self, w: torch.Tensor, lev: _TorchLevel, r: torch.Tensor) -> torch.Tensor:
         u = lev.dis[:, None] * r
         u = torch.cat([u, u.new_zeros(1, u.shape[1])])
-        return lev.dis[:, None] * torch.einsum("k,nkb->nb", w.to(r.dtype), u[lev.neighbours])
+        out = lev.dis[:, None] * torch.einsum("k,nkb->nb", w.to(r.dtype), u[lev.neighbours])
+        return out if lev.scale == 1.0 else lev.scale * out
 
     def _cycle(self, h: TorchHierarchy, level: int, r: torch.Tensor) -> torch.Tensor:
         if level == len(h.levels) - 1:
@@ -288,8 +293,45 @@ class BoundVCycle:
             self._pre = [[pat.matrix(w) for w in pre] for pat in patterns]
             self._post = [[pat.matrix(w) for w in post] for pat in patterns]
             self._restrict = [lev.prolongation.T.tocsr() for lev in hierarchy.levels[:-1]]
+        self.smoother_scales = self._stability_scales(model, pre)
+        for level, omega in enumerate(self.smoother_scales):
+            if device is not None:
+                self._torch.levels[level].scale = omega
+            else:
+                self._pre[level] = [omega * S for S in self._pre[level]]
+                self._post[level] = [omega * S for S in self._post[level]]
         self.flops = self._count_flops(pre.shape[0], pre.shape[1])
         self.spmv_equivalents = self.flops / (2.0 * hierarchy.levels[0].matrix.nnz)
+
+    def _stability_scales(self, model: VCycleNet, pre: np.ndarray) -> list[float]:
+        """Per level, the damping ``omega = min(1, cap / lambda_max(S A))`` of the smoothers.
+
+        The same learned stencils serve every level, but a Galerkin coarse operator (27 points
+        in 3D, stiffer near obstacles and coefficient jumps) is not the fine 7-point one, and a
+        stencil trained on small grids can make ``I - S A`` diverge on the coarse levels of a
+        larger grid (``lambda_max(S A) > 2``): the V-cycle is then indefinite and DCDM
+        plateaus. ``lambda_max`` is estimated by power iteration on the first pre-smoother
+        (``stability_iterations`` steps, the setup cost of a few V-cycles); ``cap`` is
+        :attr:`VCycleNet.stability_cap`.
+        """
+        cap, iters = float(model.stability_cap), int(model.stability_iterations)
+        scales = []
+        rng = np.random.default_rng(0)
+        for level, lev in enumerate(self.hierarchy.levels[:-1]):
+            if cap <= 0 or iters <= 0:
+                scales.append(1.0)
+                continue
+            S = _SmootherPattern(lev).matrix(pre[0]) if self.device is not None else self._pre[level][0]
+            v = rng.standard_normal(lev.n)
+            lam = 0.0
+            for _ in range(iters):
+                v = S @ (lev.matrix @ v)
+                lam = float(np.linalg.norm(v))
+                if not lam > 0:
+                    break
+                v /= lam
+            scales.append(1.0 if lam <= cap else cap / lam)
+        return scales
 
     def _count_flops(self, steps: int, K: int) -> int:
         total = 0

@@ -173,3 +173,22 @@ def test_cached_arrays_are_read_only_and_reset_on_assignment():
     assert m.volume == pytest.approx(1.0)
     m.points = 2.0 * m.points
     assert m.volume == pytest.approx(4.0)
+
+
+def test_blockwise_validation_reports_the_first_bad_cell(monkeypatch):
+    import pdekit.meshes.mesh as mesh_module
+
+    monkeypatch.setattr(mesh_module, "_BLOCK", 3)  # several blocks on a small mesh
+    good = unit_square(3)
+    cells = good.cells.copy()
+    cells[7, 2] = cells[7, 1]
+    cells[11, 0] = cells[11, 1]
+    with pytest.raises(ValueError, match="cell 7 has a repeated vertex.*2 degenerate cells"):
+        Mesh(good.points, cells, "triangle")
+    cells = good.cells.copy()
+    cells[[5, 13], 1], cells[[5, 13], 2] = good.cells[[5, 13], 2], good.cells[[5, 13], 1]
+    with pytest.raises(ValueError, match="2 cells are inverted .* cell 5 "):
+        Mesh(good.points, cells, "triangle")
+    fixed = Mesh.from_arrays(good.points, cells, orient=True)
+    assert np.allclose(fixed.cell_volumes(), good.cell_volumes())
+    assert (signed_volumes(fixed.points, fixed.cells) > 0).all()

@@ -89,3 +89,24 @@ def test_locate_facets():
     # an interior edge is found in its lowest-numbered cell
     shared = np.flatnonzero((m.cells == 0).any(1) & (m.cells == 4).any(1))
     assert cell[0] == shared.min()
+
+
+def test_locate_facets_matches_a_brute_force_search():
+    from pdekit.meshes import unstructured_cube
+    from pdekit.meshes.topology import LOCAL_FACETS, locate_facets
+
+    m = unstructured_cube(2, rng=4)
+    local = m.cells[:, LOCAL_FACETS["tetra"]]  # (m, 4, 3)
+    rng = np.random.default_rng(0)
+    picks = rng.integers(0, m.n_cells, 25), rng.integers(0, 4, 25)
+    query = np.vstack([local[picks][:, ::-1], [[0, 1, 2 + m.n_points // 2]], m.cells[:1, :3] * 0])
+    cell, loc = locate_facets(m.cells, "tetra", query)
+    keys = {tuple(sorted(f)) for f in local.reshape(-1, 3).tolist()}
+    for q, c, i in zip(query.tolist(), cell, loc):
+        if tuple(sorted(q)) not in keys:
+            assert c == -1 and i == -1
+            continue
+        owners = [e for e in range(m.n_cells) if sorted(q) in (sorted(f) for f in local[e].tolist())]
+        assert c == owners[0]  # the lowest-numbered cell holding it
+        assert sorted(local[c, i].tolist()) == sorted(q)
+    assert (cell[:25] >= 0).all()

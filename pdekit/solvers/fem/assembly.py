@@ -5,22 +5,28 @@ pair ``(a, b)`` in cell ``e``, shape ``(nloc, nloc, m)``. Cell-wise arithmetic t
 long contiguous arrays, and a Python loop touches at most the ``nloc^2`` basis pairs.
 
 A :class:`SparsityPattern` never sorts all ``nloc^2 m`` entries. The matrix graph is symmetric,
-so only the ``nloc (nloc - 1) / 2`` strict upper pairs of each cell are grouped (one O(N)
-counting sort by row and a sort of each short row, in scipy's compiled sparse tools) into the
-unique *edges* ``i < j`` of the graph; every CSR row is then ``[lower neighbours, diagonal,
-upper neighbours]``, already in column order, and the lower half is the transpose of the upper
-half (another counting sort, of the edges only). The result is
+so only the ``nloc (nloc - 1) / 2`` strict upper pairs of each cell are grouped into the
+unique *edges* ``i < j`` of the graph, by two stable O(N) counting sorts (an LSD radix sort
+by ``(lo, hi)`` in scipy's compiled sparse tools; large buffers are reused between passes).
+Every CSR row is then ``[lower neighbours, diagonal, upper neighbours]``, already in column
+order, and the lower half is the transpose of the upper half (another counting sort, of the
+edges only). The result is
 
 * the CSR structure (``indptr``, ``indices``, sorted),
-* ``half_scatter``: for the packed upper triangle of each (symmetric) local matrix, its slot in
-  a *half* array with one value per dof (diagonal) and per edge, and ``csr_to_half``, the slot
-  each CSR position reads (``(i, j)`` and ``(j, i)`` share one).
+* the grouping of the local pairs by edge (kept: every operator below is built from it
+  without sorting again),
+* ``half_scatter`` (built on first use): for the packed upper triangle of each (symmetric)
+  local matrix, its slot in a *half* array with one value per dof (diagonal) and per edge, and
+  ``csr_to_half``, the slot each CSR position reads (``(i, j)`` and ``(j, i)`` share one).
 
 Symmetric assembly is then ``data = bincount(half_scatter, packed)[csr_to_half]``; for a
 coefficient constant per cell, :meth:`SparsityPattern.cell_operator` folds the unit local
 matrices into a sparse ``(n_dofs + n_edges, m)`` matrix (rows grouped by an O(N) counting
 sort), so re-assembly with new cell values ``a (m,)`` is ``(op @ a)[csr_to_half]``: one
-gather-multiply-scatter. Non-symmetric local matrices use the full scatter map
+gather-multiply-scatter. Local matrices whose rows sum to zero (stiffness) need only their
+off-diagonal part: :meth:`SparsityPattern.edge_operator` ``(n_edges, m)`` (exact zeros
+dropped) and :meth:`SparsityPattern.zero_row_sum_matrix`, which sets each diagonal entry to
+minus its row sum. Non-symmetric local matrices use the full scatter map
 (:attr:`SparsityPattern.scatter`, built on first use).
 
 Examples
@@ -108,11 +114,11 @@ def _sorted_pairs(dofs_t: np.ndarray, pa: np.ndarray, pb: np.ndarray,
     ptr1 = np.empty(n + 1, dtype=idx)
     lo_by_hi, src1 = np.empty(n_up, dtype=idx), np.empty(n_up, dtype=idx)
     _sparsetools.coo_tocsr(n, n, n_up, hi, lo, src, ptr1, lo_by_hi, src1)
+    del hi
+    hi_by_hi = np.repeat(np.arange(n, dtype=idx), np.diff(ptr1))  # sequential, no gather
     up_ptr = np.empty(n + 1, dtype=idx)
-    up_src, spare = lo, src  # free buffers, reused
-    _sparsetools.coo_tocsr(n, n, n_up, lo_by_hi, src1, src1, up_ptr, spare, up_src)
-    del spare, src
-    up_cols = np.take(hi, up_src, out=lo_by_hi)
+    up_cols, up_src = lo, src  # free buffers, reused
+    _sparsetools.coo_tocsr(n, n, n_up, lo_by_hi, hi_by_hi, src1, up_ptr, up_cols, up_src)
     return up_ptr, up_cols, up_src
 
 

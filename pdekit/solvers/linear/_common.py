@@ -38,10 +38,11 @@ class SolveInfo:
     iterations : int
         Number of iterations (matrix-vector products with search directions).
     residuals : (iterations + 1,) float array
-        Relative residual ``||b - A x_k|| / ||b||`` after each iteration (entry 0 is the initial
-        guess). Entries come from the residual recurrence, which equals the true residual in exact
-        arithmetic; whenever the recurrence claims convergence the true residual is computed and
-        replaces it, so the last entry is always a true residual.
+        True relative residual ``||b - A x_k|| / ||b||`` after each iteration (entry 0 is the
+        initial guess), computed explicitly by default. With ``true_residuals=False`` the entries
+        come from the residual recurrence (equal in exact arithmetic), except that whenever the
+        recurrence claims convergence the true residual is computed and replaces it, so the last
+        entry is always a true residual.
     times : (iterations + 1,) float array
         Wall-clock seconds since the solve started, at each entry of ``residuals``.
     preconditioner_time : float

@@ -2,9 +2,17 @@
 
 All three take scipy's arguments, ``(A, b, x0=None, *, rtol, atol, maxiter, M, callback)``,
 and return ``(x, info)`` with a :class:`~pdekit.solvers.linear.SolveInfo`. Convergence is
-decided by the true residual ``||b - A x|| <= max(rtol * ||b||, atol)``: when the residual
-recurrence claims convergence the true residual is computed; if it is still too large it
-replaces the recurrence's residual and the iteration goes on.
+decided by the true residual ``||b - A x|| <= max(rtol * ||b||, atol)``.
+
+By default (``true_residuals=True``) every iteration computes the residual explicitly as
+``b - A x`` (one extra matrix-vector product per iteration) and iterates with it, so every
+entry of ``info.residuals`` is a true relative residual. With ``true_residuals=False`` the
+residual comes from the recurrence ``r -= alpha A p`` (equal in exact arithmetic, one product
+cheaper); when the recurrence claims convergence the true residual is computed, and if it is
+still too large it replaces the recurrence's residual and the iteration goes on, so
+convergence is still decided, and the last entry recorded, by the true residual. The extra
+product costs about +45% per iteration for plain CG, +15% for IC(0)-PCG and a few percent
+for AMG-PCG and DCDM (whose network costs about ten products).
 
 PCG needs a linear symmetric positive definite preconditioner. FCG keeps the last ``m``
 search directions, A-orthogonalizes each new preconditioned residual against all of them and
@@ -78,6 +86,22 @@ def _check_direction(z, system: SystemOperator, what: str):
     return z, ok
 
 
+def _next_residual(system, b, x, r, alpha, Ap, tol, true_residuals: bool):
+    """Residual after ``x += alpha p``: (r, ||r||, done, replaced).
+
+    ``replaced`` is True when a recurrence residual was thrown away for the true one."""
+    if true_residuals:
+        r = b - system.matvec(x)
+        rnorm = system.norm(r)
+        return r, rnorm, rnorm <= tol, False
+    r -= alpha * Ap
+    rnorm = system.norm(r)
+    if rnorm > tol:
+        return r, rnorm, False, False
+    r, rnorm, done = _converged_true(system, b, x, tol)
+    return r, rnorm, done, not done
+
+
 def _converged_true(system, b, x, tol):
     """Return (true residual vector, its norm, whether it meets tol)."""
     r_true = b - system.matvec(x)
@@ -86,7 +110,8 @@ def _converged_true(system, b, x, tol):
 
 
 def preconditioned_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxiter: int | None,
-                      apply_M: Callable | None, callback: Callable | None, method: str):
+                      apply_M: Callable | None, callback: Callable | None, method: str,
+                      true_residuals: bool = True):
     """PCG on an already checked system (``apply_M=None``: plain CG)."""
     t0 = time.perf_counter()
     info = SolveInfo(method=method)
@@ -112,12 +137,8 @@ def preconditioned_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float
             break
         alpha = rz / pAp
         x += alpha * p
-        r -= alpha * Ap
-        rnorm = system.norm(r)
+        r, rnorm, done, _ = _next_residual(system, b, x, r, alpha, Ap, tol, true_residuals)
         info.iterations = it
-        done = False
-        if rnorm <= tol:
-            r, rnorm, done = _converged_true(system, b, x, tol)
         residuals.append(rnorm / bnorm)
         times.append(time.perf_counter() - t0)
         if callback is not None:
@@ -144,7 +165,8 @@ def preconditioned_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float
 
 def flexible_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxiter: int | None,
                 direction: Callable, m: int, callback: Callable | None, method: str,
-                normalize: bool = False, setup_time: float = 0.0, stall_ratio: float | None = None):
+                normalize: bool = False, setup_time: float = 0.0, stall_ratio: float | None = None,
+                true_residuals: bool = True):
     """Flexible CG on an already checked system: directions ``direction(r)`` A-orthogonalized
     against the last ``m`` ones, then an exact line search (``normalize``: feed ``r / ||r||``).
 
@@ -189,16 +211,13 @@ def flexible_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxi
             break
         alpha = system.dot(p, r) / pAp
         x += alpha * p
-        r -= alpha * Ap
         kept.append((p, Ap, pAp))
-        previous, rnorm = rnorm, system.norm(r)
+        previous = rnorm
+        r, rnorm, done, replaced = _next_residual(system, b, x, r, alpha, Ap, tol, true_residuals)
+        if replaced:
+            kept.clear()  # the recurrence residual was replaced: restart the direction memory
         stalled = stall_ratio is not None and rnorm > stall_ratio * previous
         info.iterations = it
-        done = False
-        if rnorm <= tol:
-            r, rnorm, done = _converged_true(system, b, x, tol)
-            if not done:
-                kept.clear()  # the residual was replaced: restart the direction memory
         residuals.append(rnorm / bnorm)
         times.append(time.perf_counter() - t0)
         if callback is not None:
@@ -210,7 +229,8 @@ def flexible_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxi
 
 
 def cg(A: Any, b, x0=None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: int | None = None,
-       M: Any = None, callback: Callable | None = None, check_symmetry: bool = True):
+       M: Any = None, callback: Callable | None = None, check_symmetry: bool = True,
+       true_residuals: bool = True):
     """Solve ``A x = b`` by (preconditioned) conjugate gradients, scipy style.
 
     Parameters
@@ -231,6 +251,10 @@ def cg(A: Any, b, x0=None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: in
         Called as ``callback(xk)`` after every iteration.
     check_symmetry : bool
         Refuse an explicit ``A`` that is not symmetric.
+    true_residuals : bool
+        Compute ``b - A x`` explicitly every iteration (one extra product) so that every entry
+        of ``info.residuals`` is a true relative residual; False uses the residual recurrence
+        and checks the true residual only when the recurrence claims convergence.
 
     Returns
     -------
@@ -242,21 +266,23 @@ def cg(A: Any, b, x0=None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: in
     system = as_system(A, check_symmetry=check_symmetry)
     return preconditioned_cg(system, b, x0, rtol=rtol, atol=atol, maxiter=maxiter,
                              apply_M=as_preconditioner_fn(M, system), callback=callback,
-                             method="cg" if M is None else "pcg")
+                             method="cg" if M is None else "pcg", true_residuals=true_residuals)
 
 
 def pcg(A: Any, b, x0=None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: int | None = None,
-        M: Any = None, callback: Callable | None = None, check_symmetry: bool = True):
+        M: Any = None, callback: Callable | None = None, check_symmetry: bool = True,
+        true_residuals: bool = True):
     """Preconditioned conjugate gradients; see :func:`cg` (identical, named for clarity).
 
     ``M`` must be linear and SPD (Jacobi, IC(0), an AMG V-cycle); use :func:`fcg` otherwise.
     """
     return cg(A, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, M=M, callback=callback,
-              check_symmetry=check_symmetry)
+              check_symmetry=check_symmetry, true_residuals=true_residuals)
 
 
 def fcg(A: Any, b, x0=None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: int | None = None,
-        M: Any = None, callback: Callable | None = None, m: int = 2, check_symmetry: bool = True):
+        M: Any = None, callback: Callable | None = None, m: int = 2, check_symmetry: bool = True,
+        true_residuals: bool = True):
     """Flexible conjugate gradients FCG(m), for nonlinear or non-symmetric preconditioners.
 
     Each iteration preconditions the residual, A-orthogonalizes the result against the last
@@ -272,4 +298,4 @@ def fcg(A: Any, b, x0=None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: i
     apply_M = as_preconditioner_fn(M, system)
     return flexible_cg(system, b, x0, rtol=rtol, atol=atol, maxiter=maxiter,
                        direction=(lambda r: r) if apply_M is None else apply_M, m=m,
-                       callback=callback, method=f"fcg({m})")
+                       callback=callback, method=f"fcg({m})", true_residuals=true_residuals)

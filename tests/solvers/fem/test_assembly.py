@@ -71,3 +71,51 @@ def test_numpy_fallback_of_the_row_grouping(monkeypatch):
     packed = pack_symmetric(local + local.transpose(1, 0, 2))
     a = np.arange(mesh.n_cells, dtype=float)
     assert np.allclose(ref.cell_operator(packed) @ a, alt.cell_operator(packed) @ a)
+
+
+def test_edge_operator_and_zero_row_sums_match_the_full_assembly():
+    mesh = unstructured_square(6, rng=5)
+    cells = mesh.cells[np.random.default_rng(2).permutation(mesh.n_cells)]
+    p = SparsityPattern(cells, mesh.n_points)
+    # symmetric local matrices with zero row sums, some off-diagonal entries exactly zero
+    rng = np.random.default_rng(7)
+    upper = rng.normal(size=(3, mesh.n_cells))
+    upper[1, ::3] = 0.0
+    local = np.zeros((3, 3, mesh.n_cells))
+    for k, (a, b) in enumerate(zip(*np.triu_indices(3, 1))):
+        local[a, b] = local[b, a] = upper[k]
+    local[np.arange(3), np.arange(3)] = -local.sum(axis=1)
+    op = p.edge_operator(upper)
+    assert op.shape == (p.n_edges, mesh.n_cells)
+    assert op.nnz == np.count_nonzero(upper)  # exact zeros are dropped
+    a = rng.uniform(1, 2, mesh.n_cells)
+    A = p.zero_row_sum_matrix(op @ a)
+    B = reference_assembly(cells, local * a, mesh.n_points)
+    assert A.nnz == p.nnz and A.has_sorted_indices
+    assert abs(A - B).max() < 1e-12
+    assert abs(A @ np.ones(mesh.n_points)).max() < 1e-12
+    with pytest.raises(ValueError, match=r"\(nloc \(nloc - 1\) / 2, m\)"):
+        p.edge_operator(upper.T)
+    with pytest.raises(ValueError, match=r"\(n_edges,\)"):
+        p.zero_row_sum_matrix(np.ones(p.n_edges + 1))
+
+
+def test_edge_grouping_and_lazy_half_scatter_agree_with_the_fallback(monkeypatch):
+    import pdekit.solvers.fem.assembly as assembly
+
+    cells = np.array([[0, 1, 2, 3], [1, 2, 3, 4], [0, 2, 4, 5]])
+    ref = SparsityPattern(cells, 6)
+    monkeypatch.setattr(assembly, "_sparsetools", None)
+    alt = SparsityPattern(cells, 6)
+    assert np.array_equal(ref._edge_ptr, alt._edge_ptr) and np.array_equal(ref._edge_src, alt._edge_src)
+    assert np.array_equal(ref.half_scatter, alt.half_scatter)
+    # the edge slots of each cell's pairs are the edges (min, max) of its dofs, in CSR order
+    rows = np.repeat(np.arange(6), np.diff(ref.indptr))
+    edge_of = {}
+    for pos in np.flatnonzero(rows < ref.indices):
+        edge_of[(rows[pos], ref.indices[pos])] = ref.csr_to_half[pos]
+    for k, (a, b) in enumerate(zip(*np.triu_indices(4, 1))):
+        for e in range(len(cells)):
+            i, j = sorted((cells[e, a], cells[e, b]))
+            assert ref.half_scatter[4 + k, e] == edge_of[(i, j)]
+    assert ref.n_edges == len(edge_of) == 14

@@ -30,3 +30,19 @@ def test_facet_measures():
     pts = np.array([[0.0, 0.0, 0.0], [2.0, 0.0, 0.0], [0.0, 3.0, 0.0]])
     _, _, factor = facet_geometry(pts, np.array([[0, 1, 2]]))
     assert np.isclose(factor[0] / 2, 3.0)
+
+
+def test_geometry_blocks_match_cell_geometry_and_reject_bad_cells():
+    from pdekit.solvers.fem.geometry import geometry_blocks
+
+    mesh = unstructured_cube(2, rng=1)
+    g = cell_geometry(mesh.points, mesh.cells)
+    seen = 0
+    for c0, c1, det, inv_t in geometry_blocks(mesh.points, mesh.cells, block=7):
+        assert c0 == seen and c1 - c0 <= 7
+        assert np.array_equal(det, g.det[c0:c1]) and np.array_equal(inv_t, g.inv_t[:, :, c0:c1])
+        seen = c1
+    assert seen == mesh.n_cells
+    pts = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    with pytest.raises(ValueError, match="1 cells are inverted.*cell 1"):
+        list(geometry_blocks(pts, np.array([[0, 1, 2], [1, 2, 3]]), block=1))
