@@ -22,20 +22,11 @@ COMMANDS: dict[str, str] = {
     "train": "train",
     "evaluate": "evaluate",
     "solve": "solve",
-    "bench": "bench",
-    "stream": "stream",
 }
 
 
-def _available_commands() -> dict[str, object]:
-    mods = {}
-    for verb, modname in COMMANDS.items():
-        try:
-            mods[verb] = importlib.import_module(f"pdekit._commands.{modname}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"pdekit._commands.{modname}":
-                raise
-    return mods
+def _command_modules() -> dict[str, object]:
+    return {verb: importlib.import_module(f"pdekit._commands.{mod}") for verb, mod in COMMANDS.items()}
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
@@ -48,7 +39,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
     )
     parser.add_argument("--version", action="version", version=f"pdekit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    mods = _available_commands()
+    mods = _command_modules()
     for mod in mods.values():
         mod.add_parser(sub)
     return parser, mods

@@ -121,10 +121,14 @@ def test_demo_steps_make_datasets_and_a_png(tmp_path, capsys, monkeypatch):
         "darcy": ("toy-2d", dict(n=4, resolution=8, seed=0)),
         "navier-stokes": ("toy-2d-time", dict(n=3, resolution=8, seed=0, steps=2)),
     })
+    monkeypatch.setattr(demo, "SURROGATE", dict(budget_seconds=1.0, epochs=2, modes=2, width=4,
+                                                layers=1, batch_size=2, solver_reps=1))
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--workers", "0"]) == 0
     text = capsys.readouterr().out
-    assert "[1/3] darcy" in text and "[3/3] figure" in text and "samples/s" in text
+    assert "[1/4] darcy" in text and "[3/4] surrogate" in text and "[4/4] figure" in text
+    assert "samples/s" in text and "parameters" in text
+    assert (out / "surrogate" / "model.pt").is_file()
     assert f"{out / 'darcy.h5'}: 4 samples, inputs (8, 8, 1) ['a']" in text
     assert read_info(out / "navier-stokes.h5").output_shape == (3, 2, 8, 8, 1)
     png = (out / "samples.png").read_bytes()

@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "LpLoss": "losses",
     "H1Loss": "losses",
     "UnitGaussianNormalizer": "normalizers",
+    "NormalizedOperator": "normalizers",
     "MGPatching": "mg_patching",
     "MGTFNO": "mgtfno",
 }

@@ -33,7 +33,7 @@ _EXPORTS: dict[str, str] = {
     "read_metrics": "metrics",
     "evaluate_model": "metrics",
     "relative_l2_per_sample": "metrics",
-    "NormalizedOperator": "normalization",
+    "NormalizedOperator": "normalization",  # defined in pdekit.operators.normalizers
     "fit_normalizers": "normalization",
     "load_model": "normalization",
     "build_model": "models",

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from pdekit.operators.base import OperatorModel
-from pdekit.operators.normalizers import UnitGaussianNormalizer
+from pdekit.operators.normalizers import NormalizedOperator, UnitGaussianNormalizer
 
 __all__ = ["fit_normalizers", "NormalizedOperator", "load_model"]
 
@@ -55,55 +55,6 @@ def fit_normalizers(dataset: Any, *, max_samples: int | None = None
                                  f"sample 0 has {norms[key].n_channels}")
             norms[key].partial_fit(t)
     return norms["x"], norms["y"]
-
-
-class NormalizedOperator(OperatorModel):
-    """``model`` between a standardization of its inputs and a de-standardization of its outputs.
-
-    ``forward(x) = out_normalizer.decode(model(in_normalizer.encode(x)))``.
-
-    Parameters
-    ----------
-    model : OperatorModel
-        Maps ``(B, C_in, *spatial)`` to ``(B, C_out, *spatial)``.
-    in_normalizer, out_normalizer : UnitGaussianNormalizer
-        With ``C_in`` and ``C_out`` channels (fitted, e.g. by :func:`fit_normalizers`).
-
-    Examples
-    --------
-    >>> from pdekit.operators import FNO, UnitGaussianNormalizer
-    >>> net = FNO((4, 4), in_channels=1, out_channels=1, hidden_channels=4, n_layers=1)
-    >>> a, u = torch.rand(8, 1, 9, 9) * 9 + 3, torch.rand(8, 1, 9, 9) * 0.01
-    >>> m = NormalizedOperator(net, UnitGaussianNormalizer(1).fit(a), UnitGaussianNormalizer(1).fit(u))
-    >>> m(a).shape
-    torch.Size([8, 1, 9, 9])
-    """
-
-    def __init__(self, model: OperatorModel, in_normalizer: UnitGaussianNormalizer,
-                 out_normalizer: UnitGaussianNormalizer) -> None:
-        super().__init__()
-        if not isinstance(model, OperatorModel):
-            raise TypeError(f"model must be a pdekit OperatorModel (so it can be saved); "
-                            f"got {type(model).__name__}")
-        self.model = model
-        self.in_normalizer, self.out_normalizer = in_normalizer, out_normalizer
-        self.in_channels = int(getattr(model, "in_channels", in_normalizer.n_channels))
-        self.out_channels = int(getattr(model, "out_channels", out_normalizer.n_channels))
-        for name, norm, c in (("in_normalizer", in_normalizer, self.in_channels),
-                              ("out_normalizer", out_normalizer, self.out_channels)):
-            if norm.n_channels != c:
-                raise ValueError(f"{name} has {norm.n_channels} channels; the model has {c}")
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map ``x : (B, C_in, *spatial)`` in physical units to ``(B, C_out, *spatial)``."""
-        if x.ndim < 3 or x.shape[1] != self.in_channels:
-            raise ValueError(f"expected input of shape (batch, {self.in_channels}, *spatial); "
-                             f"got {tuple(x.shape)}")
-        return self.out_normalizer.decode(self.model(self.in_normalizer.encode(x)))
-
-    def n_parameters(self) -> int:
-        """Trainable scalars of the wrapped network (the statistics are not trained)."""
-        return self.model.n_parameters()
 
 
 def load_model(path: str | os.PathLike, *, map_location: Any = "cpu") -> OperatorModel:

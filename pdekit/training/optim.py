@@ -6,9 +6,10 @@ plain values, so checkpoints load with ``weights_only=True``.
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
-import torch
+if TYPE_CHECKING:  # torch is imported when an optimizer is built, so the CLI starts fast
+    import torch
 
 from pdekit._validation import check_choice
 
@@ -38,6 +39,8 @@ def build_optimizer(name: str, params: Iterable[torch.nn.Parameter], *, lr: floa
         raise ValueError(f"learning rate must be positive; got {lr}")
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0; got {weight_decay}")
+    import torch
+
     cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
     return cls(params, lr=lr, weight_decay=weight_decay, betas=betas)
 
@@ -68,6 +71,8 @@ def build_scheduler(name: str | None, optimizer: torch.optim.Optimizer, *, epoch
         return None
     if not 0 < gamma <= 1:
         raise ValueError(f"gamma must be in (0, 1]; got {gamma}")
+    import torch
+
     if name == "step":
         size = step_size if step_size is not None else max(1, epochs // 5)
         if size < 1:

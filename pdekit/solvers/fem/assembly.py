@@ -181,26 +181,26 @@ class SparsityPattern:
         new[up_ptr[:-1][np.diff(up_ptr) > 0]] = True  # a row's first entry starts an edge
         starts = np.flatnonzero(new).astype(idx)
         cols_e = up_cols[starts]
-        rows_e = (np.searchsorted(up_ptr, starts, side="right") - 1).astype(idx)  # sorted queries
         del up_cols, new
         n_edges = len(cols_e)
         self._edge_ptr = np.append(starts, np.asarray(n_up, dtype=idx))  # (n_edges + 1,)
         self._edge_src = up_src  # (n_up,) pair-major source ids p * m + e, grouped by edge
         self.n_pairs = n_pairs
-        # 2. full CSR rows: [lower neighbours, diagonal, upper neighbours]
-        upper_count = np.bincount(rows_e, minlength=n)
-        lower_count = np.bincount(cols_e, minlength=n)
+        # 2. full CSR rows: [lower neighbours, diagonal, upper neighbours]; edges are sorted by
+        #    (row, column), so each position is the edge number plus a per-row shift
+        e_ptr = np.searchsorted(starts, up_ptr).astype(idx)  # first edge of each row
+        upper_count = np.diff(e_ptr)
+        rows_e = np.repeat(np.arange(n, dtype=idx), upper_count)
+        lower_count = np.bincount(cols_e, minlength=n).astype(idx)
         indptr = np.zeros(n + 1, dtype=idx)
         np.cumsum(lower_count + upper_count + 1, out=indptr[1:])
-        first_edge = np.concatenate([[0], np.cumsum(upper_count)[:-1]]).astype(idx)
+        pos_diag = indptr[:-1] + lower_count
         edges = np.arange(n_edges, dtype=idx)
-        pos_upper = indptr[rows_e] + lower_count[rows_e] + 1 + (edges - first_edge[rows_e])
+        pos_upper = edges + np.repeat(pos_diag + 1 - e_ptr[:-1], upper_count)
         low_ptr, _, low_edge = _group_rows(n, cols_e, rows_e, edges, sort=False)
-        low_row = np.repeat(np.arange(n, dtype=idx), np.diff(low_ptr))
         pos_lower = np.empty(n_edges, dtype=idx)
-        pos_lower[low_edge] = indptr[low_row] + (edges - low_ptr[low_row])
-        del low_ptr, low_edge, low_row
-        pos_diag = indptr[:-1] + lower_count.astype(idx)
+        pos_lower[low_edge] = edges + np.repeat(indptr[:-1] - low_ptr[:-1], lower_count)
+        del low_ptr, low_edge
         nnz = int(indptr[-1])
         indices = np.empty(nnz, dtype=idx)
         indices[pos_upper] = cols_e

@@ -118,4 +118,4 @@ def test_edge_grouping_and_lazy_half_scatter_agree_with_the_fallback(monkeypatch
         for e in range(len(cells)):
             i, j = sorted((cells[e, a], cells[e, b]))
             assert ref.half_scatter[4 + k, e] == edge_of[(i, j)]
-    assert ref.n_edges == len(edge_of) == 14
+    assert ref.n_edges == len(edge_of) == 13  # 6 + 3 + 4 new edges, cell by cell
