@@ -1,12 +1,11 @@
 """Meshes: the Mesh dataclass, generators, refinement, quality measures, meshio read/write.
 
-Public names are imported from their modules on first use (see ``_EXPORTS``), so importing
-this package stays cheap.
+Public names are imported on first use (:mod:`pdekit._lazy`).
 """
 
 from __future__ import annotations
 
-import importlib
+from pdekit._lazy import attach
 
 #: public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
@@ -49,16 +48,4 @@ _EXPORTS: dict[str, str] = {
     "from_meshio": "io",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)
