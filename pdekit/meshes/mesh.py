@@ -16,13 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from math import factorial
 from typing import Union
 
 import numpy as np
 
 from .._validation import check_finite
-from .geometry import cell_volumes
+from .geometry import _volumes_sizes_repeats, cell_volumes
 from .topology import CELL_TYPES, LOCAL_EDGES, LOCAL_FACETS, boundary_facets as _boundary_facets, locate_facets, sorted_keys
 
 __all__ = ["Mesh", "UnknownTagError"]
@@ -65,49 +64,6 @@ def _check_names(name: str, names: Mapping) -> dict[str, int]:
             raise TypeError(f"{name} must map str -> int; got {key!r}: {value!r}")
         out[key] = int(value)
     return out
-
-
-#: cells per block in the validation pass (keeps the block's temporaries in cache)
-_BLOCK = 16384
-
-
-def _volumes_sizes_repeats(points: np.ndarray, cells: np.ndarray,
-                           local_edges: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Signed volume, longest edge and "has a repeated vertex" of every cell, block by block.
-
-    Returns ``(m,)`` float64, ``(m,)`` float64 and ``(m,)`` bool, computed in blocks of
-    :data:`_BLOCK` cells (one contiguous gather per coordinate), so no ``(m, ...)``
-    temporaries beyond the results are allocated.
-    """
-    m, k = cells.shape
-    d = points.shape[1]
-    pts_t = np.ascontiguousarray(points.T)  # (d, n)
-    vol, h, rep = np.empty(m), np.empty(m), np.zeros(m, dtype=bool)
-    x = np.empty((d, k, _BLOCK))
-    for c0 in range(0, m, _BLOCK):
-        c1 = min(c0 + _BLOCK, m)
-        verts = np.ascontiguousarray(cells[c0:c1].T)  # (k, b)
-        xb = x[:, :, : c1 - c0]
-        for i in range(d):
-            pts_t[i].take(verts, out=xb[i])
-        hb, rb = h[c0:c1], rep[c0:c1]
-        hb[:] = 0.0
-        for a, b in local_edges:
-            rb |= verts[a] == verts[b]
-            diff = xb[:, a] - xb[:, b]  # (d, b)
-            np.maximum(hb, np.einsum("ib,ib->b", diff, diff), out=hb)
-        np.sqrt(hb, out=hb)
-        J = xb[:, 1:] - xb[:, :1]  # J[i, j] = x_(j+1)[i] - x_0[i]
-        if d == 1:
-            det = J[0, 0]
-        elif d == 2:
-            det = J[0, 0] * J[1, 1] - J[0, 1] * J[1, 0]
-        else:
-            det = (J[0, 0] * (J[1, 1] * J[2, 2] - J[1, 2] * J[2, 1])
-                   - J[0, 1] * (J[1, 0] * J[2, 2] - J[1, 2] * J[2, 0])
-                   + J[0, 2] * (J[1, 0] * J[2, 1] - J[1, 1] * J[2, 0]))
-        np.divide(det, factorial(d), out=vol[c0:c1])
-    return vol, h, rep
 
 
 @dataclass(eq=False)

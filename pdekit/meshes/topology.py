@@ -11,6 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+try:  # scipy's compiled O(N) counting sort (COO -> CSR; private but long-stable)
+    from scipy.sparse import _sparsetools
+except ImportError:  # pragma: no cover - exercised only on a scipy without it
+    _sparsetools = None
+
 __all__ = [
     "CELL_TYPES",
     "LOCAL_FACETS",
@@ -179,12 +184,87 @@ def boundary_facets(cells: np.ndarray, cell_type: str) -> tuple[np.ndarray, np.n
     local_index : (b,) int64
         Local facet index in that cell (the facet is opposite that local vertex).
     """
-    _, fc, fl = facet_to_cells(cells, cell_type)
-    on_boundary = fc[:, 1] < 0
-    cell = fc[on_boundary, 0]
-    local = fl[on_boundary, 0]
+    _check_cell_type(cell_type)
+    cells = np.asarray(cells)
+    m, k = cells.shape
+    if m == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return np.zeros((0, k - 1), dtype=np.int64), empty, empty
+    src, start, size = _group_facets(cells, cell_type)
+    if size.max() > 2:
+        bad = int(np.argmax(size > 2))
+        facet = np.sort(_facet_vertices(cells, cell_type, src[start[bad]: start[bad] + 1]), axis=1)
+        raise ValueError(
+            f"facet {facet[0].tolist()} is shared by {int(size[bad])} cells; a valid mesh "
+            "has at most two cells per facet"
+        )
+    first = src[start[size == 1]].astype(np.int64)  # facet-major id i * m + c
+    local, cell = np.divmod(first, m)
     oriented = np.asarray(cells, dtype=np.int64)[cell[:, None], LOCAL_FACETS[cell_type][local]]
     return oriented, cell, local
+
+
+def _facet_vertices(cells: np.ndarray, cell_type: str, ids: np.ndarray) -> np.ndarray:
+    """Vertices ``(len(ids), k-1)`` of the facets with facet-major ids ``i * m + c``."""
+    local, cell = np.divmod(np.asarray(ids, dtype=np.int64), len(cells))
+    return np.asarray(cells, dtype=np.int64)[cell[:, None], LOCAL_FACETS[cell_type][local]]
+
+
+def _counting_sort(keys: np.ndarray, n_keys: int, carry: np.ndarray,
+                   payload: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stable O(N) sort of ``(carry, payload)`` by ``keys`` in ``[0, n_keys)``; returns the
+    group pointer ``(n_keys + 1,)`` and both arrays in key order."""
+    if _sparsetools is None:
+        order = np.argsort(keys, kind="stable")
+        ptr = np.zeros(n_keys + 1, dtype=keys.dtype)
+        np.cumsum(np.bincount(keys, minlength=n_keys), out=ptr[1:])
+        return ptr, carry[order], payload[order]
+    ptr = np.empty(n_keys + 1, dtype=keys.dtype)
+    out_carry, out_payload = np.empty_like(carry), np.empty_like(payload)
+    _sparsetools.coo_tocsr(n_keys, n_keys, len(keys), keys, carry, payload, ptr, out_carry, out_payload)
+    return ptr, out_carry, out_payload
+
+
+def _group_facets(cells: np.ndarray, cell_type: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group the ``k m`` cell facets by vertex set with O(N) counting sorts (no comparison sort).
+
+    Returns the facet-major ids ``i * m + c`` in the order of the sorted vertex tuples, the
+    start of each group of equal facets in that order and the group sizes; groups come in
+    the order of :func:`unique_facets`.
+    """
+    m, k = cells.shape
+    n = int(cells.max()) + 1
+    idx = np.int32 if max(n, k * m) < 2**31 - 1 else np.int64
+    cols = np.ascontiguousarray(cells.T, dtype=idx)  # (k, m)
+    local = LOCAL_FACETS[cell_type]
+    verts = [cols[local[:, j]].reshape(-1) for j in range(k - 1)]  # facet-major (k m,)
+    if k - 1 == 2:
+        verts = [np.minimum(*verts), np.maximum(*verts)]
+    elif k - 1 == 3:
+        a, b, c = verts
+        lo, hi = np.minimum(a, b), np.maximum(a, b)
+        v0, v2 = np.minimum(lo, c), np.maximum(hi, c)
+        np.maximum(lo, np.minimum(hi, c), out=lo)  # the middle one
+        verts = [v0, lo, v2]
+        del a, b, c, hi
+    src = np.arange(k * m, dtype=idx)
+    # LSD radix: sort by the last vertex, then the previous ones; "rank" is the dense rank
+    # of the trailing vertices already sorted, carried so equal facets end up adjacent
+    rank = np.zeros(k * m, dtype=idx)
+    for j in range(k - 2, -1, -1):
+        key = verts[j][src] if j < k - 2 else verts[j]
+        ptr, rank, src = _counting_sort(key, n, rank, src)
+        if j > 0:  # dense rank of (vertex j, rank): both are sorted within a group now
+            row = np.repeat(np.arange(n, dtype=idx), np.diff(ptr))
+            change = np.ones(k * m, dtype=bool)
+            change[1:] = (row[1:] != row[:-1]) | (rank[1:] != rank[:-1])
+            rank = np.cumsum(change, dtype=idx)
+    row = np.repeat(np.arange(n, dtype=idx), np.diff(ptr))
+    change = np.ones(k * m, dtype=bool)
+    change[1:] = (row[1:] != row[:-1]) | (rank[1:] != rank[:-1])
+    start = np.flatnonzero(change)
+    size = np.diff(np.append(start, k * m))
+    return src, start, size
 
 
 def cell_neighbors(cells: np.ndarray, cell_type: str) -> np.ndarray:

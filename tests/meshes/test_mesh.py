@@ -176,7 +176,7 @@ def test_cached_arrays_are_read_only_and_reset_on_assignment():
 
 
 def test_blockwise_validation_reports_the_first_bad_cell(monkeypatch):
-    import pdekit.meshes.mesh as mesh_module
+    import pdekit.meshes.geometry as mesh_module
 
     monkeypatch.setattr(mesh_module, "_BLOCK", 3)  # several blocks on a small mesh
     good = unit_square(3)

@@ -110,3 +110,23 @@ def test_locate_facets_matches_a_brute_force_search():
         assert c == owners[0]  # the lowest-numbered cell holding it
         assert sorted(local[c, i].tolist()) == sorted(q)
     assert (cell[:25] >= 0).all()
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_boundary_facets_match_the_facet_to_cells_reference(monkeypatch, fallback):
+    import pdekit.meshes.topology as topology
+    from pdekit.meshes import interval, unstructured_cube
+    from pdekit.meshes.topology import LOCAL_FACETS
+
+    if fallback:
+        monkeypatch.setattr(topology, "_sparsetools", None)
+    for m in (unstructured_cube(2, rng=1), disk(4), interval(5), unit_cube(2)):
+        _, fc, fl = facet_to_cells(m.cells, m.cell_type)
+        on = fc[:, 1] < 0
+        ref = m.cells[fc[on, 0][:, None], LOCAL_FACETS[m.cell_type][fl[on, 0]]]
+        facets, cell, local = boundary_facets(m.cells, m.cell_type)
+        np.testing.assert_array_equal(facets, ref)
+        np.testing.assert_array_equal(cell, fc[on, 0])
+        np.testing.assert_array_equal(local, fl[on, 0])
+    with pytest.raises(ValueError, match=r"facet \[0, 1, 2\] is shared by 3 cells"):
+        boundary_facets(np.array([[0, 1, 2, 3], [0, 2, 1, 4], [0, 1, 2, 5]]), "tetra")

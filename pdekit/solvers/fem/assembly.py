@@ -50,7 +50,7 @@ try:  # scipy's compiled COO -> CSR counting sort and per-row sort (private but 
 except ImportError:  # pragma: no cover - exercised only on a scipy without it
     _sparsetools = None
 
-__all__ = ["SparsityPattern", "assemble_vector", "pack_symmetric", "packed_pairs"]
+__all__ = ["SparsityPattern", "assemble_vector", "pack_symmetric", "packed_pairs", "unique_pairs"]
 
 
 #: edges per block in :meth:`SparsityPattern.edge_operator`
@@ -90,27 +90,21 @@ def _arange_into(out: np.ndarray, step: int = 1 << 20) -> np.ndarray:
     return out
 
 
-def _sorted_pairs(dofs_t: np.ndarray, pa: np.ndarray, pb: np.ndarray,
-                  n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The local pairs ``(p, e)`` ordered by ``(lo, hi)`` dof, then by source id ``p * m + e``.
+def _sorted_pairs(lo: np.ndarray, hi: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs ``lo[s] <= hi[s]`` (values in ``[0, n)``) ordered by ``(lo, hi)``, then by ``s``.
 
-    Two stable O(N) counting sorts (by ``hi``, then by ``lo``: an LSD radix sort). Returns the
-    row pointer ``(n + 1,)`` of the ``lo`` groups, ``hi (N,)`` and the source ids ``(N,)``.
-    Large buffers are reused between the passes: fresh memory costs a page fault per page.
+    Two stable O(N) counting sorts (by ``hi``, then by ``lo``: an LSD radix sort); ``lo`` and
+    ``hi`` (same int dtype, contiguous) are consumed: their buffers are reused. Returns the row
+    pointer ``(n + 1,)`` of the ``lo`` groups, the sorted ``hi (N,)`` and the source ids ``(N,)``.
     """
-    idx = dofs_t.dtype
-    lo = dofs_t[pa].reshape(-1)
-    hi = dofs_t[pb].reshape(-1)
-    tmp = np.minimum(lo, hi)
-    np.maximum(lo, hi, out=hi)
-    lo, tmp = tmp, lo
+    idx = lo.dtype
     n_up = len(lo)
+    src = _arange_into(np.empty(n_up, dtype=idx))
     if _sparsetools is None:
-        order = np.lexsort((_arange_into(tmp), hi, lo))
+        order = np.lexsort((src, hi, lo))
         up_ptr = np.zeros(n + 1, dtype=idx)
         np.cumsum(np.bincount(lo, minlength=n), out=up_ptr[1:])
         return up_ptr, hi[order], order.astype(idx)
-    src = _arange_into(tmp)
     ptr1 = np.empty(n + 1, dtype=idx)
     lo_by_hi, src1 = np.empty(n_up, dtype=idx), np.empty(n_up, dtype=idx)
     _sparsetools.coo_tocsr(n, n, n_up, hi, lo, src, ptr1, lo_by_hi, src1)
@@ -120,6 +114,46 @@ def _sorted_pairs(dofs_t: np.ndarray, pa: np.ndarray, pb: np.ndarray,
     up_cols, up_src = lo, src  # free buffers, reused
     _sparsetools.coo_tocsr(n, n, n_up, lo_by_hi, hi_by_hi, src1, up_ptr, up_cols, up_src)
     return up_ptr, up_cols, up_src
+
+
+def _edge_starts(up_ptr: np.ndarray, up_cols: np.ndarray) -> np.ndarray:
+    """``(N,)`` bool: the sorted pair starts a new distinct ``(lo, hi)``."""
+    new = np.ones(len(up_cols), dtype=bool)
+    np.not_equal(up_cols[1:], up_cols[:-1], out=new[1:])
+    new[up_ptr[:-1][np.diff(up_ptr) > 0]] = True  # a row's first entry starts an edge
+    return new
+
+
+def unique_pairs(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct unordered pairs ``{a, b}`` (``a != b``, values in ``[0, n)``), without a sort.
+
+    Parameters
+    ----------
+    a, b : (N,) int arrays
+    n : int
+        Upper bound of the values.
+
+    Returns
+    -------
+    pairs : (E, 2) int64
+        Distinct pairs, ``pairs[:, 0] < pairs[:, 1]``, in lexicographic order (as
+        ``np.unique`` of ``min * n + max`` would give).
+    inverse : (N,) int64
+        Index in ``pairs`` of each input pair.
+    """
+    idx = _index_dtype(max(int(n) + 1, len(a) + 1))
+    a = np.asarray(a, dtype=idx)
+    b = np.asarray(b, dtype=idx)
+    lo = np.minimum(a, b)
+    hi = np.maximum(a, b)
+    up_ptr, up_cols, up_src = _sorted_pairs(lo, hi, int(n))
+    new = _edge_starts(up_ptr, up_cols)
+    starts = np.flatnonzero(new)
+    rows = np.searchsorted(up_ptr, starts, side="right") - 1
+    pairs = np.stack([rows, up_cols[starts].astype(np.int64)], axis=1)
+    inverse = np.empty(len(a), dtype=np.int64)
+    inverse[up_src] = np.cumsum(new) - 1
+    return pairs, inverse
 
 
 def packed_pairs(nloc: int) -> tuple[np.ndarray, np.ndarray]:
@@ -175,10 +209,14 @@ class SparsityPattern:
         # 1. unique edges i < j of the graph, from the strict upper local pairs (source id
         #    p * m + e); two stable O(N) counting sorts (by the larger dof, then by the
         #    smaller) order them by (lo, hi) and, within an edge, by source id
-        up_ptr, up_cols, up_src = _sorted_pairs(dofs_t, pa, pb, n)
-        new = np.ones(n_up, dtype=bool)
-        np.not_equal(up_cols[1:], up_cols[:-1], out=new[1:])
-        new[up_ptr[:-1][np.diff(up_ptr) > 0]] = True  # a row's first entry starts an edge
+        lo = dofs_t[pa].reshape(-1)
+        hi = dofs_t[pb].reshape(-1)
+        tmp = np.minimum(lo, hi)
+        np.maximum(lo, hi, out=hi)
+        del lo
+        up_ptr, up_cols, up_src = _sorted_pairs(tmp, hi, n)
+        del tmp, hi
+        new = _edge_starts(up_ptr, up_cols)
         starts = np.flatnonzero(new).astype(idx)
         cols_e = up_cols[starts]
         del up_cols, new
@@ -374,8 +412,20 @@ class SparsityPattern:
                              f"got {edge_values.shape}")
         half = np.zeros(self.n_dofs + self.n_edges)
         half[self.n_dofs:] = edge_values
-        data = half[self.csr_to_half]
-        row_sums = np.add.reduceat(data, self.indptr[:-1])
+        return self.zero_row_sum_from_half(half)
+
+    def zero_row_sum_from_half(self, half: np.ndarray) -> sp.csr_matrix:
+        """:meth:`zero_row_sum_matrix` from a half array ``(n_dofs + n_edges,)`` whose first
+        ``n_dofs`` entries (the diagonal slots) are zero, such as ``padded_op @ a`` for an
+        :meth:`edge_operator` with ``n_dofs`` empty rows put in front (no copy is made)."""
+        if half.shape != (self.n_dofs + self.n_edges,):
+            raise ValueError(f"half array must have shape (n_dofs + n_edges,) = "
+                             f"({self.n_dofs + self.n_edges},); got {half.shape}")
+        if half[: self.n_dofs].any():
+            raise ValueError("the first n_dofs entries of the half array (diagonal slots) must be "
+                             "zero; the diagonal is computed from the row sums")
+        data = np.take(half, self.csr_to_half, mode="clip")  # indices are in range: no checks
+        row_sums = np.add.reduceat(data, self.indptr[:-1])  # the diagonal slots read zeros
         np.negative(row_sums, out=row_sums)
         data[self._pos[0]] = row_sums
         return self.matrix(data)

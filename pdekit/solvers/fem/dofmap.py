@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .assembly import unique_pairs
 from .elements import FACET_TYPE, REFERENCE_EDGES, lagrange_element
 
 __all__ = ["DofMap"]
@@ -65,11 +66,11 @@ class DofMap:
             self.cell_nodes = cells
         else:
             local = REFERENCE_EDGES[mesh.cell_type]
-            keys = _edge_keys(cells[:, local[:, 0]], cells[:, local[:, 1]], self.n_points)
-            uniq, inverse = np.unique(keys.ravel(), return_inverse=True)
-            self._edge_keys = uniq
-            self.edges = np.stack([uniq // self.n_points, uniq % self.n_points], axis=1)
-            edge_nodes = self.n_points + inverse.reshape(keys.shape)
+            # distinct edges by two O(N) counting sorts (no sort of all the cell edges)
+            self.edges, inverse = unique_pairs(cells[:, local[:, 0]].reshape(-1),
+                                               cells[:, local[:, 1]].reshape(-1), self.n_points)
+            self._edge_keys = _edge_keys(self.edges[:, 0], self.edges[:, 1], self.n_points)
+            edge_nodes = self.n_points + inverse.reshape(len(cells), len(local))
             self.cell_nodes = np.concatenate([cells, edge_nodes], axis=1)
         self.n_nodes = self.n_points + (0 if self.edges is None else len(self.edges))
         self.n_dofs = self.n_nodes * self.n_components

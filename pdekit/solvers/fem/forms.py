@@ -7,11 +7,16 @@ packed upper triangle of each local matrix is computed and scattered. The coeffi
 ("unit") local matrices are cached in the space, so re-assembling with a new coefficient is:
 
 * constant ``a``: ``a`` times the cached unit data (no scatter at all);
-* per-cell ``a (m,)``: one sparse product with the cached cell operator, ``op @ a``, and one
-  gather to the CSR layout (the first assembly on a space scatters with ``bincount`` instead,
-  with the same summation order, so a one-off solve does not pay for the operator);
+* per-cell ``a (m,)``: one sparse product with the cell operator, ``op @ a`` (built by an
+  O(N) counting sort on the first call and cached), and one gather to the CSR layout;
 * per-quadrature-point ``a (m, nq)``: an exact reduction to per-cell values for P1 (constant
   gradients), a pair loop over the cached physical gradients for P2.
+
+P1 stiffness has constant gradients and rows that sum to zero, so only its off-diagonal
+(edge) entries are assembled, computed block by block straight from the points
+(``vol grad(l_a).grad(l_b) = C_a.C_b / (d! det J)`` with cofactor columns ``C``), through
+:meth:`~pdekit.solvers.fem.assembly.SparsityPattern.edge_operator` (exact zeros dropped: 3
+of the 6 pairs of a Kuhn tetrahedron); each diagonal entry is minus its row sum.
 
 Examples
 --------
@@ -31,7 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .assembly import assemble_vector, pack_symmetric, packed_pairs
-from .geometry import DEGENERATE_RTOL, cell_geometry, geometry_blocks
+from .geometry import DEGENERATE_RTOL, cell_geometry
 from pdekit._validation import check_finite
 
 from .function import Coefficient, _call, at_quadrature
@@ -120,15 +125,12 @@ def p1_upper_stiffness(space: FunctionSpace) -> np.ndarray:
     nloc = d + 1
     pa, pb = np.triu_indices(nloc, 1)
     out = np.empty((len(pa), m))
-    if "geometry" not in space.cache and d in (2, 3):
+    if "geometry" not in space.cache:
         _p1_upper_from_points(space.mesh.points, space.mesh.cells, out)
         return out
-    if "geometry" in space.cache:
-        geo = space.geometry
-        blocks = ((c0, min(c0 + _BLOCK, m), geo.det[c0:c0 + _BLOCK], geo.inv_t[:, :, c0:c0 + _BLOCK])
-                  for c0 in range(0, m, _BLOCK))
-    else:
-        blocks = geometry_blocks(space.mesh.points, space.mesh.cells, block=_BLOCK)
+    geo = space.geometry
+    blocks = ((c0, min(c0 + _BLOCK, m), geo.det[c0:c0 + _BLOCK], geo.inv_t[:, :, c0:c0 + _BLOCK])
+              for c0 in range(0, m, _BLOCK))
     g = np.empty((nloc, d, _BLOCK))
     dot = np.empty(_BLOCK)
     tmp = np.empty(_BLOCK)
@@ -210,15 +212,21 @@ def _p1_upper_from_points(points: np.ndarray, cells: np.ndarray, out: np.ndarray
             np.multiply(dt, sc, out=out[k, c0:c1])
 
 
-def _p1_stiffness_edges(space: FunctionSpace, a: np.ndarray | None) -> np.ndarray:
-    """Edge values ``(n_edges,)`` of the P1 stiffness matrix for per-cell ``a`` (None: ones)."""
+def _p1_stiffness_half(space: FunctionSpace, a: np.ndarray | None) -> np.ndarray:
+    """Half array ``(n_dofs + n_edges,)`` of the P1 stiffness matrix for per-cell ``a`` (None:
+    ones): zero diagonal slots, then the edge values (the product writes both at once)."""
     if "stiffness_edge_op" not in space.cache:
-        space.cache["stiffness_edge_op"] = space.pattern.edge_operator(p1_upper_stiffness(space))
+        pattern = space.pattern
+        op = pattern.edge_operator(p1_upper_stiffness(space))
+        # n_dofs empty rows in front: ``op @ a`` is then directly the half array
+        ptr = np.concatenate([np.zeros(pattern.n_dofs, dtype=op.indptr.dtype), op.indptr])
+        space.cache["stiffness_edge_op"] = sp.csr_matrix(
+            (op.data, op.indices, ptr), shape=(pattern.n_dofs + pattern.n_edges, space.n_cells), copy=False)
     op = space.cache["stiffness_edge_op"]
     if a is None:
-        if "stiffness_edges_ones" not in space.cache:
-            space.cache["stiffness_edges_ones"] = op @ np.ones(space.n_cells)
-        return space.cache["stiffness_edges_ones"]
+        if "stiffness_half_ones" not in space.cache:
+            space.cache["stiffness_half_ones"] = op @ np.ones(space.n_cells)
+        return space.cache["stiffness_half_ones"]
     return op @ a
 
 
@@ -270,10 +278,10 @@ def stiffness_matrix(space: FunctionSpace, coefficient: Coefficient = 1.0, *,
         # constant gradients: rows of every local matrix sum to zero, so only the edge
         # (off-diagonal) values are assembled and each diagonal entry is minus its row sum
         if np.ndim(a) == 0:
-            return pattern.zero_row_sum_matrix(float(a) * _p1_stiffness_edges(space, None))
+            return pattern.zero_row_sum_from_half(float(a) * _p1_stiffness_half(space, None))
         if a.ndim == 2:  # exact per-cell average
             a = a @ rule.weights / rule.weights.sum()
-        return pattern.zero_row_sum_matrix(_p1_stiffness_edges(space, a))
+        return pattern.zero_row_sum_from_half(_p1_stiffness_half(space, a))
     if np.ndim(a) == 0:
         return pattern.symmetric_matrix(float(a) * cell_weighted_data(space, "stiffness_op", unit_stiffness, None))
     if a.ndim == 1:

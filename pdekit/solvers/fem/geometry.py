@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-__all__ = ["CellGeometry", "cell_geometry", "facet_geometry", "geometry_blocks", "DEGENERATE_RTOL"]
+__all__ = ["CellGeometry", "cell_geometry", "facet_geometry", "DEGENERATE_RTOL"]
 
 #: cells per block in :func:`cell_geometry`
 _BLOCK = 8192
@@ -99,46 +99,6 @@ def _block_is_bad(det: np.ndarray, J: np.ndarray) -> bool:
     d = J.shape[0]
     scale = np.abs(J).reshape(d * d, -1).max(axis=0) ** d
     return bool(((np.abs(det) <= DEGENERATE_RTOL * scale) | (det < 0)).any())
-
-
-def geometry_blocks(points: np.ndarray, cells: np.ndarray, *, block: int | None = None):
-    """Affine maps block by block, for kernels that need no all-cell geometry arrays.
-
-    Parameters
-    ----------
-    points : (n, d) float array
-    cells : (m, d+1) int array
-    block : int, optional
-        Cells per block (default a cache-sized ``_BLOCK``).
-
-    Yields
-    ------
-    (c0, c1, det, inv_t)
-        Cells ``c0:c1``, their ``det J`` ``(b,)`` and ``J^-T`` ``(d, d, b)`` (reused buffers:
-        consume them before the next step).
-
-    Raises
-    ------
-    ValueError
-        As :func:`cell_geometry`, for an inverted or degenerate cell.
-    """
-    pts = np.asarray(points, dtype=np.float64)
-    pts_t = np.ascontiguousarray(pts.T)  # (d, n): one contiguous take per coordinate
-    cells = np.asarray(cells)
-    d, m = pts.shape[1], cells.shape[0]
-    step = int(block or _BLOCK)
-    for c0 in range(0, m, step):
-        c1 = min(c0 + step, m)
-        verts = np.ascontiguousarray(cells[c0:c1, : d + 1].T)  # (d+1, b)
-        J = np.empty((d, d, c1 - c0))
-        for i in range(d):
-            xi = pts_t[i].take(verts)
-            np.subtract(xi[1:], xi[:1], out=J[i])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            det, inv_t = _det_inv_t(J)
-            if _block_is_bad(det, J):
-                cell_geometry(pts, cells)  # raises, naming the first bad cell of the mesh
-        yield c0, c1, det, inv_t
 
 
 def cell_geometry(points: np.ndarray, cells: np.ndarray) -> CellGeometry:

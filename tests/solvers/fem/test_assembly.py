@@ -98,6 +98,13 @@ def test_edge_operator_and_zero_row_sums_match_the_full_assembly():
         p.edge_operator(upper.T)
     with pytest.raises(ValueError, match=r"\(n_edges,\)"):
         p.zero_row_sum_matrix(np.ones(p.n_edges + 1))
+    half = np.concatenate([np.zeros(mesh.n_points), op @ a])
+    assert np.array_equal(p.zero_row_sum_from_half(half).data, A.data)
+    with pytest.raises(ValueError, match=r"\(n_dofs \+ n_edges,\)"):
+        p.zero_row_sum_from_half(np.ones(3))
+    half[0] = 1.0
+    with pytest.raises(ValueError, match="diagonal slots.*must be zero"):
+        p.zero_row_sum_from_half(half)
 
 
 def test_edge_grouping_and_lazy_half_scatter_agree_with_the_fallback(monkeypatch):
@@ -119,3 +126,21 @@ def test_edge_grouping_and_lazy_half_scatter_agree_with_the_fallback(monkeypatch
             i, j = sorted((cells[e, a], cells[e, b]))
             assert ref.half_scatter[4 + k, e] == edge_of[(i, j)]
     assert ref.n_edges == len(edge_of) == 13  # 6 + 3 + 4 new edges, cell by cell
+
+
+@pytest.mark.parametrize("fallback", [False, True])
+def test_unique_pairs_matches_numpy_unique(monkeypatch, fallback):
+    import pdekit.solvers.fem.assembly as assembly
+    from pdekit.solvers.fem.assembly import unique_pairs
+
+    if fallback:
+        monkeypatch.setattr(assembly, "_sparsetools", None)
+    rng = np.random.default_rng(3)
+    a, b = rng.integers(0, 40, 500), rng.integers(0, 40, 500)
+    b[a == b] = (b[a == b] + 1) % 40
+    pairs, inverse = unique_pairs(a, b, 40)
+    keys = np.minimum(a, b) * 40 + np.maximum(a, b)
+    uniq, ref_inverse = np.unique(keys, return_inverse=True)
+    assert pairs.dtype == np.int64 and inverse.dtype == np.int64
+    assert np.array_equal(pairs[:, 0] * 40 + pairs[:, 1], uniq)
+    assert np.array_equal(inverse, ref_inverse)

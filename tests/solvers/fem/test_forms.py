@@ -140,3 +140,16 @@ def test_p1_edge_operator_drops_the_zero_pairs_of_kuhn_cells():
     assert V.cache["stiffness_edge_op"].nnz == 3 * V.n_cells
     assert abs(K @ np.ones(V.n_dofs)).max() < 1e-12
     assert np.allclose(K.diagonal(), -(K.sum(axis=1).A1 - K.diagonal()))
+
+
+def test_p1_kernel_rejects_inverted_cells_with_the_mesh_wide_message(monkeypatch):
+    import pdekit.solvers.fem.forms as forms
+    from pdekit.solvers.fem import FunctionSpace
+
+    monkeypatch.setattr(forms, "_BLOCK", 4)  # the bad cells sit in a later block
+    mesh = unstructured_square(3, rng=2)
+    cells = mesh.cells.copy()
+    cells[[6, 9], 1], cells[[6, 9], 2] = mesh.cells[[6, 9], 2], mesh.cells[[6, 9], 1]
+    mesh.cells = cells  # bypasses validation on purpose
+    with pytest.raises(ValueError, match="2 cells are inverted.*cell 6 "):
+        stiffness_matrix(FunctionSpace(mesh, 1), 1.0)

@@ -32,17 +32,19 @@ def test_facet_measures():
     assert np.isclose(factor[0] / 2, 3.0)
 
 
-def test_geometry_blocks_match_cell_geometry_and_reject_bad_cells():
-    from pdekit.solvers.fem.geometry import geometry_blocks
 
-    mesh = unstructured_cube(2, rng=1)
+def test_blockwise_geometry_reports_the_first_bad_cell_of_the_mesh(monkeypatch):
+    import pdekit.solvers.fem.geometry as geometry
+
+    monkeypatch.setattr(geometry, "_BLOCK", 2)  # several blocks on a small mesh
+    mesh = unstructured_square(3, rng=2)
     g = cell_geometry(mesh.points, mesh.cells)
-    seen = 0
-    for c0, c1, det, inv_t in geometry_blocks(mesh.points, mesh.cells, block=7):
-        assert c0 == seen and c1 - c0 <= 7
-        assert np.array_equal(det, g.det[c0:c1]) and np.array_equal(inv_t, g.inv_t[:, :, c0:c1])
-        seen = c1
-    assert seen == mesh.n_cells
-    pts = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    with pytest.raises(ValueError, match="1 cells are inverted.*cell 1"):
-        list(geometry_blocks(pts, np.array([[0, 1, 2], [1, 2, 3]]), block=1))
+    monkeypatch.setattr(geometry, "_BLOCK", 8192)
+    ref = cell_geometry(mesh.points, mesh.cells)
+    assert np.array_equal(g.det, ref.det) and np.array_equal(g.inv_t, ref.inv_t)
+    assert np.array_equal(g.origin, mesh.points[mesh.cells[:, 0]].T)
+    monkeypatch.setattr(geometry, "_BLOCK", 2)
+    cells = mesh.cells.copy()
+    cells[[5, 9], 1], cells[[5, 9], 2] = mesh.cells[[5, 9], 2], mesh.cells[[5, 9], 1]
+    with pytest.raises(ValueError, match="2 cells are inverted.*cell 5 "):
+        cell_geometry(mesh.points, cells)
