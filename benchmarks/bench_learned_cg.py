@@ -5,7 +5,8 @@ nodes and 3D grids of 65^3, 129^3 nodes, each with random obstacles, mixed Diric
 sides and (for some) a piecewise-constant Darcy coefficient, drawn with a seed the training
 never used, plus the plain Dirichlet Poisson problem of the reference figures. Every solver
 runs to a true relative residual of 1e-8; the iterations and time at which 1e-4 and 1e-6 were
-first reached are read from the same residual history. Setup (IC(0) factorisation, AMG
+first reached are read from the same residual history, which holds true residuals
+``||b - A x_k|| / ||b||`` (every solver pays one extra SpMV per iteration for them). Setup (IC(0) factorisation, AMG
 hierarchy, network binding = its Galerkin hierarchy) and solve are timed apart. Runs under a
 second are repeated (median of 5 after a warm-up), runs under 30 s median of 3, longer runs
 once (the machines are shared: compare ratios within one run). An unstructured P1 FEM system (disk mesh)

@@ -5,9 +5,15 @@ that are unknowns (numbered in C order, as :class:`pdekit.solvers.fd.GridSystem`
 them) and the matrix. Each coarser level keeps every other node along each axis (and the last
 node), so a 2^k + 1 grid coarsens to 2^(k-1) + 1. A coarse node is an unknown when the fine
 node it sits on is one, so Dirichlet sides and obstacles stay out of every level.
-Prolongation is bilinear / trilinear interpolation restricted to the unknowns (a fine node
-near an obstacle or a Dirichlet side simply loses the missing coarse neighbours), restriction
-is its transpose, and the coarse matrix is the Galerkin product ``P^T A P``. The coarsest
+Prolongation is operator-dependent by default: each fine node between coarse nodes takes
+the weights of its matrix row collapsed onto the directions in which it lies between them
+(black-box-multigrid style), so the interpolation follows coefficient jumps, vanishes towards
+obstacles and Dirichlet sides and reproduces constants where rows sum to zero; plain bilinear /
+trilinear interpolation restricted to the unknowns (``interpolation="linear"``) is kept for
+comparison. Bilinear interpolation smears coefficient jumps, and the error it leaves grows with
+the number of levels: with it DCDM needed 5/5/7 iterations to 1e-6 on held-out 2D Darcy grids of
+257^2/513^2/1025^2 nodes; with operator-dependent interpolation 5/5/5. Restriction is the
+transpose of prolongation and the coarse matrix is the Galerkin product ``P^T A P``. The coarsest
 level (at most ``coarse_size`` unknowns) is solved exactly.
 
 Everything here depends on the matrix and the mask only, not on learned weights, so it is
@@ -139,8 +145,94 @@ def _coarsen(level: GridLevel) -> tuple[np.ndarray, sp.csr_matrix, tuple[int, ..
     return coarse_mask, P, coarse_mask.shape
 
 
+def _operator_prolongation(level: GridLevel) -> tuple[np.ndarray, sp.csr_matrix, tuple[int, ...]]:
+    """Operator-dependent interpolation (collapsed-stencil, in the spirit of black-box multigrid).
+
+    Fine nodes are classed by the number ``c`` of axes along which they sit between coarse
+    nodes. A class-0 node copies its coarse node. A class-``c`` node ``i`` with such axes ``Q``
+    collapses its matrix row onto the ``Q`` directions: every negative coupling ``-a_im`` is
+    added to the node ``i + proj_Q(m - i)``, and
+
+        u_i = sum_{t != i} s_it u_t / (sum_{t != i} s_it + e_i),
+
+    where ``s_it`` are the collapsed couplings and ``e_i = a_ii - sum_m max(-a_im, 0)`` is what
+    the row loses to Dirichlet nodes and obstacles. The nodes ``t`` are of lower class, so the
+    rows are filled class by class. Across a coefficient jump the weights follow the stiffer
+    side (bilinear interpolation would smear the jump, which degrades with every level), and
+    next to an obstacle or a Dirichlet side the weights shrink towards the zero there; where the
+    row sum is zero (interior, Neumann sides) constants are interpolated exactly.
+    """
+    shape, mask, A = level.shape, level.mask, level.matrix
+    ndim = mask.ndim
+    positions = [np.unique(np.r_[np.arange(0, s, 2), s - 1]) for s in shape]
+    odd_axis = []
+    for s, pos in zip(shape, positions):
+        odd = np.ones(s, dtype=bool)
+        odd[pos] = False
+        odd_axis.append(odd)
+    coords = np.nonzero(mask)
+    n = coords[0].size
+    lin = np.flatnonzero(mask.ravel())  # grid index of every unknown
+    pattern = np.zeros(n, dtype=np.int64)  # bit ``ax`` set: the node lies between coarse nodes along ``ax``
+    for ax in range(ndim):
+        pattern |= odd_axis[ax][coords[ax]].astype(np.int64) << ax
+    klass = np.zeros(n, dtype=np.int64)
+    for ax in range(ndim):
+        klass += (pattern >> ax) & 1
+    number = np.full(mask.size, -1, dtype=np.int64)
+    number[lin] = np.arange(n)
+    coarse_mask = mask[np.ix_(*positions)]
+    coarse_number = np.full(coarse_mask.shape, -1, dtype=np.int64)
+    coarse_number[coarse_mask] = np.arange(int(coarse_mask.sum()))
+
+    i = np.repeat(np.arange(n), np.diff(A.indptr))
+    m, a = A.indices, A.data
+    off = (i != m) & (a < 0)
+    i, m, a = i[off], m[off], -a[off]
+    diag = A.diagonal()
+    excess = np.maximum(diag - np.bincount(i, weights=a, minlength=n), 0.0)
+    # stencil offsets present in the matrix, as grid-index differences, and their projections
+    strides = np.array([int(np.prod(shape[ax + 1:])) for ax in range(ndim)], dtype=np.int64)
+    reach = int(strides.sum())  # |grid-index difference| of a neighbour offset in {-1, 0, 1}^d
+    delta = lin[m] - lin[i] + reach
+    if delta.size and (delta.min() < 0 or delta.max() > 2 * reach):
+        raise ValueError("operator-dependent interpolation needs a matrix coupling grid neighbours only "
+                         "(offsets in {-1, 0, 1} along each axis)")
+    present = np.zeros(2 * reach + 1, dtype=bool)
+    present[delta] = True
+    deltas = np.flatnonzero(present)
+    lookup = np.zeros(2 * reach + 1, dtype=np.int64)
+    lookup[deltas] = np.arange(deltas.size)
+    which, deltas = lookup[delta], deltas - reach
+    vectors = np.zeros((deltas.size, ndim), dtype=np.int64)
+    rest = deltas.copy()
+    for ax in range(ndim):  # offsets are in {-1, 0, 1}^d: decode by rounding
+        vectors[:, ax] = np.round(rest / strides[ax]).astype(np.int64)
+        rest = rest - vectors[:, ax] * strides[ax]
+    if np.abs(vectors).max(initial=0) > 1 or np.any(rest != 0):
+        raise ValueError("operator-dependent interpolation needs a matrix coupling grid neighbours only "
+                         "(offsets in {-1, 0, 1} along each axis)")
+    bits = (np.arange(2 ** ndim)[:, None] >> np.arange(ndim)[None, :]) & 1  # (2^d, d)
+    projected = (vectors[:, None, :] * bits[None, :, :]) @ strides  # (n_offsets, 2^d)
+    target = number[lin[i] + projected[which, pattern[i]]]
+    moved = target != i  # couplings collapsed onto node i itself are part of its transverse plane
+    denominator = np.bincount(i[moved], weights=a[moved], minlength=n) + excess
+    keep = moved & (target >= 0)
+    W = sp.csr_matrix((a[keep] / denominator[i[keep]], (i[keep], target[keep])), shape=(n, n))
+    W.sum_duplicates()
+
+    on_coarse = np.flatnonzero(klass == 0)
+    cc = coarse_number[tuple(np.searchsorted(positions[ax], coords[ax][on_coarse]) for ax in range(ndim))]
+    P = sp.csr_matrix((np.ones(on_coarse.size), (on_coarse, cc)), shape=(n, int(coarse_mask.sum())))
+    for c in range(1, ndim + 1):
+        rows = sp.diags((klass == c).astype(np.float64))
+        P = (P + rows @ W @ P).tocsr()
+    P.eliminate_zeros()
+    return coarse_mask, P, coarse_mask.shape
+
+
 def build_hierarchy(A: sp.spmatrix, mask: np.ndarray, *, stencil: str = "box",
-                    coarse_size: int = 256) -> GridHierarchy:
+                    coarse_size: int = 256, interpolation: str = "operator") -> GridHierarchy:
     """Build the levels of ``A`` on the grid described by ``mask``.
 
     Parameters
@@ -153,6 +245,9 @@ def build_hierarchy(A: sp.spmatrix, mask: np.ndarray, *, stencil: str = "box",
         Neighbourhood of the smoothers.
     coarse_size : int
         Coarsen until a level has at most this many unknowns (or cannot be coarsened).
+    interpolation : {"operator", "linear"}
+        Operator-dependent (collapsed-stencil) interpolation, robust to coefficient jumps,
+        obstacles and Dirichlet sides, or plain bilinear / trilinear interpolation.
 
     Raises
     ------
@@ -167,6 +262,9 @@ def build_hierarchy(A: sp.spmatrix, mask: np.ndarray, *, stencil: str = "box",
         raise ValueError(f"A has shape {A.shape} but the grid mask {mask.shape} holds "
                          f"{int(mask.sum())} unknowns; they must match")
     offsets = stencil_offsets(mask.ndim, stencil)
+    if interpolation not in ("operator", "linear"):
+        raise ValueError(f"unknown interpolation {interpolation!r}; expected 'operator' or 'linear'")
+    coarsen = _operator_prolongation if interpolation == "operator" else _coarsen
 
     def make(shape, m, matrix):
         d = matrix.diagonal()
@@ -178,7 +276,7 @@ def build_hierarchy(A: sp.spmatrix, mask: np.ndarray, *, stencil: str = "box",
     levels = [make(mask.shape, mask, A)]
     while levels[-1].n > coarse_size and max(levels[-1].shape) > 2:
         fine = levels[-1]
-        coarse_mask, P, shape = _coarsen(fine)
+        coarse_mask, P, shape = coarsen(fine)
         if coarse_mask.sum() == 0:
             break
         fine.prolongation = P

@@ -173,10 +173,10 @@ def train_dcdm(model: Any, systems: Sequence[GridSystem], *, epochs: int = 10, s
 
 #: how the shipped networks (``pdekit.operators.pretrained``) are trained
 PRETRAINED_RECIPES: dict[str, dict[str, Any]] = {
-    "dcdm-poisson-2d": {"model": {"ndim": 2, "stencil": "box", "smoothing_steps": 1},
+    "dcdm-poisson-2d": {"model": {"ndim": 2, "stencil": "box", "smoothing_steps": 1, "interpolation": "operator"},
                         "sizes": [65, 97, 129], "n_systems": 16, "epochs": 15, "steps_per_epoch": 40,
                         "batch_size": 8, "rhs_per_system": 32, "n_ritz": 64, "lr": 2e-2, "seed": 0},
-    "dcdm-poisson-3d": {"model": {"ndim": 3, "stencil": "box", "smoothing_steps": 1},
+    "dcdm-poisson-3d": {"model": {"ndim": 3, "stencil": "box", "smoothing_steps": 1, "interpolation": "operator"},
                         "sizes": [25, 33], "n_systems": 10, "epochs": 10, "steps_per_epoch": 30,
                         "batch_size": 4, "rhs_per_system": 16, "n_ritz": 48, "lr": 2e-2, "seed": 0},
 }

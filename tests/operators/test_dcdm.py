@@ -10,7 +10,7 @@ import torch
 from pdekit.operators import VCycleNet, load
 from pdekit.operators.dcdm_levels import build_hierarchy, stencil_offsets
 from pdekit.solvers.fd import poisson_system
-from pdekit.solvers.linear import dcdm
+from pdekit.solvers.linear import ConvergenceWarning, dcdm
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +41,58 @@ def test_hierarchy_levels_masks_and_galerkin(obstacle_system):
         on_coarse = np.zeros(fine.shape, bool)
         on_coarse[np.ix_(*positions)] = coarse.mask
         assert np.all(ones[on_coarse[fine.mask]] == 1.0)
-        assert ones.max() <= 1.0 + 1e-12 and np.mean(np.isclose(ones, 1.0)) > 0.7
+        assert ones.min() >= 0.0 and ones.max() <= 1.0 + 1e-12
+    # level 0: constants are interpolated exactly two nodes or more away from any Dirichlet/obstacle node
+    walls = np.pad(~s.unknowns, 1, constant_values=False)
+    near = np.zeros_like(walls)
+    for dx in range(-2, 3):
+        for dy in range(-2, 3):
+            near |= np.roll(np.roll(walls, dx, 0), dy, 1)
+    far = ~near[1:-1, 1:-1][s.unknowns]
+    assert far.mean() > 0.5
+    assert np.allclose((h.levels[0].prolongation @ np.ones(h.levels[1].n))[far], 1.0, atol=1e-12)
     assert np.linalg.eigvalsh(h.levels[-1].matrix.toarray()).min() > 0
+
+
+def test_operator_interpolation_follows_coefficient_jumps_and_linear_is_bilinear():
+    shape = (17, 17)
+    x = np.linspace(0, 1, 17)[:, None] * np.ones((1, 17))
+    a = np.where(x < 0.4, 1.0, 100.0)  # jump between fine rows 6 and 7 (coarse rows at 6 and 8)
+    s = poisson_system(shape, a=a)
+    P = build_hierarchy(s.matrix, s.unknowns, coarse_size=10).levels[0].prolongation
+    number = -np.ones(shape, int)
+    number[s.unknowns] = np.arange(s.matrix.shape[0])
+    coarse = -np.ones((9, 9), int)
+    coarse[1:-1, 1:-1] = np.arange(49).reshape(7, 7)
+    row = P[number[7, 8]].toarray().ravel()  # between coarse (3, 4) (soft side) and (4, 4) (stiff side)
+    assert row[coarse[4, 4]] > 0.9 and row[coarse[3, 4]] < 0.1 and row.sum() == pytest.approx(1.0)
+    # constant coefficient: operator-dependent and bilinear interpolation coincide
+    s1 = poisson_system(shape, bc={"left": "neumann"})
+    Po = build_hierarchy(s1.matrix, s1.unknowns, coarse_size=10).levels[0].prolongation
+    Pl = build_hierarchy(s1.matrix, s1.unknowns, coarse_size=10, interpolation="linear").levels[0].prolongation
+    assert abs(Po - Pl).max() < 1e-12 and set(np.unique(Pl.data).round(12)) <= {0.25, 0.5, 1.0}
+    with pytest.raises(ValueError, match="unknown interpolation 'cubic'"):
+        build_hierarchy(s1.matrix, s1.unknowns, interpolation="cubic")
+
+
+def test_stability_safeguard_damps_a_divergent_smoother(obstacle_system):
+    s = obstacle_system
+    net = VCycleNet(2)
+    with torch.no_grad():
+        net.pre.mul_(2.5)  # Jacobi weight 5/3: I - S A diverges (lambda_max(S A) near 10/3)
+    bound = net.bind(s.matrix, unknowns=s.unknowns)
+    assert all(0.5 < w < 0.8 for w in bound.smoother_scales)
+    _, info = dcdm(s.matrix, s.rhs, network=bound, rtol=1e-8, maxiter=40)
+    assert info.converged and info.iterations <= 24
+    unsafe = VCycleNet(2, stability_cap=0.0)
+    unsafe.load_state_dict(net.state_dict())
+    bound = unsafe.bind(s.matrix, unknowns=s.unknowns)
+    assert bound.smoother_scales == [1.0] * (bound.n_levels - 1)
+    with pytest.warns(ConvergenceWarning):
+        _, info_unsafe = dcdm(s.matrix, s.rhs, network=bound, rtol=1e-8, maxiter=40)
+    assert not info_unsafe.converged and info_unsafe.final_residual > 1e-2
+    with pytest.raises(ValueError, match="stability_cap"):
+        VCycleNet(2, stability_cap=-1.0)
 
 
 def test_scipy_and_torch_paths_agree(obstacle_system):

@@ -32,6 +32,20 @@ def test_cg_matches_direct_solve(system):
     assert len(info.times) == len(info.residuals) and np.all(np.diff(info.times) >= 0)
 
 
+@pytest.mark.parametrize("method", ["cg", "pcg", "fcg"])
+def test_recorded_residuals_are_true_residuals(system, method):
+    A, b, _ = system
+    iterates = []
+    solver = {"cg": cg, "pcg": pcg, "fcg": fcg}[method]
+    kwargs = {} if method == "cg" else {"M": ic0(A)}
+    _, info = solver(A, b, rtol=1e-12, callback=lambda xk: iterates.append(xk.copy()), **kwargs)
+    true = [np.linalg.norm(b - A @ xk) / np.linalg.norm(b) for xk in iterates]
+    assert info.converged and true[-1] <= 1e-12
+    assert np.allclose(info.residuals[1:], true, rtol=1e-12, atol=0)
+    _, cheap = solver(A, b, rtol=1e-12, true_residuals=False, **kwargs)
+    assert cheap.converged and abs(cheap.iterations - info.iterations) <= 1
+
+
 def test_cg_iteration_count_matches_scipy(system):
     A, b, _ = system
     count = []
