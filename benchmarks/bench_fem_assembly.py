@@ -17,7 +17,8 @@ Measured:
 
 * first assembly: everything from a fresh mesh to the matrix. pdekit: a new
   ``FunctionSpace`` (dof map), its sparsity pattern, then ``stiffness_matrix`` (cell
-  geometry, local matrices, the cell operator and the product). scikit-fem: ``Basis(...)``
+  geometry, local matrices and their scatter; P1 builds its edge operator here, P2 scatters
+  directly and builds its cell operator on the second call, reported as ``operator_build_s``). scikit-fem: ``Basis(...)``
   plus ``asm(...)``; its ``asm`` alone is shown too.
 * re-assembly with a new coefficient on the same mesh: pdekit ``stiffness_matrix(V, a)``
   (the cached cell operator: one sparse product), scikit-fem ``asm(form, basis, a=...)``.

@@ -15,9 +15,10 @@ edges only). The result is
 * the CSR structure (``indptr``, ``indices``, sorted),
 * the grouping of the local pairs by edge (kept: every operator below is built from it
   without sorting again),
-* ``half_scatter`` (built on first use): for the packed upper triangle of each (symmetric)
-  local matrix, its slot in a *half* array with one value per dof (diagonal) and per edge, and
-  ``csr_to_half``, the slot each CSR position reads (``(i, j)`` and ``(j, i)`` share one).
+* ``half_scatter`` (built on first use, stored cell-major): for the packed upper triangle of
+  each (symmetric) local matrix, its slot in a *half* array with one value per dof
+  (diagonal) and per edge, and ``csr_to_half``, the slot each CSR position reads
+  (``(i, j)`` and ``(j, i)`` share one).
 
 Symmetric assembly is then ``data = bincount(half_scatter, packed)[csr_to_half]``; for a
 coefficient constant per cell, :meth:`SparsityPattern.cell_operator` folds the unit local
@@ -55,6 +56,8 @@ __all__ = ["SparsityPattern", "assemble_vector", "pack_symmetric", "packed_pairs
 
 #: edges per block in :meth:`SparsityPattern.edge_operator`
 _EDGE_BLOCK = 16384
+#: rows per block when expanding a row pointer to row numbers
+_ROW_BLOCK = 1 << 16
 
 
 def _index_dtype(n: int):
@@ -80,6 +83,15 @@ def _group_rows(n_rows: int, rows: np.ndarray, cols: np.ndarray, payload: np.nda
     if sort:
         _sparsetools.csr_sort_indices(n_rows, indptr, out_cols, out_payload)
     return indptr, out_cols, out_payload
+
+
+def _order_in_place(lo: np.ndarray, hi: np.ndarray, step: int = 1 << 18) -> None:
+    """``lo, hi = minimum(lo, hi), maximum(lo, hi)`` in place, block by block (no big temporary)."""
+    for i in range(0, len(lo), step):
+        a, b = lo[i:i + step], hi[i:i + step]
+        t = np.minimum(a, b)
+        np.maximum(a, b, out=b)
+        a[...] = t
 
 
 def _arange_into(out: np.ndarray, step: int = 1 << 20) -> np.ndarray:
@@ -108,8 +120,12 @@ def _sorted_pairs(lo: np.ndarray, hi: np.ndarray, n: int) -> tuple[np.ndarray, n
     ptr1 = np.empty(n + 1, dtype=idx)
     lo_by_hi, src1 = np.empty(n_up, dtype=idx), np.empty(n_up, dtype=idx)
     _sparsetools.coo_tocsr(n, n, n_up, hi, lo, src, ptr1, lo_by_hi, src1)
-    del hi
-    hi_by_hi = np.repeat(np.arange(n, dtype=idx), np.diff(ptr1))  # sequential, no gather
+    hi_by_hi = hi  # buffer reused: the row of each sorted entry, filled block by block
+    counts = np.diff(ptr1)
+    for r0 in range(0, n, _ROW_BLOCK):
+        r1 = min(r0 + _ROW_BLOCK, n)
+        hi_by_hi[ptr1[r0]:ptr1[r1]] = np.repeat(np.arange(r0, r1, dtype=idx), counts[r0:r1])
+    del hi, counts
     up_ptr = np.empty(n + 1, dtype=idx)
     up_cols, up_src = lo, src  # free buffers, reused
     _sparsetools.coo_tocsr(n, n, n_up, lo_by_hi, hi_by_hi, src1, up_ptr, up_cols, up_src)
@@ -202,58 +218,51 @@ class SparsityPattern:
         n = int(n_dofs)
         self.n_dofs, self.n_cells, self.n_local = n, m, nloc
         idx = _index_dtype(max(n + 1, nloc * nloc * m + 1))
-        dofs_t = np.ascontiguousarray(cell_dofs.T, dtype=idx)  # (nloc, m)
+        dofs = np.ascontiguousarray(cell_dofs, dtype=idx)  # (m, nloc)
         pa, pb = np.triu_indices(nloc, 1)
         n_pairs = len(pa)
         n_up = n_pairs * m
-        # 1. unique edges i < j of the graph, from the strict upper local pairs (source id
-        #    p * m + e); two stable O(N) counting sorts (by the larger dof, then by the
-        #    smaller) order them by (lo, hi) and, within an edge, by source id
-        lo = dofs_t[pa].reshape(-1)
-        hi = dofs_t[pb].reshape(-1)
-        tmp = np.minimum(lo, hi)
-        np.maximum(lo, hi, out=hi)
-        del lo
-        up_ptr, up_cols, up_src = _sorted_pairs(tmp, hi, n)
-        del tmp, hi
+        # 1. unique edges i < j of the graph, from the strict upper local pairs, numbered
+        #    cell by cell (source id e * n_pairs + p); two stable O(N) counting sorts (by the
+        #    larger dof, then by the smaller) order them by (lo, hi) and, within an edge, by
+        #    source id, i.e. by cell
+        lo = np.take(dofs, pa, axis=1).reshape(-1)  # take: C-ordered (m, n_pairs), no copy
+        hi = np.take(dofs, pb, axis=1).reshape(-1)
+        _order_in_place(lo, hi)
+        up_ptr, up_cols, up_src = _sorted_pairs(lo, hi, n)
+        del lo, hi
         new = _edge_starts(up_ptr, up_cols)
         starts = np.flatnonzero(new).astype(idx)
         cols_e = up_cols[starts]
         del up_cols, new
         n_edges = len(cols_e)
         self._edge_ptr = np.append(starts, np.asarray(n_up, dtype=idx))  # (n_edges + 1,)
-        self._edge_src = up_src  # (n_up,) pair-major source ids p * m + e, grouped by edge
+        self._edge_src = up_src  # (n_up,) cell-major source ids e * n_pairs + p, grouped by edge
         self.n_pairs = n_pairs
-        # 2. full CSR rows: [lower neighbours, diagonal, upper neighbours]; edges are sorted by
-        #    (row, column), so each position is the edge number plus a per-row shift
-        e_ptr = np.searchsorted(starts, up_ptr).astype(idx)  # first edge of each row
-        upper_count = np.diff(e_ptr)
-        rows_e = np.repeat(np.arange(n, dtype=idx), upper_count)
-        lower_count = np.bincount(cols_e, minlength=n).astype(idx)
-        indptr = np.zeros(n + 1, dtype=idx)
-        np.cumsum(lower_count + upper_count + 1, out=indptr[1:])
-        pos_diag = indptr[:-1] + lower_count
-        edges = np.arange(n_edges, dtype=idx)
-        pos_upper = edges + np.repeat(pos_diag + 1 - e_ptr[:-1], upper_count)
-        low_ptr, _, low_edge = _group_rows(n, cols_e, rows_e, edges, sort=False)
-        pos_lower = np.empty(n_edges, dtype=idx)
-        pos_lower[low_edge] = edges + np.repeat(indptr[:-1] - low_ptr[:-1], lower_count)
-        del low_ptr, low_edge
-        nnz = int(indptr[-1])
-        indices = np.empty(nnz, dtype=idx)
-        indices[pos_upper] = cols_e
-        indices[pos_lower] = rows_e
-        indices[pos_diag] = np.arange(n, dtype=idx)
-        csr_to_half = np.empty(nnz, dtype=idx)
-        csr_to_half[pos_diag] = np.arange(n, dtype=idx)
-        csr_to_half[pos_upper] = edges + n
-        csr_to_half[pos_lower] = edges + n
+        # 2. full CSR rows: [lower neighbours, diagonal, upper neighbours], by one stable
+        #    counting sort by row of the entries listed as (all lower, all diagonal, all
+        #    upper): the edges are sorted by (row, column), so each group of a row comes out
+        #    sorted by column, and the payload is each position's half-array slot
+        e_ptr = np.searchsorted(starts, up_ptr)  # first edge of each row
+        rows_e = np.repeat(np.arange(n, dtype=idx), np.diff(e_ptr))
+        del e_ptr
+        n_all = 2 * n_edges + n
+        ent_rows, ent_cols, ent_half = (np.empty(n_all, dtype=idx) for _ in range(3))
+        diag = slice(n_edges, n_edges + n)
+        ent_rows[:n_edges], ent_rows[diag], ent_rows[n_edges + n:] = cols_e, np.arange(n), rows_e
+        ent_cols[:n_edges], ent_cols[diag], ent_cols[n_edges + n:] = rows_e, np.arange(n), cols_e
+        np.add(np.arange(n_edges, dtype=idx), n, out=ent_half[:n_edges])
+        ent_half[diag], ent_half[n_edges + n:] = np.arange(n), ent_half[:n_edges]
+        del rows_e
+        indptr, indices, csr_to_half = _group_rows(n, ent_rows, ent_cols, ent_half, sort=False)
+        del ent_rows, ent_cols, ent_half
         self.indptr, self.indices = indptr, indices
         self.csr_to_half = csr_to_half
         self._half_scatter = None  # built on first use (the P1 edge path never needs it)
         self.n_edges = n_edges
-        self._pos = (pos_diag, pos_upper, pos_lower)
-        self._cell_dofs = dofs_t
+        # CSR position of each diagonal entry: after the row's lower neighbours
+        self._pos_diag = indptr[:-1] + np.bincount(cols_e, minlength=n).astype(idx)
+        self._cell_dofs = dofs
         self._scatter = None
         self._keys = None
 
@@ -262,12 +271,17 @@ class SparsityPattern:
         """Half-array slot of each packed local entry, ``(nloc (nloc + 1) / 2, m)`` (cached)."""
         if self._half_scatter is None:
             nloc, n = self.n_local, self.n_dofs
-            dofs_t = self._cell_dofs
-            half_scatter = np.empty((nloc + self.n_pairs, self.n_cells), dtype=dofs_t.dtype)
-            half_scatter[:nloc] = dofs_t
-            slots = np.repeat(np.arange(n, n + self.n_edges, dtype=dofs_t.dtype), np.diff(self._edge_ptr))
-            half_scatter[nloc:].reshape(-1)[self._edge_src] = slots
-            self._half_scatter = half_scatter
+            dofs = self._cell_dofs
+            pairs = np.empty((self.n_cells, self.n_pairs), dtype=dofs.dtype)  # cell-major
+            slots = np.repeat(np.arange(n, n + self.n_edges, dtype=dofs.dtype), np.diff(self._edge_ptr))
+            pairs.reshape(-1)[self._edge_src] = slots
+            del slots
+            # stored cell-major (a transposed view is returned): the cell-by-cell sums of
+            # ``half_data(..., cell_major=True)`` and ``cell_operator`` then read it in order
+            cell_major = np.empty((self.n_cells, nloc + self.n_pairs), dtype=dofs.dtype)
+            cell_major[:, :nloc] = dofs
+            cell_major[:, nloc:] = pairs
+            self._half_scatter = cell_major.T
         return self._half_scatter
 
     @property
@@ -280,8 +294,14 @@ class SparsityPattern:
         """Position in the CSR data of every local entry ``(a, b, e)``, ``(nloc, nloc, m)``."""
         if self._scatter is None:
             nloc, m, n = self.n_local, self.n_cells, self.n_dofs
-            pos_diag, pos_upper, pos_lower = self._pos
-            dofs_t = self._cell_dofs
+            pos_diag = self._pos_diag
+            row_of = np.repeat(np.arange(n, dtype=self.indices.dtype), np.diff(self.indptr))
+            pos_upper = np.flatnonzero(self.indices > row_of)  # in edge order
+            lower = np.flatnonzero(self.indices < row_of)
+            pos_lower = np.empty(self.n_edges, dtype=lower.dtype)
+            pos_lower[self.csr_to_half[lower] - n] = lower
+            del row_of, lower
+            dofs_t = self._cell_dofs.T
             scatter = np.empty((nloc, nloc, m), dtype=self.indices.dtype)
             for a in range(nloc):
                 scatter[a, a] = pos_diag[dofs_t[a]]
@@ -377,7 +397,8 @@ class SparsityPattern:
             raise ValueError(f"strict upper local entries must have shape (nloc (nloc - 1) / 2, m) = "
                              f"{shape}; got {upper.shape}")
         src, ptr = self._edge_src, self._edge_ptr
-        flat = upper.reshape(-1)
+        flat = np.ascontiguousarray(upper.T).reshape(-1)  # cell-major, as the source ids
+        n_pairs = self.n_pairs
         n_edges, m = self.n_edges, self.n_cells
         # blocks of edges, so the temporaries stay in cache; the outputs are filled in order
         # and only their used part is ever touched
@@ -398,7 +419,7 @@ class SparsityPattern:
             kept = v_blk[keep]
             k = len(kept)
             vals[nnz:nnz + k] = kept
-            np.remainder(s_blk[keep], m, out=cols[nnz:nnz + k])
+            np.floor_divide(s_blk[keep], n_pairs, out=cols[nnz:nnz + k])
             nnz += k
         op_ptr[n_edges] = nnz
         return sp.csr_matrix((vals[:nnz], cols[:nnz], op_ptr), shape=(n_edges, m), copy=False)
@@ -427,7 +448,7 @@ class SparsityPattern:
         data = np.take(half, self.csr_to_half, mode="clip")  # indices are in range: no checks
         row_sums = np.add.reduceat(data, self.indptr[:-1])  # the diagonal slots read zeros
         np.negative(row_sums, out=row_sums)
-        data[self._pos[0]] = row_sums
+        data[self._pos_diag] = row_sums
         return self.matrix(data)
 
     def data(self, local: np.ndarray) -> np.ndarray:

@@ -7,8 +7,9 @@ packed upper triangle of each local matrix is computed and scattered. The coeffi
 ("unit") local matrices are cached in the space, so re-assembling with a new coefficient is:
 
 * constant ``a``: ``a`` times the cached unit data (no scatter at all);
-* per-cell ``a (m,)``: one sparse product with the cell operator, ``op @ a`` (built by an
-  O(N) counting sort on the first call and cached), and one gather to the CSR layout;
+* per-cell ``a (m,)``: the first call scatters ``a[e] unit_e`` directly (one ``bincount``);
+  from the second call on, one sparse product with the cell operator, ``op @ a`` (built by
+  an O(N) counting sort on the second call and cached), and one gather to the CSR layout;
 * per-quadrature-point ``a (m, nq)``: an exact reduction to per-cell values for P1 (constant
   gradients), a pair loop over the cached physical gradients for P2.
 
@@ -96,17 +97,50 @@ def gradient_gram(g: np.ndarray, wq: np.ndarray) -> np.ndarray:
     return local
 
 
+def _reference_gram(ref_grad: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``(d (d + 1) / 2, k)`` reference products for :func:`unit_stiffness`.
+
+    Row ``s`` of the pair ``(i, j)``, ``i <= j`` (``np.triu_indices`` order), column ``k`` of
+    the packed local pair ``(a, b)``: ``sum_q w_q (G_ai G_bj + G_aj G_bi)`` (once for
+    ``i = j``), with ``G = ref_grad (nq, nloc, d)`` the reference gradients.
+    """
+    nloc, d = ref_grad.shape[1], ref_grad.shape[2]
+    pa, pb = packed_pairs(nloc)
+    si, sj = np.triu_indices(d)
+    prod = np.einsum("q,qai,qbj->ijab", weights, ref_grad, ref_grad)  # (d, d, nloc, nloc)
+    sym = prod[si, sj] + np.where((si != sj)[:, None, None], prod[sj, si], 0.0)
+    return np.ascontiguousarray(sym[:, pa, pb])
+
+
 def unit_stiffness(space: FunctionSpace) -> np.ndarray:
-    """Packed local stiffness matrices for coefficient 1, ``(nloc (nloc + 1) / 2, m)`` (cached)."""
+    """Packed local stiffness matrices for coefficient 1, ``(nloc (nloc + 1) / 2, m)`` (cached).
+
+    ``vol grad phi_a . grad phi_b = det J sum_ij (J^-1 J^-T)_ij R_ij^ab`` with the reference
+    products ``R`` of :func:`_reference_gram`: one ``(m, d (d + 1) / 2) x (d (d + 1) / 2, k)``
+    matrix product for all cells. The result is a transposed view of a cell-major array, so
+    the cell-by-cell sums of the assembly read it in order.
+    """
     if "unit_stiffness" not in space.cache:
-        det = space.geometry.det
+        geo = space.geometry
+        d, m = space.dim, space.n_cells
         if space.degree == 1:
-            wq = (det / factorial(space.dim))[None, :]
-            local = gradient_gram(space.gradients(), wq)
+            ref = space.element.gradients(np.zeros((1, d)))
+            weights = np.array([1.0 / factorial(d)])
         else:
             rule = space.quadrature(2 * (space.degree - 1))
-            local = gradient_gram(space.gradients(rule), rule.weights[:, None] * det[None, :])
-        space.cache["unit_stiffness"] = local
+            ref, weights = space.element.gradients(rule.points), rule.weights
+        gram = _reference_gram(np.asarray(ref, dtype=np.float64), np.asarray(weights, dtype=np.float64))
+        si, sj = np.triu_indices(d)
+        metric = np.empty((len(si), m))  # det J (J^-1 J^-T)_ij, cell-last
+        tmp = np.empty(m)
+        inv_t = geo.inv_t
+        for s, (i, j) in enumerate(zip(si, sj)):
+            np.multiply(inv_t[0, i], inv_t[0, j], out=metric[s])
+            for k in range(1, d):
+                np.multiply(inv_t[k, i], inv_t[k, j], out=tmp)
+                metric[s] += tmp
+            metric[s] *= geo.det
+        space.cache["unit_stiffness"] = (metric.T @ gram).T  # (k, m) view of (m, k)
     return space.cache["unit_stiffness"]
 
 
@@ -124,7 +158,7 @@ def p1_upper_stiffness(space: FunctionSpace) -> np.ndarray:
     d, m = space.dim, space.n_cells
     nloc = d + 1
     pa, pb = np.triu_indices(nloc, 1)
-    out = np.empty((len(pa), m))
+    out = np.empty((m, len(pa))).T  # cell-major storage, as the pattern's edge grouping
     if "geometry" not in space.cache:
         _p1_upper_from_points(space.mesh.points, space.mesh.cells, out)
         return out
@@ -240,15 +274,20 @@ def _operator(space: FunctionSpace, key: str, unit_fn) -> sp.csr_matrix:
 def cell_weighted_data(space: FunctionSpace, key: str, unit_fn, a: np.ndarray | None) -> np.ndarray:
     """Half array (see :class:`SparsityPattern`) of ``sum_e a[e] unit_e``; ``a=None``: all ones.
 
-    The first call builds the cell operator (an O(N) counting sort, cheaper than a direct
-    scatter of the weighted entries) and caches it, so every assembly is a single sparse
-    product ``op @ a``; it adds the same products in the same order as
-    ``half_data(unit * a, cell_major=True)``, so the two agree bit for bit.
+    The first call with per-cell values scatters the weighted entries directly (one
+    ``bincount``); the second builds the cell operator (an O(N) counting sort) and caches it,
+    so every later assembly is a single sparse product ``op @ a``. Both add the same products
+    in the same order as ``half_data(unit * a, cell_major=True)``, so all agree bit for bit.
     """
     if a is None:
         if key + "_ones" not in space.cache:
             space.cache[key + "_ones"] = space.pattern.half_data(unit_fn(space), cell_major=True)
         return space.cache[key + "_ones"]
+    if key not in space.cache and key + "_scattered" not in space.cache:
+        # first per-cell call: one direct scatter is cheaper than building the operator,
+        # which only pays off from the second call on
+        space.cache[key + "_scattered"] = True
+        return space.pattern.half_data(unit_fn(space) * a, cell_major=True)
     return _operator(space, key, unit_fn) @ a
 
 
