@@ -27,13 +27,13 @@ Run::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
 import time
 import tracemalloc
 from pathlib import Path
+from _record import write_record
 
 HERE = Path(__file__).resolve().parent
 
@@ -184,9 +184,7 @@ def main(argv=None) -> int:
     print(f"500-particle cluster, tol 1e-6: ranks {c5.ranks} (paper ~(40, 40, 47)), degrees "
           f"{c5.degrees}, error rms {rms5:.1e} max {mx5:.1e} (paper ~1e-6)", flush=True)
 
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2))
+    out = write_record(args.output, record)
     print(f"wrote {out}")
     return 0
 

@@ -18,7 +18,6 @@ time available; the epochs actually run are reported next to the errors.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -32,6 +31,7 @@ from pdekit.data.torch_dataset import open_dataset
 from pdekit.training import Trainer
 from pdekit.training.models import build_model
 from pdekit.training.normalization import NormalizedOperator, fit_normalizers
+from _record import write_record
 
 HERE = Path(__file__).resolve().parent
 PAPER_FNO_L2 = 0.0108
@@ -193,9 +193,7 @@ def main(argv=None) -> int:
               "machine": platform.platform(), "torch": torch.__version__, "data": data_report,
               "paper_fno_l2": PAPER_FNO_L2, "results": results, "targets": checks,
               "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2) + "\n")
+    out = write_record(args.out, record)
     print(f"wrote {out}")
     return 0
 

@@ -28,7 +28,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -39,9 +38,9 @@ import scipy  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 import scipy.sparse.linalg as spla  # noqa: E402
 
-from pdekit._atomic import atomic_path  # noqa: E402
 from pdekit.solvers.fd import _darcy, darcy, poisson  # noqa: E402
 from pdekit.solvers.random_fields import gaussian_random_field, threshold_coefficient  # noqa: E402
+from _record import write_record
 
 HERE = Path(__file__).resolve().parent
 TARGET = 3.0
@@ -207,9 +206,7 @@ def main(argv=None) -> int:
                      "pyamg": pyamg.__version__, "scikit-fem": skfem.__version__},
         "results": results,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(args.output) as tmp:
-        tmp.write_text(json.dumps(record, indent=2))
+    write_record(args.output, record)
     print(f"wrote {args.output}")
     return 0
 

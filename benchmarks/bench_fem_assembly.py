@@ -42,13 +42,13 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import platform
 import statistics
 import sys
 import time
 from pathlib import Path
+from _record import write_record
 
 HERE = Path(__file__).resolve().parent
 TARGET_FIRST, TARGET_REASSEMBLY = 2.0, 20.0
@@ -205,11 +205,7 @@ def main(argv=None) -> int:
               "python": sys.version.split()[0], "numpy": np.__version__, "scipy": scipy.__version__,
               "machine": platform.machine(), "rows": rows}
     out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    from pdekit._atomic import atomic_path
-
-    with atomic_path(out) as tmp:
-        tmp.write_text(json.dumps(record, indent=2))
+    write_record(out, record)
     print(f"wrote {out}")
     return 0
 

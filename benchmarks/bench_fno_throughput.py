@@ -24,7 +24,6 @@ Run with the benchmark environment::
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import os
 import platform
@@ -32,6 +31,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from _record import write_record
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = {"FNO": {"train_samples_per_s": 80.0, "params": 602977},
@@ -227,11 +227,7 @@ def main(argv=None) -> int:
               "platform": platform.platform(), "python": sys.version.split()[0], "results": results,
               "verdicts": verdicts, "reference": REFERENCE, "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    sys.path.insert(0, str(HERE.parent))
-    from pdekit._atomic import atomic_path
-    with atomic_path(out) as tmp:
-        tmp.write_text(json.dumps(record, indent=2))
+    write_record(out, record)
     print(f"wrote {out}")
     return 0
 

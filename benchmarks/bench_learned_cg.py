@@ -25,7 +25,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
@@ -39,6 +38,7 @@ from pdekit.operators.pretrained_networks import pretrained_card  # noqa: E402
 from pdekit.solvers.fd import poisson_system  # noqa: E402
 from pdekit.solvers.linear import ConvergenceWarning, amg, cg, dcdm, ic0, pcg  # noqa: E402
 from pdekit.training.dcdm import random_grid_system  # noqa: E402
+from _record import write_record
 
 TOLS = (1e-4, 1e-6, 1e-8)
 HELD_OUT_SEED = 31337  # training used seeds 0..; this one never
@@ -208,7 +208,7 @@ def main(argv=None):
                                                                   ("total_seconds", "train_seconds", "final_loss")}
                                                               for d in cards},
               "summary": summary, **extra}
-    out.write_text(json.dumps(record, indent=1, default=float))
+    write_record(out, record, indent=1, default=float)
     print(f"\nwrote {out}")
 
 

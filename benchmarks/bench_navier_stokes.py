@@ -20,7 +20,6 @@ On a machine with a GPU both the generator's time stepping and the training run 
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -32,6 +31,7 @@ from pdekit.data.generation import generate
 from pdekit.data.torch_dataset import open_dataset
 from pdekit.training import Trainer
 from pdekit.training.models import build_model
+from _record import write_record
 
 HERE = Path(__file__).resolve().parent
 PAPER_FNO2D_L2 = 0.0128
@@ -197,9 +197,7 @@ def main(argv=None) -> int:
               "threads": torch.get_num_threads(), "machine": platform.platform(), "torch": torch.__version__,
               "data": data_report, "paper_fno2d_l2": PAPER_FNO2D_L2, "persistence_l2": persistence, "results": results, "skipped": skipped,
               "targets": checks, "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2) + "\n")
+    out = write_record(args.out, record)
     print(f"wrote {out}")
     return 0
 

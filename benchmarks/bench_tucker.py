@@ -21,13 +21,13 @@ time is the median of ``--reps`` runs after one warm-up; tensorly (tens of secon
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import sys
 import time
 from pathlib import Path
+from _record import write_record
 
 HERE = Path(__file__).resolve().parent
 TARGET_SPEEDUP = 20.0
@@ -121,9 +121,7 @@ def main(argv=None) -> int:
     record = {"benchmark": "bench_tucker", "threads": args.threads, "reps": args.reps,
               "machine": platform.processor() or platform.machine(), "python": sys.version.split()[0],
               "target_speedup": TARGET_SPEEDUP, "rows": rows}
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2))
+    out = write_record(args.output, record)
     print(f"wrote {out}")
     return 0
 
