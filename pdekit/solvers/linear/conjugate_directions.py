@@ -25,7 +25,8 @@ from pdekit.solvers.linear.krylov import flexible_cg
 __all__ = ["dcdm"]
 
 
-def dcdm(A: Any, b, x0=None, *, network: Any, shape: Sequence[int] | None = None, rtol: float = 1e-5,
+def dcdm(A: Any, b, x0=None, *, network: Any, shape: Sequence[int] | None = None,
+         unknowns: np.ndarray | None = None, rtol: float = 1e-5,
          atol: float = 0.0, maxiter: int | None = None, k: int = 2, callback: Callable | None = None,
          stall_ratio: float | None = None, check_symmetry: bool = True, true_residuals: bool = True):
     """Solve the SPD system ``A x = b`` by deep conjugate directions.
@@ -44,7 +45,12 @@ def dcdm(A: Any, b, x0=None, *, network: Any, shape: Sequence[int] | None = None
         returns such a callable over ``(n,)`` vectors (pdekit's DCDM networks). Binding time
         is reported in ``info.setup_time`` and counted in ``info.solve_time``.
     shape : sequence of int, optional
-        Grid shape with ``prod(shape) == n``.
+        Grid shape with ``prod(shape) == n`` (every grid node is an unknown).
+    unknowns : bool array of grid shape, optional
+        Mask of the grid nodes that are unknowns, numbered in C order, with ``unknowns.sum()
+        == n`` (e.g. ``GridSystem.unknowns`` for grids with Dirichlet sides or obstacles): the
+        network sees the residual scattered onto the grid, zero elsewhere, and its direction is
+        read back at the unknowns. Implies ``shape = unknowns.shape``.
     rtol, atol : float
         Stop when ``||b - A x|| <= max(rtol * ||b||, atol)`` (true residual).
     maxiter : int, optional
@@ -77,12 +83,21 @@ def dcdm(A: Any, b, x0=None, *, network: Any, shape: Sequence[int] | None = None
     Raises
     ------
     ValueError
-        Bad system (see :func:`pdekit.solvers.linear.cg`), ``prod(shape) != n``, or ``k < 1``.
+        Bad system (see :func:`pdekit.solvers.linear.cg`), ``prod(shape) != n``, ``unknowns``
+        not a boolean mask with ``n`` True entries (or of another shape than ``shape``), or
+        ``k < 1``.
     TypeError
         ``network`` is neither callable nor bindable.
     """
     system = as_system(A, check_symmetry=check_symmetry)
-    if shape is not None:
+    if unknowns is not None:
+        unknowns = np.asarray(unknowns)
+        if unknowns.dtype != bool or int(unknowns.sum()) != system.n:
+            raise ValueError(f"unknowns must be a boolean mask of the grid with n = {system.n} True "
+                             f"entries; got dtype {unknowns.dtype} with {int(np.count_nonzero(unknowns))}")
+        if shape is not None and tuple(int(s) for s in shape) != unknowns.shape:
+            raise ValueError(f"shape {tuple(shape)} differs from the shape {unknowns.shape} of unknowns")
+    elif shape is not None:
         shape = tuple(int(s) for s in shape)
         if any(s < 1 for s in shape) or int(np.prod(shape)) != system.n:
             raise ValueError(f"shape {shape} must hold exactly n = {system.n} unknowns (prod(shape) = "
@@ -91,9 +106,11 @@ def dcdm(A: Any, b, x0=None, *, network: Any, shape: Sequence[int] | None = None
         raise ValueError(f"stall_ratio must be in (0, 1] or None; got {stall_ratio}")
     t_setup = time.perf_counter()
     if hasattr(network, "bind") and callable(network.bind):
-        direction = network.bind(A, shape=shape)
+        direction = network.bind(A, shape=shape) if unknowns is None else network.bind(A, unknowns=unknowns)
     elif callable(network):
-        if shape is None:
+        if unknowns is not None:
+            direction = _masked(network, unknowns)
+        elif shape is None:
             direction = network
         else:
             def direction(r):
@@ -105,3 +122,25 @@ def dcdm(A: Any, b, x0=None, *, network: Any, shape: Sequence[int] | None = None
     return flexible_cg(system, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, direction=direction, m=k,
                        callback=callback, method=f"dcdm({k})", normalize=True, setup_time=setup_time,
                        stall_ratio=stall_ratio, true_residuals=true_residuals)
+
+
+def _masked(network: Callable, unknowns: np.ndarray) -> Callable:
+    """``r -> network(r on the grid, 0 elsewhere)[unknowns]`` for numpy arrays or torch tensors."""
+    masks: dict = {}
+
+    def direction(r):
+        if type(r).__module__.startswith("torch"):
+            key = (r.device, r.dtype)
+            if key not in masks:
+                import torch
+
+                masks[key] = torch.as_tensor(unknowns, device=r.device)
+            mask = masks[key]
+            field = r.new_zeros(unknowns.shape)
+        else:
+            mask = unknowns
+            field = np.zeros(unknowns.shape, dtype=r.dtype)
+        field[mask] = r
+        return network(field)[mask]
+
+    return direction

@@ -44,6 +44,30 @@ def test_shape_reshapes_the_residual_into_a_field():
     assert info.converged and set(seen) == {(6, 6)}
 
 
+def test_unknowns_mask_scatters_the_residual_onto_the_grid():
+    mask = np.zeros((24, 24), dtype=bool)
+    mask[8:14, 5:18] = True
+    system = poisson_system((24, 24), obstacle=mask, bc={"left": "neumann", "right": "dirichlet",
+                                                          "bottom": "dirichlet", "top": "dirichlet"})
+    seen = []
+    inverse_diag = system.to_grid(1.0 / system.matrix.diagonal())
+
+    def network(field):  # a grid map: Jacobi on the field, zero off the unknowns
+        seen.append((field.shape, float(np.abs(field[~system.unknowns]).max())))
+        return field * inverse_diag
+    x, info = dcdm(system.matrix, system.rhs, network=network, unknowns=system.unknowns, rtol=1e-8)
+    assert info.converged and {shape for shape, _ in seen} == {(24, 24)}
+    assert max(off for _, off in seen) == 0.0
+    assert np.allclose(x, spla.spsolve(system.matrix.tocsc(), system.rhs), rtol=1e-6, atol=1e-12)
+    x_net, info_net = dcdm(system.matrix, system.rhs, network=pretrained("dcdm-poisson-2d"),
+                           unknowns=system.unknowns, rtol=1e-8)
+    assert info_net.converged and info_net.iterations <= 8 < info.iterations
+    with pytest.raises(ValueError, match="True entries"):
+        dcdm(system.matrix, system.rhs, network=network, unknowns=np.ones((24, 24), dtype=bool))
+    with pytest.raises(ValueError, match="differs from the shape"):
+        dcdm(system.matrix, system.rhs, network=network, unknowns=system.unknowns, shape=(24, 25))
+
+
 def test_pretrained_2d_reaches_tolerance_on_held_out_problems(held_out_2d):
     net = pretrained("dcdm-poisson-2d")
     counts = []
