@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import collections
 import time
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -46,7 +46,24 @@ from pdekit.solvers.linear._common import SolveInfo, SystemOperator, as_precondi
 __all__ = ["cg", "pcg", "fcg"]
 
 
-def _start(system: SystemOperator, b, x0, rtol: float, atol: float, maxiter: int | None):
+class _Start(NamedTuple):
+    """A checked Krylov start: the right-hand side, first iterate and residual, the tolerance,
+    the histories, and ``finished`` = ``(x, info)`` when nothing is left to do."""
+
+    b: Any
+    x: Any
+    r: Any
+    rnorm: float
+    bnorm: float
+    tol: float
+    maxiter: int
+    residuals: list
+    times: list
+    finished: tuple | None
+
+
+def _start(system: SystemOperator, b, x0, rtol: float, atol: float, maxiter: int | None,
+           info: SolveInfo, t0: float) -> _Start:
     for name, value in (("rtol", rtol), ("atol", atol)):
         if not np.isfinite(value) or value < 0:
             raise ValueError(f"{name} must be a finite number >= 0; got {value}")
@@ -63,7 +80,15 @@ def _start(system: SystemOperator, b, x0, rtol: float, atol: float, maxiter: int
     else:
         r = b.clone() if system.backend == "torch" else b.copy()
     bnorm = system.norm(b)
-    return b, x, r, bnorm, int(maxiter)
+    if bnorm == 0.0:
+        info.tolerance = atol
+        done = (system.zeros(), stop_info(info, [0.0], [0.0], t0, "converged"))
+        return _Start(b, x, r, 0.0, bnorm, atol, int(maxiter), [0.0], [0.0], done)
+    tol = info.tolerance = max(rtol * bnorm, atol)
+    rnorm = system.norm(r)
+    residuals, times = [rnorm / bnorm], [time.perf_counter() - t0]
+    done = (x, stop_info(info, residuals, times, t0, "converged")) if rnorm <= tol else None
+    return _Start(b, x, r, rnorm, bnorm, tol, int(maxiter), residuals, times, done)
 
 
 def _timed(fn: Callable, arg, system: SystemOperator, info: SolveInfo):
@@ -130,15 +155,10 @@ def preconditioned_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float
     """PCG on an already checked system (``apply_M=None``: plain CG)."""
     t0 = time.perf_counter()
     info = SolveInfo(method=method)
-    b, x, r, bnorm, maxiter = _start(system, b, x0, rtol, atol, maxiter)
-    if bnorm == 0.0:
-        info.tolerance = atol
-        return system.zeros(), stop_info(info, [0.0], [0.0], t0, "converged")
-    tol = info.tolerance = max(rtol * bnorm, atol)
-    rnorm = system.norm(r)
-    residuals, times = [rnorm / bnorm], [time.perf_counter() - t0]
-    if rnorm <= tol:
-        return x, stop_info(info, residuals, times, t0, "converged")
+    b, x, r, rnorm, bnorm, tol, maxiter, residuals, times, finished = _start(
+        system, b, x0, rtol, atol, maxiter, info, t0)
+    if finished is not None:
+        return finished
     z = r if apply_M is None else _check_direction(_timed(apply_M, r, system, info), system, "preconditioner")[0]
     rz = system.dot(r, z)
     p = z.clone() if system.backend == "torch" else z.copy()
@@ -193,15 +213,10 @@ def flexible_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxi
         raise ValueError(f"the number of kept directions must be an integer >= 1; got {m}")
     t0 = time.perf_counter() - setup_time
     info = SolveInfo(method=method, setup_time=setup_time)
-    b, x, r, bnorm, maxiter = _start(system, b, x0, rtol, atol, maxiter)
-    if bnorm == 0.0:
-        info.tolerance = atol
-        return system.zeros(), stop_info(info, [0.0], [0.0], t0, "converged")
-    tol = info.tolerance = max(rtol * bnorm, atol)
-    rnorm = system.norm(r)
-    residuals, times = [rnorm / bnorm], [time.perf_counter() - t0]
-    if rnorm <= tol:
-        return x, stop_info(info, residuals, times, t0, "converged")
+    b, x, r, rnorm, bnorm, tol, maxiter, residuals, times, finished = _start(
+        system, b, x0, rtol, atol, maxiter, info, t0)
+    if finished is not None:
+        return finished
     kept: collections.deque = collections.deque(maxlen=int(m))
     status = "maxiter"
     stalled = False
