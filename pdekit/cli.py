@@ -46,7 +46,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``pdekit`` console script; returns the exit code."""
+    """Entry point of the ``pdekit`` console script; returns the exit code.
+
+    Exit codes: 0 success, 2 bad input or any other error (one line on standard error;
+    ``--debug`` shows the traceback instead), 130 interrupted. A verb may return its own
+    code for an outcome that is not an error (``solve``: 3 when the solve did not converge).
+    """
     parser, mods = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -57,11 +62,39 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pdekit: interrupted", file=sys.stderr)
         return 130
-    except (ValueError, TypeError, FileNotFoundError, FileExistsError, PermissionError, KeyError) as exc:
+    except BrokenPipeError:
+        # the reader of our output went away (`pdekit info X --json | head`): not an error
+        _silence_stdout()
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the CLI turns every failure into one line
         if getattr(args, "debug", False):
             raise
-        print(f"pdekit {args.command}: error: {exc}", file=sys.stderr)
-        return 1
+        print(f"pdekit {args.command}: error: {_describe(exc)}", file=sys.stderr)
+        return 2
+
+
+#: exception types whose message is the whole story; others are named in the line
+_PLAIN_ERRORS = (ValueError, TypeError, FileNotFoundError, FileExistsError, PermissionError,
+                 IsADirectoryError, NotADirectoryError, KeyError, RuntimeError)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if isinstance(exc, KeyError) and text.startswith(("'", '"')):
+        text = text[1:-1]
+    if isinstance(exc, _PLAIN_ERRORS) and text:
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

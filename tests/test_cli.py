@@ -44,12 +44,12 @@ def test_options_before_the_pde_and_quiet(tmp_path, capsys):
 
 def test_unknown_parameter_and_pde_are_rejected(tmp_path, capsys):
     out = tmp_path / "u.h5"
-    assert main(["generate", "toy-2d", "--n", "2", "--nu", "1e-3", "-o", str(out)]) == 1
+    assert main(["generate", "toy-2d", "--n", "2", "--nu", "1e-3", "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert "unknown parameter --nu for toy-2d; valid parameters: --delay, --fail, --scale" in err
-    assert main(["generate", "nope", "--n", "2", "-o", str(out)]) == 1
+    assert main(["generate", "nope", "--n", "2", "-o", str(out)]) == 2
     assert "unknown PDE 'nope'" in capsys.readouterr().err
-    assert main(["generate", "toy-2d", "-o", str(out)]) == 1
+    assert main(["generate", "toy-2d", "-o", str(out)]) == 2
     assert "missing --n" in capsys.readouterr().err
     assert not out.exists()
 
@@ -82,7 +82,7 @@ def test_info_rejects_other_files(tmp_path, capsys):
     path = tmp_path / "o.h5"
     with h5py.File(path, "w") as f:
         f["u"] = np.zeros(2)
-    assert main(["info", str(path)]) == 1
+    assert main(["info", str(path)]) == 2
     assert "not a pdekit dataset" in capsys.readouterr().err
 
 
@@ -141,7 +141,7 @@ def test_demo_steps_make_datasets_and_a_png(tmp_path, capsys, monkeypatch):
 def test_failing_sample_is_reported_without_traceback(tmp_path, capsys):
     out = tmp_path / "f.h5"
     assert main(["generate", "toy-2d", "--n", "2", "--fail", "--workers", "0", "--quiet",
-                 "-o", str(out)]) == 1
+                 "-o", str(out)]) == 2
     err = capsys.readouterr().err
     assert "error: sample 0 (seed" in err and "ArithmeticError: toy failure requested" in err
     assert "Traceback" not in err and not out.exists()

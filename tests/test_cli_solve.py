@@ -69,15 +69,15 @@ def test_non_convergence_gives_exit_code_3(grid_system, capsys):
 ])
 def test_bad_options(grid_system, args, message, capsys):
     d, _, _ = grid_system
-    assert main(["solve", str(d / "sys.npz"), "-o", str(d / "z.npy"), *args]) == 1
+    assert main(["solve", str(d / "sys.npz"), "-o", str(d / "z.npy"), *args]) == 2
     assert message in capsys.readouterr().err
 
 
 def test_bad_files(tmp_path, capsys):
     scipy.io.mmwrite(tmp_path / "A.mtx", poisson_system((5, 5)).matrix)
-    assert main(["solve", str(tmp_path / "A.mtx")]) == 1
+    assert main(["solve", str(tmp_path / "A.mtx")]) == 2
     assert "no right-hand side" in capsys.readouterr().err
-    assert main(["solve", str(tmp_path / "missing.npz")]) == 1
+    assert main(["solve", str(tmp_path / "missing.npz")]) == 2
     np.savez(tmp_path / "junk.npz", x=np.ones(3))
     with pytest.raises(ValueError, match="scipy's sparse layout"):
         load_system(tmp_path / "junk.npz")

@@ -77,24 +77,24 @@ def test_errors(darcy, tmp_path, capsys, one_thread):
     assert {"test/l2@17", "test/l2@9"} <= set(read_metrics(run / "metrics.jsonl")[0])
     capsys.readouterr()
     assert main(["train", "--model", "tfno", "--data", str(darcy), "--out", str(run), "--epochs", "2",
-                 "--resume", *SMALL]) == 1
+                 "--resume", *SMALL]) == 2
     err = capsys.readouterr().err
     assert "(written for NormalizedOperator) does not fit" in err and "missing" in err
     # a file without the expected fields
     with h5py.File(tmp_path / "other.h5", "w") as f:
         f["u"] = np.zeros((3, 4))
     assert main(["train", "--model", "fno", "--data", str(tmp_path / "other.h5"), "--out",
-                 str(tmp_path / "r2"), *SMALL]) == 1
+                 str(tmp_path / "r2"), *SMALL]) == 2
     assert "pdekit train: error:" in capsys.readouterr().err
     # a dataset whose channel count does not match the model
     generate(_two_channel_problem(), tmp_path / "two.h5", n=2, resolution=17, seed=0, workers=0)
-    assert main(["evaluate", str(run), str(tmp_path / "two.h5")]) == 1
+    assert main(["evaluate", str(run), str(tmp_path / "two.h5")]) == 2
     assert "the model takes 1 input channels" in capsys.readouterr().err
     # a resolution the data cannot be strided to
-    assert main(["evaluate", str(run), str(darcy), "--resolution", "12"]) == 1
+    assert main(["evaluate", str(run), str(darcy), "--resolution", "12"]) == 2
     assert "cannot be strided to 12 points" in capsys.readouterr().err
     # a model file that is not a model
-    assert main(["evaluate", str(run / "checkpoint.pt"), str(darcy)]) == 1
+    assert main(["evaluate", str(run / "checkpoint.pt"), str(darcy)]) == 2
     assert "not a pdekit operator checkpoint" in capsys.readouterr().err
 
 

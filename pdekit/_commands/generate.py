@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
         hint = ("\n(the finished samples are kept: rerun the same command to resume)"
                 if Path(out).exists() else "")
         print(f"pdekit generate: error: {exc}{hint}", file=sys.stderr)
-        return 1
+        return 2
     if not args.quiet:
         rate = f", {report.samples_per_second:.2f} samples/s" if report.n_generated else ""
         print(f"wrote {out}: {report.n_completed}/{report.n} samples of {report.pde} "
