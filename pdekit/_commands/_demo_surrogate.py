@@ -68,7 +68,7 @@ def train_demo_surrogate(data_path: str | os.PathLike, out_dir: str | os.PathLik
     import numpy as np
     import torch
 
-    from pdekit._commands.train import eval_strides, prepare_data
+    from pdekit.training.datasets import eval_strides, open_train_test
     from pdekit.data.problems import get_problem
     from pdekit.training.batches import resolution_stride
     from pdekit.training.models import build_model
@@ -85,7 +85,7 @@ def train_demo_surrogate(data_path: str | os.PathLike, out_dir: str | os.PathLik
         train_resolution = size if size <= 65 else max(
             r for r in {-(-size // k) for k in range(1, size + 1)} if r <= 65)
     resolution_stride(size, train_resolution)  # clear error if unreachable
-    train, test, _ = prepare_data(str(data_path), test_data=None, test_fraction=test_fraction,
+    train, test, _ = open_train_test(str(data_path), test_data=None, test_fraction=test_fraction,
                                   n_train=None, train_resolution=train_resolution)
     torch.manual_seed(seed)
     net = build_model("tfno", in_channels=train.in_channels, out_channels=train.out_channels,

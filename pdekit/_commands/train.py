@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-__all__ = ["add_parser", "run", "prepare_data"]
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -68,46 +68,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _spatial_size(dataset) -> int:
-    return int(dataset.x_shape[-1])
-
-
-def prepare_data(data: str, *, test_data: str | None, test_fraction: float, n_train: int | None,
-                 train_resolution: int | None):
-    """Open the train and test datasets; return ``(train, test, train_stride)``.
-
-    The training set is strided to ``train_resolution`` (if given); the test set is opened
-    at full resolution (scoring strides it).
-    """
-    from pdekit.data.torch_dataset import open_dataset
-    from pdekit.training.batches import resolution_stride
-
-    full = open_dataset(data)
-    stride = 1 if train_resolution is None else resolution_stride(_spatial_size(full), train_resolution)
-    if test_data is not None:
-        train = open_dataset(data, stride=stride)
-        test = open_dataset(test_data)
-    else:
-        train = open_dataset(data, split="train", test_fraction=test_fraction, stride=stride)
-        test = open_dataset(data, split="test", test_fraction=test_fraction)
-    if n_train is not None:
-        if not 0 < n_train <= len(train):
-            raise ValueError(f"--n-train must be between 1 and the {len(train)} training samples; got {n_train}")
-        train = train.subset(slice(0, n_train))
-    for name, ds in (("test", test),):
-        if ds.x_shape[0] != train.x_shape[0] or ds.y_shape[0] != train.y_shape[0]:
-            raise ValueError(f"the {name} data have {ds.x_shape[0]} input / {ds.y_shape[0]} output "
-                             f"channels; the training data have {train.x_shape[0]} / {train.y_shape[0]}")
-    return train, test, stride
-
-
-def eval_strides(test, resolutions) -> list[int]:
-    """Strides of the test data giving ``resolutions`` points per axis."""
-    from pdekit.training.batches import resolution_stride
-
-    return [resolution_stride(_spatial_size(test), r) for r in resolutions]
-
-
 def run(args: argparse.Namespace) -> int:
     """Train, save ``RUN/model.pt`` and print a summary; return the exit code."""
     import torch
@@ -116,11 +76,12 @@ def run(args: argparse.Namespace) -> int:
     from pdekit._progress import TqdmProgress
     from pdekit.training.models import build_model
     from pdekit.training.normalization import NormalizedOperator, fit_normalizers
+    from pdekit.training.datasets import eval_strides, open_train_test
     from pdekit.training.trainer import Trainer
 
-    train, test, _ = prepare_data(args.data, test_data=args.test_data, test_fraction=args.test_fraction,
-                                  n_train=args.n_train, train_resolution=args.train_resolution)
-    train_res = _spatial_size(train)
+    train, test, _ = open_train_test(args.data, test_data=args.test_data, test_fraction=args.test_fraction,
+                                     n_train=args.n_train, train_resolution=args.train_resolution)
+    train_res = int(train.x_shape[-1])
     if args.eval_strides is not None:
         if min(args.eval_strides) < 1:
             raise ValueError(f"--eval-strides must be positive integers; got {args.eval_strides}")

@@ -36,6 +36,8 @@ _EXPORTS: dict[str, str] = {
     "fit_normalizers": "normalization",
     "load_model": "normalization",
     "build_model": "models",
+    "open_train_test": "datasets",
+    "eval_strides": "datasets",
     "MODEL_NAMES": "models",
 }
 
