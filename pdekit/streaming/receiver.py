@@ -24,6 +24,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
+import os
 import threading
 import time
 from typing import Any, Sequence
@@ -129,6 +130,7 @@ class Receiver:
         self._events = self._empty_events()
         self._outbox: collections.deque = collections.deque()
         self._last_events = 0.0
+        self._stats_out: dict[str, Any] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._ctx = zmq.Context()
@@ -150,6 +152,7 @@ class Receiver:
             coverage = {str(k): v for k, v in self.ledger.coverage().items()}
         self._control.send_multipart(control.pack(b"REGISTER", {
             "rank": self.rank, "world": self.world, "restart": self.restart, "address": self.address,
+            "pid": os.getpid(),
             "coverage": coverage, "schema": [s.as_json() for s in self.schema] if self.schema else None}))
         self._thread = threading.Thread(target=self._loop, name=f"pdekit-receiver-{self.rank}", daemon=True)
         self._thread.start()
@@ -164,6 +167,10 @@ class Receiver:
             if sock is not None:
                 sock.close()
         self._ctx.term()
+
+    def publish(self, stats: dict[str, Any]) -> None:
+        """Training statistics for the coordinator's progress bar (sent with the next events)."""
+        self._stats_out = dict(stats, rank=self.rank)
 
     def send_control(self, kind: bytes, body: dict[str, Any]) -> None:
         """Queue a message to the coordinator (sent by the receiver thread)."""
@@ -541,8 +548,11 @@ class Receiver:
         ev = self._events
         urgent = ev["finished"] or ev["failed"] or ev["lost"]
         now = time.monotonic()
-        if not (urgent or (now - self._last_events >= _EVENT_PERIOD and (ev["progress"] or ev["log"]))):
+        if not (urgent or (now - self._last_events >= _EVENT_PERIOD
+                           and (ev["progress"] or ev["log"] or self._stats_out))):
             return
+        if self._stats_out is not None:
+            ev["stats"], self._stats_out = self._stats_out, None
         self._events = self._empty_events()
         self._last_events = now
         self._control.send_multipart(control.pack(b"EVENTS", ev))
