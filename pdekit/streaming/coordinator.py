@@ -184,14 +184,14 @@ class Coordinator:
                 self.generation += 1
                 log.warning("trainer restart %d: generation %d begins; running simulations are "
                             "relaunched", restart, self.generation)
-                self._kill_running(count_crash=False)
+                self._kill_running()
             if self.on_generation is not None:
                 self.on_generation(self.generation)
             self.restart, self.ranks = restart, {}
             self._end_sent = self._validation_sent = False
             self._coverage: dict[int, dict[str, Any]] = {}
             self.finals = {}
-        self.ranks[rank] = {"address": body["address"]}
+        self.ranks[rank] = {"address": body["address"], "pid": body.get("pid")}
         self._coverage.update({int(k): v for k, v in body["coverage"].items()})
         if body.get("schema") and self.schema is None:
             self.schema = body["schema"]
@@ -211,7 +211,11 @@ class Coordinator:
             elif covered:
                 rec.status = "finished"
             elif rec.status in ("finished", "assigning", "running"):
+                if rec.status == "assigning":
+                    rec.attempts -= 1  # announced to a rank that died: never launched
                 rec.status = "pending"
+            if not rec.final and self.restart > 0:
+                rec.crashes = 0  # its clients may have died with the old ranks: a fresh start
         log.info("generation %d: %d ranks up; %d simulations finished per their checkpoints",
                  self.generation, len(self.ranks), sum(r.status == "finished" for r in self.records.values()))
 
@@ -370,7 +374,7 @@ class Coordinator:
                     pass
             rec.process = None
 
-    def _kill_running(self, *, count_crash: bool) -> None:
+    def _kill_running(self) -> None:
         for rec in self.records.values():
             if rec.active:
                 self._retire(rec, keep_log=True)

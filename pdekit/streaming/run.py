@@ -173,6 +173,11 @@ class StreamRun:
             log.info("run %s done: %d of %d samples accepted", run_id, report["accepted_samples"],
                      report["expected_samples"])
         self.report = report
+        if report["finished_simulations"] == 0:
+            reasons = [r for s in report["simulations"] for r in s["reasons"]]
+            raise RuntimeError("no simulation finished, so nothing was learned"
+                               + (f"; the first failure: {reasons[0]}" if reasons else "")
+                               + f" (details in {self.out / 'stream.log'} and {self.out / 'clients'})")
         return report
 
 
