@@ -10,7 +10,7 @@ One file holds one dataset of ``n`` samples of one problem (see ``docs/data_form
 
 and root attributes ``pdekit_format``, ``pde``, ``summary``, ``params`` (JSON), ``seed``,
 ``n``, ``resolution``, ``pdekit_version``, ``input_names``, ``output_names``,
-``n_completed``. ``/inputs`` and ``/outputs`` carry an ``axes`` attribute such as
+``n_completed``, and ``domain``, ``boundary_conditions``, ``environment`` (JSON). ``/inputs`` and ``/outputs`` carry an ``axes`` attribute such as
 ``"N,T,X,Y,C"``; they are absent while no sample is complete.
 
 Files are written whole, in sample order, with no time stamps, so the same samples give
@@ -20,6 +20,7 @@ the same bytes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from pathlib import Path
@@ -48,9 +49,15 @@ def sample_seeds(seed: int, n: int) -> np.ndarray:
     -------
     seeds : (n,) uint64
     """
+    return _seeds(int(seed), int(n)).copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _seeds(seed: int, n: int) -> np.ndarray:
     out = np.empty(n, dtype=np.uint64)
     for i in range(n):
         out[i] = np.random.SeedSequence(seed, spawn_key=(i,)).generate_state(1, np.uint64)[0]
+    out.flags.writeable = False
     return out
 
 
@@ -96,6 +103,13 @@ class DatasetHeader:
     coords : dict of name -> ndarray
         Coordinates of the grid or mesh (``x``, ``y``, ``t``, ``points``, ``cells`` ...).
     pdekit_version : str
+    domain : dict
+        The physical domain, e.g. ``{"x": [0.0, 1.0], "y": [0.0, 1.0], "periodic": true}``.
+    boundary_conditions : dict
+        The boundary conditions, e.g. ``{"x": "periodic", "y": "periodic"}``.
+    environment : dict of str -> str
+        Versions of the packages that produced the samples (pdekit, python, numpy, scipy,
+        torch, h5py).
     """
 
     pde: str
@@ -108,6 +122,9 @@ class DatasetHeader:
     output_names: tuple[str, ...]
     coords: Mapping[str, np.ndarray]
     pdekit_version: str
+    domain: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    boundary_conditions: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    environment: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def params_json(self) -> str:
         """The parameters as canonical JSON (sorted keys)."""
@@ -149,6 +166,9 @@ def write_dataset(path: str | os.PathLike, header: DatasetHeader, *, completed: 
         f.attrs["input_names"] = list(header.input_names)
         f.attrs["output_names"] = list(header.output_names)
         f.attrs["n_completed"] = np.int64(done.size)
+        f.attrs["domain"] = json.dumps(dict(header.domain), sort_keys=True)
+        f.attrs["boundary_conditions"] = json.dumps(dict(header.boundary_conditions), sort_keys=True)
+        f.attrs["environment"] = json.dumps(dict(header.environment), sort_keys=True)
         coords = f.create_group("coords")
         for name in sorted(header.coords):
             _create(coords, name, np.asarray(header.coords[name]))
@@ -277,6 +297,19 @@ def _str(v) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
 
 
+def _json_attr(f: h5py.File, name: str, path: Path) -> dict:
+    """An optional JSON-object attribute (absent in files of older pdekit versions: ``{}``)."""
+    if name not in f.attrs:
+        return {}
+    try:
+        value = json.loads(_str(f.attrs[name]))
+    except (ValueError, TypeError):
+        value = None
+    if not isinstance(value, dict):
+        raise ValueError(f"{str(path)!r}: attribute {name!r} is not a JSON object")
+    return value
+
+
 def read_info(path: str | os.PathLike) -> DatasetInfo:
     """Read and check the layout of a dataset file.
 
@@ -319,6 +352,8 @@ def read_info(path: str | os.PathLike) -> DatasetInfo:
             output_names=tuple(_str(s) for s in f.attrs["output_names"]),
             coords={k: f["coords"][k][()] for k in f["coords"]},
             pdekit_version=_str(f.attrs["pdekit_version"]),
+            domain=_json_attr(f, "domain", path), boundary_conditions=_json_attr(f, "boundary_conditions", path),
+            environment=_json_attr(f, "environment", path),
         )
         completed = f["completed"][()].astype(bool)
         seeds = f["seeds"][()]
