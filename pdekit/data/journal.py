@@ -99,7 +99,7 @@ def read_part(path: str | os.PathLike, *, index: int, run_key: str) -> tuple[np.
     """
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as z:
+        with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as z:
             missing = sorted({"inputs", "outputs", "checksum"} - set(z.files))
             if missing:
                 raise CorruptPartError(f"part file {str(path)!r} lacks {missing}")
