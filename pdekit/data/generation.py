@@ -141,8 +141,6 @@ def _check_int(name: str, value: Any, *, minimum: int, maximum: int | None = Non
 
 def _check_target(path: str | os.PathLike) -> Path:
     path = check_writable_dir(path)
-    if path.is_dir():
-        raise ValueError(f"output path {str(path)!r} is a folder; expected a file name like data.h5")
     try:
         limit = os.pathconf(path.parent if str(path.parent) else ".", "PC_NAME_MAX")
     except (AttributeError, ValueError, OSError):
@@ -152,6 +150,8 @@ def _check_target(path: str | os.PathLike) -> Path:
         raise ValueError(f"output file name is {len(os.fsencode(path.name))} bytes long; at most {room} "
                          f"fit this file system with pdekit's parts folder and temporary files "
                          f"({path.name[:40]}...)")
+    if path.is_dir():
+        raise ValueError(f"output path {str(path)!r} is a folder; expected a file name like data.h5")
     return path
 
 
