@@ -1,0 +1,24 @@
+"""``pdekit.solvers`` opens its subpackages on first attribute access."""
+
+import subprocess
+import sys
+
+
+def test_subpackages_are_reachable_from_import_pdekit():
+    code = ("import sys, pdekit; assert 'pdekit.solvers.fd' not in sys.modules; "
+            "print(pdekit.solvers.fd.darcy.__name__, pdekit.solvers.fem.poisson.__name__, "
+            "pdekit.solvers.linear.cg.__name__, pdekit.solvers.random_fields.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["darcy", "poisson", "cg", "pdekit.solvers.random_fields"]
+
+
+def test_unknown_attribute_is_an_attribute_error():
+    import pdekit.solvers
+
+    try:
+        pdekit.solvers.nope
+    except AttributeError as err:
+        assert "nope" in str(err)
+    else:  # pragma: no cover
+        raise AssertionError("expected AttributeError")
+    assert {"fd", "fem", "linear", "random_fields"} <= set(dir(pdekit.solvers))
