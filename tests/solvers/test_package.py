@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 
 def test_subpackages_are_reachable_from_import_pdekit():
     code = ("import sys, pdekit; assert 'pdekit.solvers.fd' not in sys.modules; "
@@ -15,10 +17,6 @@ def test_subpackages_are_reachable_from_import_pdekit():
 def test_unknown_attribute_is_an_attribute_error():
     import pdekit.solvers
 
-    try:
+    with pytest.raises(AttributeError, match="nope"):
         pdekit.solvers.nope
-    except AttributeError as err:
-        assert "nope" in str(err)
-    else:  # pragma: no cover
-        raise AssertionError("expected AttributeError")
     assert {"fd", "fem", "linear", "random_fields"} <= set(dir(pdekit.solvers))

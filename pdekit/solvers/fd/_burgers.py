@@ -13,7 +13,7 @@ import numpy as np
 import scipy.fft
 
 from pdekit._validation import check_positive
-from pdekit.solvers.fd import operators as ops
+from pdekit.solvers.fd import stencils as ops
 
 __all__ = ["burgers"]
 

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.fft
 
 from pdekit._validation import check_finite, check_positive
-from pdekit.solvers.fd import operators as ops
+from pdekit.solvers.fd import stencils as ops
 
 __all__ = ["navier_stokes", "fno_forcing"]
 
