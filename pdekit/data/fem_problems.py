@@ -72,13 +72,14 @@ def load_mesh(resolution: int, mesh: str | None = None):
 
 def _darcy_fem_solve(rng, resolution, *, mesh, degree, coefficient, length_scale, kernel,
                      n_features, a_high, a_low, scale, f, solver) -> Sample:
-    from pdekit.solvers.fem import cell_centroids, coefficient_from_field, draw_random_field, poisson
+    from pdekit.meshes import cell_centroids
+    from pdekit.solvers.fem import coefficient_from_field, draw_random_field, poisson
 
     m = load_mesh(resolution, mesh)
     field = draw_random_field(rng, m.dim, length_scale=length_scale, kernel=kernel,
                               n_features=n_features)
     kw = dict(a_high=a_high, a_low=a_low, scale=scale)
-    a_cells = coefficient_from_field(field(cell_centroids(m)), coefficient, **kw)
+    a_cells = coefficient_from_field(field(cell_centroids(m.points, m.cells).T), coefficient, **kw)
     a_nodes = coefficient_from_field(field(np.ascontiguousarray(m.points.T)), coefficient, **kw)
     p = poisson(m, f=f, a=a_cells, degree=degree, solver=solver)
     return Sample(inputs=a_nodes[:, None], outputs=p.point_values()[:, None])

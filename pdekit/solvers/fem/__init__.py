@@ -33,7 +33,6 @@ _EXPORTS: dict[str, str] = {
     "poisson": "diffusion",
     "dirichlet_dofs": "diffusion",
     "darcy": "diffusion",
-    "cell_centroids": "diffusion",
     "draw_random_field": "random_coefficients",
     "coefficient_from_field": "random_coefficients",
     "elasticity_matrix": "elasticity",
