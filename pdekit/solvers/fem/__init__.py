@@ -33,8 +33,6 @@ _EXPORTS: dict[str, str] = {
     "poisson": "diffusion",
     "dirichlet_dofs": "diffusion",
     "darcy": "diffusion",
-    "draw_random_field": "random_coefficients",
-    "coefficient_from_field": "random_coefficients",
     "elasticity_matrix": "elasticity",
     "rigid_body_modes": "elasticity",
     "linear_elasticity": "elasticity",

@@ -138,7 +138,7 @@ def darcy(mesh, *, rng=None, coefficient: str | Coefficient = "threshold", f: Co
         Randomness of the coefficient draw.
     coefficient : {"threshold", "lognormal"} or a coefficient
         A map applied to a Gaussian random field (see
-        :mod:`pdekit.solvers.fem.random_coefficients`) evaluated at the cell centroids, or a
+        :mod:`pdekit.solvers.random_fields`) evaluated at the cell centroids, or a
         given coefficient (number, callable, per-cell array, ...).
     f : coefficient
         Source (1 as in the FNO Darcy set).
@@ -157,14 +157,14 @@ def darcy(mesh, *, rng=None, coefficient: str | Coefficient = "threshold", f: Co
     a : (m,) float array
         The per-cell permeability used.
     """
-    from .random_coefficients import coefficient_from_field, draw_random_field
+    from pdekit.solvers.random_fields import coefficient_from_field, draw_random_field
 
     if isinstance(coefficient, str):
         rng = np.random.default_rng(rng)
         field = draw_random_field(rng, mesh.dim, length_scale=length_scale, kernel=kernel,
                                   n_features=n_features)
-        a = coefficient_from_field(field(cell_centroids(mesh.points, mesh.cells).T), coefficient, a_high=a_high,
-                                   a_low=a_low, scale=scale)
+        a = coefficient_from_field(field(cell_centroids(mesh.points, mesh.cells).T), coefficient,
+                                   a_high=a_high, a_low=a_low, scale=scale)
     else:
         space = function_space(mesh, degree)
         a = at_quadrature(space, coefficient, space.quadrature(0), name="coefficient", positive=True)
