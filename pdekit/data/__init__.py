@@ -26,6 +26,8 @@ _EXPORTS: dict[str, str] = {
     "sample_seeds": "layout",
     "compress_dataset": "compression",
     "CompressedDataset": "compression",
+    "resolution_stride": "strides",
+    "reachable_resolutions": "strides",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

@@ -15,7 +15,7 @@ _EXPORTS: dict[str, str] = {
     "dcdm": "conjugate_directions",
     "SolveInfo": "_common",
     "ConvergenceWarning": "_common",
-    "Preconditioner": "preconditioners",
+    "Preconditioner": "_base",
     "JacobiPreconditioner": "preconditioners",
     "AMGPreconditioner": "preconditioners",
     "jacobi": "preconditioners",
