@@ -91,8 +91,9 @@ class Trainer:
         Also write it every this many optimizer steps (mid-epoch resume is exact too).
     eval_strides : sequence of int
         Strides at which evaluation data are scored each epoch (1 = the data's resolution).
-    progress : progress object, optional
-        See :mod:`pdekit._progress`; one update per step (main rank only).
+    progress : bool, tqdm bar or class, or progress object, optional
+        ``True`` draws a bar; see :mod:`pdekit._progress`. One update per step (main rank
+        only).
     distributed : bool
         Join the process group described by ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` when
         present (gloo on CPU, NCCL on GPU) and wrap the model in DistributedDataParallel.

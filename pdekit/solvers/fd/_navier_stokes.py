@@ -15,6 +15,7 @@ import numpy as np
 import scipy.fft
 
 from pdekit._validation import check_finite, check_positive
+from pdekit.solvers._on_step import OnStep, step_hook
 from pdekit.solvers.fd import stencils as ops
 
 __all__ = ["navier_stokes", "fno_forcing"]
@@ -37,6 +38,7 @@ def navier_stokes(
     record_every: int | None = None,
     progress=None,
     workers: int | None = None,
+    on_step: OnStep | None = None,
 ) -> np.ndarray:
     """Evolve the vorticity of 2D Navier-Stokes on the torus [0, 1)^2.
 
@@ -63,6 +65,10 @@ def navier_stokes(
         about the time steps; silent by default.
     workers : int, optional
         Threads for the FFTs (``scipy.fft`` workers).
+    on_step : callable, optional
+        ``on_step(step, t, w)`` after every time step, with ``w`` the vorticity shaped like
+        ``w0`` that recording every step would return (a read-only numpy view, or a torch
+        tensor; see :mod:`pdekit.solvers._on_step`). Costs one inverse FFT per step.
 
     Returns
     -------
@@ -106,7 +112,8 @@ def navier_stokes(
         return explicit * w_hat + adv * rfft2(u * w_x + v * w_y) + forced
 
     out = ops.integrate(step, rfft2(w0), n_steps, record_every,
-                        progress=progress, desc="Navier-Stokes steps")
+                        progress=progress, desc="Navier-Stokes steps",
+                        after_step=step_hook(on_step, dt, irfft2))
     return irfft2(out)
 
 
