@@ -15,6 +15,7 @@ _EXPORTS: dict[str, str] = {
     "dcdm": "conjugate_directions",
     "SolveInfo": "_common",
     "ConvergenceWarning": "_common",
+    "ConvergenceError": "_common",
     "Preconditioner": "_base",
     "JacobiPreconditioner": "preconditioners",
     "AMGPreconditioner": "preconditioners",
