@@ -18,11 +18,9 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from pdekit._warnings import ConvergenceWarning
+
 __all__ = ["SolveInfo", "ConvergenceWarning", "SystemOperator", "as_system", "as_preconditioner_fn"]
-
-
-class ConvergenceWarning(RuntimeWarning):
-    """A Krylov solver stopped before reaching the requested tolerance."""
 
 
 @dataclasses.dataclass
