@@ -8,8 +8,10 @@ Registered names (parameters and defaults in each ``Problem.defaults``):
   r (r - 1 a multiple of s - 1) the field is drawn and solved at r and strided down, as the
   FNO sets were (421 -> 211, 141, 106, 85, 61, ...).
 * ``navier-stokes``: the FNO vorticity set on the unit torus: w0 from a periodic GRF
-  (alpha = 2.5, tau = 7), FNO forcing, Crank-Nicolson pseudo-spectral steps of ``dt``
-  computed at ``solve_resolution`` and stored at s every ``record_every`` steps. Inputs
+  (alpha = 2.5, tau = 7), FNO forcing, pseudo-spectral steps of ``dt`` (Crank–Nicolson
+  viscous term; advection forward Euler as FNO's generator, first order in time, or
+  ``advection="heun"``, second order) computed at ``solve_resolution`` and stored at s every
+  ``record_every`` steps. Inputs
   w0 (s, s, 1), outputs w (T, s, s, 1). ``sigma=None`` matches the FNO draws: the FNO
   script filters complex noise with N(0, 1) real and imaginary parts and keeps the real part,
   which doubles the nominal variance, so the default is sigma = sqrt(2) tau^(alpha - 1).
@@ -90,7 +92,7 @@ register_problem(Problem(
 
 
 def _ns_solve(rng, resolution, *, nu, t_final, dt, record_every, alpha, tau, sigma,
-              solve_resolution, forcing, device) -> Sample:
+              solve_resolution, forcing, device, advection="euler") -> Sample:
     solve, k = _solve_grid(resolution, solve_resolution, endpoint=False)
     if sigma is None:  # the FNO generator's amplitude (see the module docstring)
         sigma = math.sqrt(2.0) * tau ** (alpha - 1.0)
@@ -100,12 +102,13 @@ def _ns_solve(rng, resolution, *, nu, t_final, dt, record_every, alpha, tau, sig
         raise ValueError(f"unknown forcing {forcing!r}; expected 'fno' or 'none'")
     f = fd.fno_forcing(solve) if forcing == "fno" else None
     if device is None:
-        w = fd.navier_stokes(w0, nu, t_final, forcing=f, dt=dt, record_every=record_every)
+        w = fd.navier_stokes(w0, nu, t_final, forcing=f, dt=dt, record_every=record_every,
+                             advection=advection)
     else:  # torch.fft on that device (e.g. "cuda"), same scheme and float64
         import torch
 
         w = fd.navier_stokes(torch.as_tensor(w0, device=device), nu, t_final, forcing=f,
-                             dt=dt, record_every=record_every).cpu().numpy()
+                             dt=dt, record_every=record_every, advection=advection).cpu().numpy()
     return Sample(inputs=w0[::k, ::k, None], outputs=w[:, ::k, ::k, None])
 
 
@@ -118,10 +121,11 @@ def _ns_coordinates(resolution, *, t_final, dt, record_every, **params) -> dict:
 
 register_problem(Problem(
     name="navier-stokes",
-    summary="FNO 2D Navier-Stokes vorticity on the torus (pseudo-spectral, Crank-Nicolson)",
+    summary="FNO 2D Navier-Stokes vorticity on the torus (pseudo-spectral; Crank-Nicolson viscosity, "
+            "forward-Euler advection as FNO, or advection=heun for second order)",
     defaults={"nu": 1e-3, "t_final": 50.0, "dt": 1e-4, "record_every": 10_000,
               "alpha": 2.5, "tau": 7.0, "sigma": None, "solve_resolution": 256,
-              "forcing": "fno", "device": None},
+              "forcing": "fno", "device": None, "advection": "euler"},
     solve=_ns_solve, coordinates=_ns_coordinates, input_names=("w0",), output_names=("w",),
 ), replace=True)
 
