@@ -289,3 +289,25 @@ def test_info_json_into_a_closed_pipe_exits_quietly(tmp_path):
                               capture_output=True, text=True, timeout=60)
         assert proc.stderr.strip() == "status=0", proc.stderr
         assert proc.stdout == ("{\n" if reader == "head -1" else "")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["heat", "--dt", "-0.01"], "parameter dt must be > 0; got -0.01"),
+    (["heat", "--dt", "0"], "parameter dt must be > 0; got 0.0"),
+    (["darcy-fem", "--resolution", "1000000"], "resolution 1000000 is out of range for 'darcy-fem': "
+                                               "expected 2 <= resolution <= 2049"),
+    (["navier-stokes", "--advection", "rk4"], "parameter advection must be one of ['euler', 'heun']"),
+])
+def test_out_of_range_parameters_are_one_line_and_write_nothing(tmp_path, capsys, argv, message):
+    out = tmp_path / "x.h5"
+    assert main(["generate", *argv, "--n", "2", "--quiet", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_problem_help_shows_ranges(capsys):
+    assert main(["generate", "heat", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "--dt                       default 0.01 (> 0)" in text
+    assert "--theta                    default 0.5 (in [0, 1])" in text and "resolution: 2 .. 4096" in text

@@ -128,9 +128,13 @@ def coerce_param(name: str, text: str, default: Any) -> Any:
 def _param_help(problem) -> str:
     lines = [f"{problem.name}: {problem.summary}", "parameters:"]
     for k in sorted(problem.defaults):
-        lines.append(f"  --{k.replace('_', '-'):<24} default {problem.defaults[k]!r}")
+        limit = problem.limits.get(k)
+        lines.append(f"  --{k.replace('_', '-'):<24} default {problem.defaults[k]!r}"
+                     + (f" ({limit})" if limit is not None else ""))
     if not problem.defaults:
         lines.append("  (none)")
+    low, high = problem.resolution_range
+    lines.append(f"resolution: {low} .. {high}")
     lines.append(f"channels: inputs {list(problem.input_names)}, outputs {list(problem.output_names)}")
     return "\n".join(lines)
 

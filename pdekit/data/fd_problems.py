@@ -30,6 +30,7 @@ import math
 
 import numpy as np
 
+from pdekit.data import limits as L
 from pdekit.data.problems import Problem, Sample, register_problem
 from pdekit.data.strides import resolution_stride
 from pdekit.solvers import fd
@@ -47,6 +48,24 @@ def _solve_grid(resolution: int, solve_resolution: int | None, *, endpoint: bool
     if solve < int(resolution):
         raise ValueError(f"solve_resolution {solve} must be >= resolution {resolution}")
     return solve, resolution_stride(solve, int(resolution), endpoint=endpoint)
+
+
+def _darcy_check(resolution: int, *, solve_resolution, **_) -> None:
+    _solve_grid(resolution, solve_resolution, endpoint=True)
+    if solve_resolution is not None and solve_resolution > 8193:
+        raise ValueError(f"solve_resolution {solve_resolution} is out of range: expected at most 8193")
+
+
+def _periodic_check(resolution: int, *, solve_resolution=None, **_) -> None:
+    _solve_grid(resolution, solve_resolution, endpoint=False)
+
+
+def _ns_check(resolution: int, *, solve_resolution, t_final, dt, record_every, **_) -> None:
+    _periodic_check(resolution, solve_resolution=solve_resolution)
+    n_steps = max(1, math.ceil(t_final / dt - 1e-9))
+    if record_every > n_steps:
+        raise ValueError(f"record_every = {record_every} steps is more than the {n_steps} steps of dt = "
+                         f"{dt:g} up to t_final = {t_final:g}: no frame would be stored")
 
 
 def _frame_steps(t_final: float, dt: float, n_records: int) -> tuple[int, float]:
@@ -85,6 +104,12 @@ register_problem(Problem(
     defaults={"alpha": 2.0, "tau": 3.0, "a_high": 12.0, "a_low": 3.0, "f": 1.0,
               "solve_resolution": None, "face_average": "harmonic", "method": "auto"},
     solve=_darcy_solve, coordinates=_node_grid, input_names=("a",), output_names=("u",),
+    limits={"alpha": L.positive, "tau": L.positive, "a_high": L.positive, "a_low": L.positive,
+            "solve_resolution": L.at_least(2, allow_none=True),
+            "face_average": L.one_of("harmonic", "arithmetic"), "method": L.one_of("direct", "amg", "auto")},
+    resolution_range=(2, 8193), check=_darcy_check,
+    domain={"x": (0.0, 1.0), "y": (0.0, 1.0)},
+    boundary_conditions={"x": "dirichlet u = 0", "y": "dirichlet u = 0"},
 ), replace=True)
 
 
@@ -127,6 +152,13 @@ register_problem(Problem(
               "alpha": 2.5, "tau": 7.0, "sigma": None, "solve_resolution": 256,
               "forcing": "fno", "device": None, "advection": "euler"},
     solve=_ns_solve, coordinates=_ns_coordinates, input_names=("w0",), output_names=("w",),
+    limits={"nu": L.positive, "t_final": L.positive, "dt": L.positive, "record_every": L.at_least(1),
+            "alpha": L.positive, "tau": L.positive, "sigma": L.optional(L.positive),
+            "solve_resolution": L.at_least(2, allow_none=True), "forcing": L.one_of("fno", "none"),
+            "advection": L.one_of("euler", "heun")},
+    resolution_range=(2, 4096), check=_ns_check,
+    domain={"x": (0.0, 1.0), "y": (0.0, 1.0)},
+    boundary_conditions={"x": "periodic", "y": "periodic"},
 ), replace=True)
 
 
@@ -151,6 +183,11 @@ register_problem(Problem(
     defaults={"nu": 0.1, "t_final": 1.0, "alpha": 2.5, "tau": 7.0, "sigma": 49.0,
               "solve_resolution": None, "cfl": 0.5},
     solve=_burgers_solve, coordinates=_periodic_line, input_names=("u0",), output_names=("u",),
+    limits={"nu": L.positive, "t_final": L.positive, "alpha": L.positive, "tau": L.positive,
+            "sigma": L.positive, "solve_resolution": L.at_least(2, allow_none=True),
+            "cfl": L.between(0.0, 1.0, low_open=True)},
+    resolution_range=(2, 1 << 20), check=_periodic_check,
+    domain={"x": (0.0, 1.0)}, boundary_conditions={"x": "periodic"},
 ), replace=True)
 
 
@@ -180,6 +217,11 @@ register_problem(Problem(
     defaults={"kappa": 0.01, "t_final": 1.0, "dt": 0.01, "theta": 0.5, "n_records": 10,
               "alpha": 2.5, "tau": 7.0},
     solve=_heat_solve, coordinates=_periodic_frames, input_names=("u0",), output_names=("u",),
+    limits={"kappa": L.positive, "t_final": L.positive, "dt": L.positive, "theta": L.between(0.0, 1.0),
+            "n_records": L.at_least(1), "alpha": L.positive, "tau": L.positive},
+    resolution_range=(2, 4096),
+    domain={"x": (0.0, 1.0), "y": (0.0, 1.0)},
+    boundary_conditions={"x": "periodic", "y": "periodic"},
 ), replace=True)
 
 
@@ -198,6 +240,12 @@ register_problem(Problem(
     defaults={"velocity": [1.0, 0.5], "kappa": 0.005, "t_final": 1.0, "dt": 0.01,
               "scheme": "central", "time": "theta", "n_records": 10, "alpha": 2.5, "tau": 7.0},
     solve=_ad_solve, coordinates=_periodic_frames, input_names=("u0",), output_names=("u",),
+    limits={"velocity": L.finite_list(2), "kappa": L.non_negative, "t_final": L.positive,
+            "dt": L.positive, "scheme": L.one_of("upwind", "central"), "time": L.one_of("theta", "imex"),
+            "n_records": L.at_least(1), "alpha": L.positive, "tau": L.positive},
+    resolution_range=(2, 4096),
+    domain={"x": (0.0, 1.0), "y": (0.0, 1.0)},
+    boundary_conditions={"x": "periodic", "y": "periodic"},
 ), replace=True)
 
 
@@ -213,4 +261,9 @@ register_problem(Problem(
     summary="2D periodic wave equation (leapfrog), GRF initial displacement at rest",
     defaults={"c": 1.0, "t_final": 1.0, "cfl": 0.5, "n_records": 10, "alpha": 2.5, "tau": 7.0},
     solve=_wave_solve, coordinates=_periodic_frames, input_names=("u0",), output_names=("u",),
+    limits={"c": L.positive, "t_final": L.positive, "cfl": L.between(0.0, 1.0, low_open=True),
+            "n_records": L.at_least(1), "alpha": L.positive, "tau": L.positive},
+    resolution_range=(2, 4096),
+    domain={"x": (0.0, 1.0), "y": (0.0, 1.0)},
+    boundary_conditions={"x": "periodic", "y": "periodic"},
 ), replace=True)

@@ -36,7 +36,7 @@ __all__ = ["DatasetLocks", "SHARD_LOCK_PATTERN"]
 SHARD_LOCK_PATTERN = re.compile(r"shard-(\d+)-of-(\d+)\.lock")
 
 #: how long a run waits for its own lock (a concurrent probe holds it for microseconds)
-_OWN_LOCK_WAIT_S = 2.0
+_OWN_LOCK_WAIT_S = 0.5
 
 
 def _probe(path: Path) -> bool:
