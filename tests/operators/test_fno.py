@@ -133,7 +133,7 @@ def test_bad_inputs_give_clear_errors():
         FNO((4,), 1, 1, 0)
     with pytest.raises(ValueError, match="unknown norm"):
         FNO((4,), 1, 1, 4, norm="batch_norm")
-    with pytest.raises(ValueError, match="unknown skip"):
+    with pytest.raises(ValueError, match="unknown fno_skip .dense."):
         FNO((4,), 1, 1, 4, fno_skip="dense")
 
 

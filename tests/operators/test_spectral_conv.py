@@ -92,10 +92,20 @@ def test_bad_inputs():
         conv(torch.randn(2, 3, 16))
     with pytest.raises(ValueError, match=r"n_modes\[0\] = 8 needs at least 8 grid points.*got 6"):
         conv(torch.randn(2, 3, 6, 16))
-    with pytest.raises(ValueError, match="1 to 3 positive ints"):
-        SpectralConv(3, 4, (2, 2, 2, 2))
+    with pytest.raises(TypeError, match=r"n_modes must be a sequence of positive ints.*got '16'"):
+        SpectralConv(3, 4, "16")
+    with pytest.raises(TypeError, match=r"n_modes\[0\] must be a positive int; got 4.5"):
+        SpectralConv(3, 4, (4.5, 4))
+    with pytest.raises(ValueError, match=r"n_modes\[1\] must be a positive int; got 0"):
+        SpectralConv(3, 4, (4, 0))
     with pytest.raises(ValueError, match="unknown precision"):
         SpectralConv(3, 4, (4,), precision="double")
+    with pytest.raises(ValueError, match="must have 2 entries, each at most max_n_modes"):
+        conv.n_modes = (10, 8)
+    with pytest.raises(TypeError, match="complex_data=True"):
+        conv(torch.randn(2, 3, 16, 16, dtype=torch.complex64))
+    with pytest.raises(ValueError, match="decomposition_kwargs"):
+        SpectralConv(3, 4, (4,), decomposition_kwargs={"init": "random"})
 
 
 def test_trains_after_a_first_call_under_inference_mode():
