@@ -133,6 +133,13 @@ def test_demo_steps_make_datasets_and_a_png(tmp_path, capsys, monkeypatch):
     assert read_info(out / "navier-stokes.h5").output_shape == (3, 2, 8, 8, 1)
     png = (out / "samples.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+    # the figure shows the surrogate next to the data; the demo says what to run next
+    assert "coefficient, solution, TFNO prediction, error" in text
+    from matplotlib.image import imread
+    assert imread(out / "samples.png").shape[:2] == (1000, 1160)  # 1 Darcy test + 3 NS rows, 4 columns
+    assert "next steps" in text and f"pdekit evaluate {out / 'surrogate'} {out / 'darcy.h5'} --plot" in text
+    assert main(["evaluate", str(out / "surrogate"), str(out / "darcy.h5"), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["n"] == 1  # the demo's own test tail (0.2 of 4)
     ctx = demo.run_demo(out, quiet=True, workers=0, steps=demo.STEPS[:1])  # reruns from scratch
     assert capsys.readouterr().out == ""
     assert ctx.reports["darcy"].n_generated == 4 and set(ctx.datasets) == {"darcy"}

@@ -8,8 +8,10 @@ Registered names (parameters and defaults in each ``Problem.defaults``):
   r (r - 1 a multiple of s - 1) the field is drawn and solved at r and strided down, as the
   FNO sets were (421 -> 211, 141, 106, 85, 61, ...).
 * ``navier-stokes``: the FNO vorticity set on the unit torus: w0 from a periodic GRF
-  (alpha = 2.5, tau = 7), FNO forcing, Crank-Nicolson pseudo-spectral steps of ``dt``
-  computed at ``solve_resolution`` and stored at s every ``record_every`` steps. Inputs
+  (alpha = 2.5, tau = 7), FNO forcing, pseudo-spectral steps of ``dt`` (Crank–Nicolson
+  viscous term; advection forward Euler as FNO's generator, first order in time, or
+  ``advection="heun"``, second order) computed at ``solve_resolution`` and stored at s every
+  ``record_every`` steps. Inputs
   w0 (s, s, 1), outputs w (T, s, s, 1). ``sigma=None`` matches the FNO draws: the FNO
   script filters complex noise with N(0, 1) real and imaginary parts and keeps the real part,
   which doubles the nominal variance, so the default is sigma = sqrt(2) tau^(alpha - 1).
@@ -29,31 +31,22 @@ import math
 import numpy as np
 
 from pdekit.data.problems import Problem, Sample, register_problem
+from pdekit.data.strides import resolution_stride
 from pdekit.solvers import fd
 from pdekit.solvers.random_fields import gaussian_random_field, threshold_coefficient
 
-__all__ = ["stride_for"]
+__all__: list[str] = []
 
 
-def stride_for(resolution: int, solve_resolution: int | None, *, nodes: bool) -> tuple[int, int]:
-    """The grid to solve on and the stride down to ``resolution``.
-
-    ``nodes=True``: node grids with both ends (stride k needs solve - 1 = k (resolution - 1));
-    ``nodes=False``: periodic grids (solve = k * resolution).
-    """
-    resolution = int(resolution)
-    if resolution < 2:
+def _solve_grid(resolution: int, solve_resolution: int | None, *, endpoint: bool) -> tuple[int, int]:
+    """The grid size to solve on and the stride down to ``resolution`` (rule of
+    :func:`pdekit.data.strides.resolution_stride`)."""
+    if int(resolution) < 2:
         raise ValueError(f"resolution must be >= 2; got {resolution}")
-    solve = resolution if solve_resolution is None else int(solve_resolution)
-    if nodes:
-        k, rem = divmod(solve - 1, resolution - 1)
-        rule = "(solve_resolution - 1) must be a multiple of (resolution - 1)"
-    else:
-        k, rem = divmod(solve, resolution)
-        rule = "solve_resolution must be a multiple of resolution"
-    if rem or k < 1:
-        raise ValueError(f"cannot stride {solve} down to {resolution}: {rule}")
-    return solve, k
+    solve = int(resolution) if solve_resolution is None else int(solve_resolution)
+    if solve < int(resolution):
+        raise ValueError(f"solve_resolution {solve} must be >= resolution {resolution}")
+    return solve, resolution_stride(solve, int(resolution), endpoint=endpoint)
 
 
 def _frame_steps(t_final: float, dt: float, n_records: int) -> tuple[int, float]:
@@ -74,7 +67,7 @@ def _times(t_final: float, n_records: int) -> np.ndarray:
 
 def _darcy_solve(rng, resolution, *, alpha, tau, a_high, a_low, f, solve_resolution,
                  face_average, method) -> Sample:
-    solve, k = stride_for(resolution, solve_resolution, nodes=True)
+    solve, k = _solve_grid(resolution, solve_resolution, endpoint=True)
     field = gaussian_random_field((solve, solve), alpha=alpha, tau=tau, bc="neumann", rng=rng)
     a = threshold_coefficient(field, high=a_high, low=a_low)
     u = fd.darcy(a, f, face_average=face_average, method=method)
@@ -99,8 +92,8 @@ register_problem(Problem(
 
 
 def _ns_solve(rng, resolution, *, nu, t_final, dt, record_every, alpha, tau, sigma,
-              solve_resolution, forcing, device) -> Sample:
-    solve, k = stride_for(resolution, solve_resolution, nodes=False)
+              solve_resolution, forcing, device, advection="euler") -> Sample:
+    solve, k = _solve_grid(resolution, solve_resolution, endpoint=False)
     if sigma is None:  # the FNO generator's amplitude (see the module docstring)
         sigma = math.sqrt(2.0) * tau ** (alpha - 1.0)
     w0 = gaussian_random_field((solve, solve), alpha=alpha, tau=tau, sigma=sigma,
@@ -109,12 +102,13 @@ def _ns_solve(rng, resolution, *, nu, t_final, dt, record_every, alpha, tau, sig
         raise ValueError(f"unknown forcing {forcing!r}; expected 'fno' or 'none'")
     f = fd.fno_forcing(solve) if forcing == "fno" else None
     if device is None:
-        w = fd.navier_stokes(w0, nu, t_final, forcing=f, dt=dt, record_every=record_every)
+        w = fd.navier_stokes(w0, nu, t_final, forcing=f, dt=dt, record_every=record_every,
+                             advection=advection)
     else:  # torch.fft on that device (e.g. "cuda"), same scheme and float64
         import torch
 
         w = fd.navier_stokes(torch.as_tensor(w0, device=device), nu, t_final, forcing=f,
-                             dt=dt, record_every=record_every).cpu().numpy()
+                             dt=dt, record_every=record_every, advection=advection).cpu().numpy()
     return Sample(inputs=w0[::k, ::k, None], outputs=w[:, ::k, ::k, None])
 
 
@@ -127,10 +121,11 @@ def _ns_coordinates(resolution, *, t_final, dt, record_every, **params) -> dict:
 
 register_problem(Problem(
     name="navier-stokes",
-    summary="FNO 2D Navier-Stokes vorticity on the torus (pseudo-spectral, Crank-Nicolson)",
+    summary="FNO 2D Navier-Stokes vorticity on the torus (pseudo-spectral; Crank-Nicolson viscosity, "
+            "forward-Euler advection as FNO, or advection=heun for second order)",
     defaults={"nu": 1e-3, "t_final": 50.0, "dt": 1e-4, "record_every": 10_000,
               "alpha": 2.5, "tau": 7.0, "sigma": None, "solve_resolution": 256,
-              "forcing": "fno", "device": None},
+              "forcing": "fno", "device": None, "advection": "euler"},
     solve=_ns_solve, coordinates=_ns_coordinates, input_names=("w0",), output_names=("w",),
 ), replace=True)
 
@@ -140,7 +135,7 @@ register_problem(Problem(
 
 def _burgers_solve(rng, resolution, *, nu, t_final, alpha, tau, sigma, solve_resolution,
                    cfl) -> Sample:
-    solve, k = stride_for(resolution, solve_resolution, nodes=False)
+    solve, k = _solve_grid(resolution, solve_resolution, endpoint=False)
     u0 = gaussian_random_field(solve, alpha=alpha, tau=tau, sigma=sigma, bc="periodic", rng=rng)
     u = fd.burgers(u0, nu, t_final, cfl=cfl)
     return Sample(inputs=u0[::k, None], outputs=u[::k, None])

@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "erf_kernel_quadrature": "potentials",
     "random_cluster": "potentials",
     "ion_lattice": "potentials",
+    "ConvergenceWarning": "_sampling",  # defined in pdekit._warnings (shared with the Krylov solvers)
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)
