@@ -51,13 +51,12 @@ __all__ = ["stiffness_matrix", "mass_matrix", "load_vector", "gradient_gram", "u
 
 @contextlib.contextmanager
 def _assembly_stages(space: FunctionSpace, progress, desc: str):
-    """Report the stages of a first assembly on a (large) mesh: cell geometry, sparsity
-    pattern, the matrix (later assemblies on the same space reuse the first two)."""
+    """Report the stages of a first assembly on a (large) mesh: the sparsity pattern, then the
+    matrix (later assemblies on the same space reuse the pattern). Nothing is computed here
+    that the assembly would not compute anyway (P1 needs no cell geometry, for one)."""
     bar = as_progress(progress)
-    bar.start(3, desc)
+    bar.start(2, desc)
     try:
-        space.geometry
-        bar.update(1, stage="cell geometry")
         space.pattern
         bar.update(1, stage="sparsity pattern")
         yield
@@ -324,8 +323,8 @@ def stiffness_matrix(space: FunctionSpace, coefficient: Coefficient = 1.0, *,
         Rule for a varying coefficient; default ``2 (p - 1) + p``. A constant or per-cell
         coefficient is integrated exactly whatever this says.
     progress : bool, tqdm bar or class, or progress object, optional
-        Told about the stages (cell geometry, sparsity pattern, matrix); ``True`` draws a
-        bar (see :mod:`pdekit._progress`). Worth it on meshes of millions of cells.
+        Told about the stages (sparsity pattern, matrix); ``True`` draws a bar (see
+        :mod:`pdekit._progress`). Worth it on meshes of millions of cells.
 
     Returns
     -------
