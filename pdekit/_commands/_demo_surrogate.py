@@ -72,7 +72,7 @@ def train_demo_surrogate(data_path: str | os.PathLike, out_dir: str | os.PathLik
     from pdekit._atomic import atomic_path
     from pdekit.training.datasets import eval_strides, open_train_test
     from pdekit.data.problems import get_problem
-    from pdekit.training.batches import resolution_stride
+    from pdekit.data.strides import reachable_resolutions, resolution_stride
     from pdekit.training.models import build_model
     from pdekit.training.normalization import NormalizedOperator, fit_normalizers
     from pdekit.training.trainer import Trainer
@@ -84,8 +84,7 @@ def train_demo_surrogate(data_path: str | os.PathLike, out_dir: str | os.PathLik
     full = open_dataset(data_path)
     size = int(full.x_shape[-1])
     if train_resolution is None:
-        train_resolution = size if size <= 65 else max(
-            r for r in {-(-size // k) for k in range(1, size + 1)} if r <= 65)
+        train_resolution = reachable_resolutions(size, at_most=65)[0]
     resolution_stride(size, train_resolution)  # clear error if unreachable
     train, test, _ = open_train_test(str(data_path), test_data=None, test_fraction=test_fraction,
                                   n_train=None, train_resolution=train_resolution)

@@ -31,31 +31,22 @@ import math
 import numpy as np
 
 from pdekit.data.problems import Problem, Sample, register_problem
+from pdekit.data.strides import resolution_stride
 from pdekit.solvers import fd
 from pdekit.solvers.random_fields import gaussian_random_field, threshold_coefficient
 
-__all__ = ["stride_for"]
+__all__: list[str] = []
 
 
-def stride_for(resolution: int, solve_resolution: int | None, *, nodes: bool) -> tuple[int, int]:
-    """The grid to solve on and the stride down to ``resolution``.
-
-    ``nodes=True``: node grids with both ends (stride k needs solve - 1 = k (resolution - 1));
-    ``nodes=False``: periodic grids (solve = k * resolution).
-    """
-    resolution = int(resolution)
-    if resolution < 2:
+def _solve_grid(resolution: int, solve_resolution: int | None, *, endpoint: bool) -> tuple[int, int]:
+    """The grid size to solve on and the stride down to ``resolution`` (rule of
+    :func:`pdekit.data.strides.resolution_stride`)."""
+    if int(resolution) < 2:
         raise ValueError(f"resolution must be >= 2; got {resolution}")
-    solve = resolution if solve_resolution is None else int(solve_resolution)
-    if nodes:
-        k, rem = divmod(solve - 1, resolution - 1)
-        rule = "(solve_resolution - 1) must be a multiple of (resolution - 1)"
-    else:
-        k, rem = divmod(solve, resolution)
-        rule = "solve_resolution must be a multiple of resolution"
-    if rem or k < 1:
-        raise ValueError(f"cannot stride {solve} down to {resolution}: {rule}")
-    return solve, k
+    solve = int(resolution) if solve_resolution is None else int(solve_resolution)
+    if solve < int(resolution):
+        raise ValueError(f"solve_resolution {solve} must be >= resolution {resolution}")
+    return solve, resolution_stride(solve, int(resolution), endpoint=endpoint)
 
 
 def _frame_steps(t_final: float, dt: float, n_records: int) -> tuple[int, float]:
@@ -76,7 +67,7 @@ def _times(t_final: float, n_records: int) -> np.ndarray:
 
 def _darcy_solve(rng, resolution, *, alpha, tau, a_high, a_low, f, solve_resolution,
                  face_average, method) -> Sample:
-    solve, k = stride_for(resolution, solve_resolution, nodes=True)
+    solve, k = _solve_grid(resolution, solve_resolution, endpoint=True)
     field = gaussian_random_field((solve, solve), alpha=alpha, tau=tau, bc="neumann", rng=rng)
     a = threshold_coefficient(field, high=a_high, low=a_low)
     u = fd.darcy(a, f, face_average=face_average, method=method)
@@ -102,7 +93,7 @@ register_problem(Problem(
 
 def _ns_solve(rng, resolution, *, nu, t_final, dt, record_every, alpha, tau, sigma,
               solve_resolution, forcing, device, advection="euler") -> Sample:
-    solve, k = stride_for(resolution, solve_resolution, nodes=False)
+    solve, k = _solve_grid(resolution, solve_resolution, endpoint=False)
     if sigma is None:  # the FNO generator's amplitude (see the module docstring)
         sigma = math.sqrt(2.0) * tau ** (alpha - 1.0)
     w0 = gaussian_random_field((solve, solve), alpha=alpha, tau=tau, sigma=sigma,
@@ -144,7 +135,7 @@ register_problem(Problem(
 
 def _burgers_solve(rng, resolution, *, nu, t_final, alpha, tau, sigma, solve_resolution,
                    cfl) -> Sample:
-    solve, k = stride_for(resolution, solve_resolution, nodes=False)
+    solve, k = _solve_grid(resolution, solve_resolution, endpoint=False)
     u0 = gaussian_random_field(solve, alpha=alpha, tau=tau, sigma=sigma, bc="periodic", rng=rng)
     u = fd.burgers(u0, nu, t_final, cfl=cfl)
     return Sample(inputs=u0[::k, None], outputs=u[::k, None])

@@ -4,7 +4,7 @@ Registered names:
 
 * ``darcy-fem``: Darcy flow ``-div(a grad p) = f``, ``p = 0`` on the boundary, on a triangle
   or tetrahedron mesh, with Lagrange P1 / P2 elements. The permeability ``a`` maps a Gaussian
-  random field (random Fourier features, :mod:`pdekit.solvers.fem.random_coefficients`) to
+  random field (random Fourier features, :mod:`pdekit.solvers.random_fields`) to
   ``a_high`` / ``a_low`` (``coefficient="threshold"``, 12 / 3 as in the FNO set) or to
   ``exp(scale g)`` (``"lognormal"``); it is constant per cell (the field at the centroid) in
   the solve and stored at the vertices as the input. Inputs ``a (n_points, 1)``, outputs
@@ -72,13 +72,15 @@ def load_mesh(resolution: int, mesh: str | None = None):
 
 def _darcy_fem_solve(rng, resolution, *, mesh, degree, coefficient, length_scale, kernel,
                      n_features, a_high, a_low, scale, f, solver) -> Sample:
-    from pdekit.solvers.fem import cell_centroids, coefficient_from_field, draw_random_field, poisson
+    from pdekit.meshes import cell_centroids
+    from pdekit.solvers.fem import poisson
+    from pdekit.solvers.random_fields import coefficient_from_field, draw_random_field
 
     m = load_mesh(resolution, mesh)
     field = draw_random_field(rng, m.dim, length_scale=length_scale, kernel=kernel,
                               n_features=n_features)
     kw = dict(a_high=a_high, a_low=a_low, scale=scale)
-    a_cells = coefficient_from_field(field(cell_centroids(m)), coefficient, **kw)
+    a_cells = coefficient_from_field(field(cell_centroids(m.points, m.cells).T), coefficient, **kw)
     a_nodes = coefficient_from_field(field(np.ascontiguousarray(m.points.T)), coefficient, **kw)
     p = poisson(m, f=f, a=a_cells, degree=degree, solver=solver)
     return Sample(inputs=a_nodes[:, None], outputs=p.point_values()[:, None])
@@ -113,7 +115,8 @@ def record_steps(t_final: float, dt: float, n_records: int) -> tuple[int, float]
 
 def _wave_fem_solve(rng, resolution, *, mesh, degree, c, t_final, n_records, dt, length_scale,
                     kernel, n_features) -> Sample:
-    from pdekit.solvers.fem import draw_random_field, wave
+    from pdekit.solvers.fem import wave
+    from pdekit.solvers.random_fields import draw_random_field
 
     m = load_mesh(resolution, mesh)
     per, step = record_steps(t_final, dt, n_records)

@@ -10,6 +10,7 @@ from pdekit._lazy import attach
 #: public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
     "tucker": "tucker_decomposition",
+    "Tucker": "tucker_decomposition",
     "TuckerTensor": "tucker_tensor",
     "cp": "cp_format",
     "CPTensor": "cp_format",

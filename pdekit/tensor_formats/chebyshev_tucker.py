@@ -163,7 +163,7 @@ class ChebyshevTucker:
                                                     level=tol / TAIL_SAFETY,
                                                     max_degrees=max_degrees(max_degree, d),
                                                     chunk=int(chunk))
-        small = tucker(core, tol=tol)
+        small = tucker(core, None, max_rel_error=tol)
         out = cls(small.core, [b @ v for b, v in zip(bases, small.factors)], box)
         out.tucker_error = small.info["rel_error"]
         out = out.chop(tol / TAIL_SAFETY)
@@ -174,7 +174,7 @@ class ChebyshevTucker:
     @classmethod
     def _from_coefficients(cls, coeffs: np.ndarray, box: np.ndarray, *, tol: float,
                            method: str) -> "ChebyshevTucker":
-        t = tucker(coeffs, tol=tol, method=method)
+        t = tucker(coeffs, None, max_rel_error=tol, method=method)
         out = cls(t.core, t.factors, box)
         out.tucker_error = t.info["rel_error"]
         return out

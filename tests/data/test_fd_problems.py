@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from pdekit.data.fd_problems import stride_for
+from pdekit.data.fd_problems import _solve_grid
 from pdekit.data.problems import get_problem, list_problems
 from pdekit.solvers import fd
 from pdekit.solvers.random_fields import gaussian_random_field, threshold_coefficient
@@ -84,9 +84,11 @@ def test_burgers_heat_wave_advection_shapes_and_determinism():
     assert abs(u_hat / u0_hat) == pytest.approx(math.exp(-0.01 * lam * 0.1), rel=1e-5)
 
 
-def test_stride_rules():
-    assert stride_for(85, 421, nodes=True) == (421, 5)
-    assert stride_for(64, 256, nodes=False) == (256, 4)
-    assert stride_for(64, None, nodes=False) == (64, 1)
+def test_solve_grid_follows_the_stride_rules():
+    assert _solve_grid(85, 421, endpoint=True) == (421, 5)
+    assert _solve_grid(64, 256, endpoint=False) == (256, 4)
+    assert _solve_grid(64, None, endpoint=False) == (64, 1)
     with pytest.raises(ValueError, match="multiple of resolution"):
-        stride_for(64, 100, nodes=False)
+        _solve_grid(64, 100, endpoint=False)
+    with pytest.raises(ValueError, match="must be >= resolution"):
+        _solve_grid(64, 32, endpoint=False)

@@ -61,7 +61,7 @@ def test_ranks_grow_as_tolerance_shrinks_and_track_grid_tucker():
         # grid-based Tucker of the same function on a 64^3 uniform grid at the same tolerance
         g = np.linspace(-10, 10, 64)
         vals = erf_over_r(np.stack(np.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3))
-        grid_rank = tucker(vals.reshape(64, 64, 64), tol=tol).rank[0]
+        grid_rank = tucker(vals.reshape(64, 64, 64), None, max_rel_error=tol).rank[0]
         assert abs(ct.ranks[0] - grid_rank) <= 2
     assert ranks == sorted(ranks) and ranks[0] < ranks[-1]
 
@@ -72,7 +72,7 @@ def test_from_grid_dense_and_tucker_agree_with_from_function():
     g = [chebyshev_points(40, b) for b in box]
     vals = gaussians(np.stack(np.meshgrid(*g, indexing="ij"), -1).reshape(-1, 3)).reshape(41, 41, 41)
     dense = ChebyshevTucker.from_grid(vals, box, tol=1e-8)
-    via_tucker = ChebyshevTucker.from_grid(tucker(vals, tol=1e-10), box, tol=1e-8)
+    via_tucker = ChebyshevTucker.from_grid(tucker(vals, None, max_rel_error=1e-10), box, tol=1e-8)
     pts = RNG.uniform(-2, 2, (500, 3))
     for ct in (dense, via_tucker):
         assert ct.ranks == ref.ranks

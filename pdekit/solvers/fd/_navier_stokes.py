@@ -23,7 +23,8 @@ import numpy as np
 import scipy.fft
 
 from pdekit._validation import check_choice, check_finite, check_positive
-from pdekit.solvers.fd import operators as ops
+from pdekit.solvers._on_step import OnStep, step_hook
+from pdekit.solvers.fd import stencils as ops
 
 __all__ = ["navier_stokes", "fno_forcing", "ADVECTION_SCHEMES"]
 
@@ -49,6 +50,7 @@ def navier_stokes(
     progress=None,
     workers: int | None = None,
     advection: str = "euler",
+    on_step: OnStep | None = None,
 ) -> np.ndarray:
     """Evolve the vorticity of 2D Navier-Stokes on the torus [0, 1)^2.
 
@@ -75,6 +77,10 @@ def navier_stokes(
         about the time steps; silent by default.
     workers : int, optional
         Threads for the FFTs (``scipy.fft`` workers).
+    on_step : callable, optional
+        ``on_step(step, t, w)`` after every time step, with ``w`` the vorticity shaped like
+        ``w0`` that recording every step would return (a read-only numpy view, or a torch
+        tensor; see :mod:`pdekit.solvers._on_step`). Costs one inverse FFT per step.
     advection : {"euler", "heun"}
         Time scheme of the advection term: forward Euler as FNO's generator (first order),
         or Heun (second order, twice the advection work); the viscous term is Crank–Nicolson
@@ -130,7 +136,8 @@ def navier_stokes(
         return explicit * w_hat + (0.5 * adv) * (n_hat + advect(predicted)) + forced
 
     out = ops.integrate(step, rfft2(w0), n_steps, record_every,
-                        progress=progress, desc="Navier-Stokes steps")
+                        progress=progress, desc="Navier-Stokes steps",
+                        after_step=step_hook(on_step, dt, irfft2))
     return irfft2(out)
 
 

@@ -17,6 +17,7 @@ from typing import Mapping
 
 import numpy as np
 
+from pdekit.meshes.geometry import cell_centroids
 from pdekit.meshes.topology import sorted_keys
 
 from .boundary import condense, dirichlet_values, solve_linear
@@ -26,7 +27,7 @@ from .forms import load_vector, stiffness_matrix
 from .function import Coefficient, FEFunction, at_quadrature
 from .space import FunctionSpace, function_space
 
-__all__ = ["poisson", "darcy", "dirichlet_dofs", "cell_centroids"]
+__all__ = ["poisson", "darcy", "dirichlet_dofs"]
 
 
 def dirichlet_dofs(space: FunctionSpace, tag=None, *, exclude=(), component: int | None = None) -> np.ndarray:
@@ -124,11 +125,6 @@ def poisson(mesh, *, f: Coefficient, a: Coefficient = 1.0, dirichlet=0.0, degree
     return FEFunction(space, system.expand(x_free), info=info)
 
 
-def cell_centroids(mesh) -> np.ndarray:
-    """Centroids of the cells, ``(d, m)`` (the layout callables of ``x`` receive)."""
-    return np.asarray(mesh.points, dtype=np.float64)[mesh.cells].mean(axis=1).T
-
-
 def darcy(mesh, *, rng=None, coefficient: str | Coefficient = "threshold", f: Coefficient = 1.0,
           degree: int = 1, length_scale: float = 0.1, kernel: str = "gaussian",
           a_high: float = 12.0, a_low: float = 3.0, scale: float = 1.0, n_features: int = 256,
@@ -142,7 +138,7 @@ def darcy(mesh, *, rng=None, coefficient: str | Coefficient = "threshold", f: Co
         Randomness of the coefficient draw.
     coefficient : {"threshold", "lognormal"} or a coefficient
         A map applied to a Gaussian random field (see
-        :mod:`pdekit.solvers.fem.random_coefficients`) evaluated at the cell centroids, or a
+        :mod:`pdekit.solvers.random_fields`) evaluated at the cell centroids, or a
         given coefficient (number, callable, per-cell array, ...).
     f : coefficient
         Source (1 as in the FNO Darcy set).
@@ -161,14 +157,14 @@ def darcy(mesh, *, rng=None, coefficient: str | Coefficient = "threshold", f: Co
     a : (m,) float array
         The per-cell permeability used.
     """
-    from .random_coefficients import coefficient_from_field, draw_random_field
+    from pdekit.solvers.random_fields import coefficient_from_field, draw_random_field
 
     if isinstance(coefficient, str):
         rng = np.random.default_rng(rng)
         field = draw_random_field(rng, mesh.dim, length_scale=length_scale, kernel=kernel,
                                   n_features=n_features)
-        a = coefficient_from_field(field(cell_centroids(mesh)), coefficient, a_high=a_high,
-                                   a_low=a_low, scale=scale)
+        a = coefficient_from_field(field(cell_centroids(mesh.points, mesh.cells).T), coefficient,
+                                   a_high=a_high, a_low=a_low, scale=scale)
     else:
         space = function_space(mesh, degree)
         a = at_quadrature(space, coefficient, space.quadrature(0), name="coefficient", positive=True)

@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from pdekit._validation import check_finite
+from pdekit.meshes.geometry import cell_centroids
 
 from .assembly import pack_symmetric
 from .boundary import condense, dirichlet_values, solve_linear
@@ -76,8 +77,8 @@ def _unit_parts(space: FunctionSpace) -> tuple[np.ndarray, np.ndarray]:
 def _per_cell(space: FunctionSpace, value, name: str) -> np.ndarray:
     m = space.n_cells
     if callable(value):
-        centroid = space.geometry.map_points(np.full((1, space.dim), 1.0 / (space.dim + 1)))[:, 0]
-        value = np.asarray(value(np.ascontiguousarray(centroid.T)), dtype=np.float64)
+        centroids = cell_centroids(space.mesh.points, space.mesh.cells)  # (m, d)
+        value = np.asarray(value(np.ascontiguousarray(centroids.T)), dtype=np.float64)
     arr = check_finite(name, np.asarray(value, dtype=np.float64))
     if arr.ndim == 0:
         arr = np.full(m, float(arr))

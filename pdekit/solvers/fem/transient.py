@@ -29,6 +29,7 @@ import scipy.sparse.linalg as spla
 
 from pdekit._progress import as_progress
 from pdekit._validation import check_positive
+from pdekit.solvers._on_step import OnStep, step_hook
 
 from .boundary import condense, dirichlet_values
 from .diffusion import dirichlet_dofs
@@ -79,7 +80,7 @@ def _factor(A):
 
 def heat(mesh, *, u0, dt: float, n_steps: int, f=0.0, a=1.0, c=1.0, theta: float = 0.5,
          dirichlet=0.0, dirichlet_tag=None, degree: int = 1, save_every: int = 1,
-         progress=None) -> Trajectory:
+         progress=None, on_step: OnStep | None = None) -> Trajectory:
     """Solve ``c du/dt - div(a grad u) = f`` with the theta scheme.
 
     Parameters
@@ -103,6 +104,10 @@ def heat(mesh, *, u0, dt: float, n_steps: int, f=0.0, a=1.0, c=1.0, theta: float
         Keep every ``save_every``-th state (and the initial one).
     progress : progress object, optional
         Receives one update per step.
+    on_step : callable, optional
+        ``on_step(step, t, u)`` after every time step, with ``u (n_dofs,)`` the dofs that
+        ``Trajectory.values`` holds for that step with ``save_every=1`` (a read-only view;
+        see :mod:`pdekit.solvers._on_step`).
 
     Returns
     -------
@@ -129,7 +134,7 @@ def heat(mesh, *, u0, dt: float, n_steps: int, f=0.0, a=1.0, c=1.0, theta: float
         lift_rhs = system.rhs  # -A_FD g
         u[dofs] = g
     lu = _factor(A)
-    return _march(space, u, dt, n_steps, save_every, progress, "heat",
+    return _march(space, u, dt, n_steps, save_every, progress, "heat", on_step,
                   lambda u: _heat_step(u, lu, rhs_op, b, dt, free, dofs, g,
                                        lift_rhs if dirichlet is not None else 0.0))
 
@@ -150,15 +155,18 @@ def _positive(space, coef, name):
     return coef
 
 
-def _march(space, state, dt, n_steps, save_every, progress, desc, step) -> Trajectory:
+def _march(space, state, dt, n_steps, save_every, progress, desc, on_step, step) -> Trajectory:
     """Run ``step`` n_steps times; ``state`` is an array or a tuple (u, v, ...)."""
+    pair = isinstance(state, tuple)
+    hook = step_hook(on_step, dt, (lambda s: s[0]) if pair else (lambda s: s))
     prog = as_progress(progress)
     prog.start(n_steps, desc)
-    pair = isinstance(state, tuple)
     times, saved, vel = [0.0], [(state[0] if pair else state).copy()], [state[1].copy()] if pair else []
     try:
         for k in range(1, n_steps + 1):
             state = step(state)
+            if hook is not None:
+                hook(k, state)
             if k % save_every == 0 or k == n_steps:
                 times.append(k * dt)
                 saved.append((state[0] if pair else state).copy())
@@ -171,7 +179,8 @@ def _march(space, state, dt, n_steps, save_every, progress, desc, step) -> Traje
 
 
 def wave(mesh, *, u0, dt: float, n_steps: int, v0=0.0, c=1.0, f=0.0, dirichlet_tag=None,
-         degree: int = 1, save_every: int = 1, progress=None) -> Trajectory:
+         degree: int = 1, save_every: int = 1, progress=None,
+         on_step: OnStep | None = None) -> Trajectory:
     """Solve ``d2u/dt2 - div(c^2 grad u) = f`` with ``u = 0`` on the boundary (Newmark).
 
     Parameters
@@ -191,6 +200,10 @@ def wave(mesh, *, u0, dt: float, n_steps: int, v0=0.0, c=1.0, f=0.0, dirichlet_t
     degree : {1, 2}
     save_every : int
     progress : progress object, optional
+    on_step : callable, optional
+        ``on_step(step, t, u)`` after every time step, with ``u (n_dofs,)`` the displacement
+        that ``Trajectory.values`` holds for that step with ``save_every=1`` (a read-only
+        view; see :mod:`pdekit.solvers._on_step`).
 
     Returns
     -------
@@ -230,4 +243,4 @@ def wave(mesh, *, u0, dt: float, n_steps: int, v0=0.0, c=1.0, f=0.0, dirichlet_t
         v_new[free] = v[free] + 0.5 * dt * (acc[free] + acc_new[free])
         return u_new, v_new, acc_new
 
-    return _march(space, (u, v, acc), dt, n_steps, save_every, progress, "wave", step)
+    return _march(space, (u, v, acc), dt, n_steps, save_every, progress, "wave", on_step, step)

@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from pdekit.solvers.linear.preconditioners import Preconditioner, as_csr_matrix
+from pdekit.solvers.linear._base import Preconditioner, as_csr_matrix
 
 __all__ = ["IncompleteCholesky", "ic0"]
 

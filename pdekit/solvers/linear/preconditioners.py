@@ -1,8 +1,8 @@
-"""Classical preconditioners: Jacobi and smoothed-aggregation / Ruge-Stuben AMG (pyamg).
+"""Classical preconditioners: Jacobi, smoothed-aggregation / Ruge-Stuben AMG (pyamg), and the
+registry of preconditioner names.
 
 A preconditioner approximates ``A^-1`` (scipy's convention for ``M``) and is a callable
-``r -> z``; it also has ``matvec``, ``shape`` and :meth:`Preconditioner.as_linear_operator`,
-so it can be handed to scipy's solvers too. Incomplete Cholesky lives in
+``r -> z`` (see :class:`~pdekit.solvers.linear.Preconditioner`). Incomplete Cholesky lives in
 :mod:`pdekit.solvers.linear.ichol`.
 
 Examples
@@ -26,73 +26,11 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from pdekit._validation import check_choice
+from pdekit.solvers.linear._base import Preconditioner, as_csr_matrix
+from pdekit.solvers.linear.ichol import ic0
 
-__all__ = ["Preconditioner", "JacobiPreconditioner", "AMGPreconditioner", "jacobi", "amg",
+__all__ = ["JacobiPreconditioner", "AMGPreconditioner", "jacobi", "amg",
            "make_preconditioner", "PRECONDITIONERS"]
-
-
-def as_csr_matrix(A: Any, what: str = "A") -> sp.csr_matrix:
-    """Return ``A`` (scipy sparse, numpy, or torch sparse/dense) as a square finite scipy CSR matrix."""
-    if type(A).__module__.startswith("torch"):
-        import torch
-
-        if A.layout == torch.strided:
-            A = A.detach().cpu().numpy()
-        else:
-            coo = A.detach().to_sparse_coo().coalesce().cpu()
-            idx = coo.indices().numpy()
-            A = sp.coo_matrix((coo.values().numpy(), (idx[0], idx[1])), shape=tuple(coo.shape))
-    if isinstance(A, spla.LinearOperator):
-        raise TypeError(f"{what} must be an explicit matrix to build this preconditioner; got a LinearOperator")
-    if not (sp.issparse(A) or isinstance(A, np.ndarray)):
-        raise TypeError(f"{what} must be a scipy sparse matrix or an array; got {type(A).__name__}")
-    A = sp.csr_matrix(A, dtype=np.float64)
-    if A.shape[0] != A.shape[1]:
-        raise ValueError(f"{what} must be square; got shape {A.shape}")
-    if not np.isfinite(A.data).all():
-        raise ValueError(f"{what} must be finite; it holds NaN/inf entries")
-    A.sum_duplicates()
-    A.sort_indices()
-    return A
-
-
-class Preconditioner:
-    """Base of pdekit's preconditioners: ``M(r)`` returns ``z ~ A^-1 r``.
-
-    Attributes
-    ----------
-    shape : (n, n)
-    setup_time : float
-        Seconds spent building it.
-    """
-
-    name = "identity"
-
-    def __init__(self, n: int) -> None:
-        self.shape = (n, n)
-        self.setup_time = 0.0
-
-    def _apply(self, r: np.ndarray) -> np.ndarray:  # pragma: no cover - overridden
-        raise NotImplementedError
-
-    def __call__(self, r):
-        """Apply to ``r`` ((n,) numpy array, or torch tensor: computed on the CPU and moved back)."""
-        if type(r).__module__.startswith("torch"):
-            import torch
-
-            z = self._apply(r.detach().cpu().numpy().astype(np.float64, copy=False))
-            return torch.as_tensor(z, dtype=r.dtype, device=r.device)
-        return self._apply(np.asarray(r, dtype=np.float64).reshape(-1))
-
-    def matvec(self, r):
-        return self(r)
-
-    def as_linear_operator(self) -> spla.LinearOperator:
-        """This preconditioner as a scipy LinearOperator (for scipy.sparse.linalg.cg's ``M``)."""
-        return spla.LinearOperator(self.shape, matvec=self._apply, dtype=np.float64)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(n={self.shape[0]}, setup_time={self.setup_time:.3g}s)"
 
 
 class JacobiPreconditioner(Preconditioner):
@@ -176,14 +114,8 @@ def amg(A: Any, *, kind: str = "sa", cycle: str = "V", **options: Any) -> AMGPre
     return AMGPreconditioner(A, kind=kind, cycle=cycle, **options)
 
 
-def _ic0(A):
-    from pdekit.solvers.linear.ichol import ic0
-
-    return ic0(A)
-
-
 #: preconditioner name -> builder ``A -> Preconditioner``
-PRECONDITIONERS = {"jacobi": jacobi, "ic0": _ic0, "amg": amg, "sa-amg": amg,
+PRECONDITIONERS = {"jacobi": jacobi, "ic0": ic0, "amg": amg, "sa-amg": amg,
                    "rs-amg": lambda A: amg(A, kind="rs")}
 
 

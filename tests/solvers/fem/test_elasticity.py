@@ -67,6 +67,17 @@ def test_bad_parameters():
         lame_parameters(1.0, 0.5)
 
 
+def test_callable_lame_parameters_are_evaluated_at_cell_centroids():
+    from pdekit.meshes import cell_centroids
+
+    mesh = unit_square(3)
+    V = function_space(mesh, 2, n_components=2)
+    lam = lambda x: 1.0 + x[0] + 3.0 * x[1]  # noqa: E731
+    centroids = cell_centroids(mesh.points, mesh.cells)
+    by_value = elasticity_matrix(V, lam=1.0 + centroids[:, 0] + 3.0 * centroids[:, 1], mu=2.0)
+    assert abs(elasticity_matrix(V, lam=lam, mu=2.0) - by_value).max() < 1e-12
+
+
 def _manufactured(d, lam, mu):
     """u_i = a_i prod_j sin(k_ij pi x_j) (zero on the boundary of the unit square / cube), its
     gradient, and the body force f = -div sigma(u) = -mu lap u - (lam + mu) grad div u."""
