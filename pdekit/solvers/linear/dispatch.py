@@ -170,12 +170,20 @@ def _is_network(p: Any) -> bool:
     return hasattr(p, "bind") and callable(p.bind)
 
 
+#: former names of PDE solvers' ``solver=`` choices, kept working: AMG-preconditioned CG
+LEGACY_METHODS = {"amg": "pcg", "amg-cg": "pcg"}
+
+
 def _choose(A: Any, method: str, preconditioner: Any) -> tuple[str, Any]:
     """Resolve ``method="auto"`` and the default preconditioner; check the combination."""
+    if method in LEGACY_METHODS:
+        method, preconditioner = LEGACY_METHODS[method], "amg" if preconditioner is None else preconditioner
     check_choice("method", method, METHODS)
     explicit = sp.issparse(A) or isinstance(A, np.ndarray)
-    if isinstance(preconditioner, str):
-        check_choice("preconditioner", preconditioner, PRECONDITIONERS)
+    if isinstance(preconditioner, str) and preconditioner not in PRECONDITIONERS:
+        raise ValueError(f"unknown preconditioner {preconditioner!r}; expected one of {sorted(PRECONDITIONERS)}, "
+                         "a Preconditioner, a callable r -> z, or a network object (a shipped one is "
+                         f"pdekit.operators.pretrained({preconditioner!r}))")
     if method == "auto":
         if preconditioner is None:
             if not explicit:  # a LinearOperator or a torch matrix: no factorisation, no AMG
@@ -424,7 +432,8 @@ def solve(A: Any, b: Any, *, method: str = "auto", preconditioner: Any = None, r
         for the Krylov methods with a Jacobi or callable preconditioner.
     b : (n,) array or tensor
     method : {"auto", "direct", "cg", "pcg", "fcg", "dcdm"}
-        See the module doc; ``"auto"`` is the fastest measured choice for the size.
+        See the module doc; ``"auto"`` is the fastest measured choice for the size. The former
+        names ``"amg"`` and ``"amg-cg"`` of the PDE solvers mean ``"pcg"`` with ``"amg"``.
     preconditioner : str, Preconditioner, network or callable, optional
         A name (``"jacobi"``, ``"ic0"``, ``"amg"``/``"sa-amg"``, ``"rs-amg"``), a
         :class:`~pdekit.solvers.linear.Preconditioner`, a network with ``bind`` (DCDM) or a
