@@ -11,7 +11,10 @@ Registered names:
   ``p (n_points, 1)`` (vertex values, also for P2). ``mesh`` is a path to a mesh file that
   :func:`pdekit.meshes.read` understands (``pdekit generate darcy-fem --mesh FILE``); empty,
   the unit square with ``resolution`` nodes per side. The coordinates stored beside the
-  samples are the mesh's ``points (n_points, d)`` and ``cells (m, d+1)``.
+  samples are the mesh's ``points (n_points, d)`` and ``cells (m, d+1)``. ``solver`` and
+  ``preconditioner`` are those of :func:`pdekit.solvers.linear.solve` (empty: the measured
+  default); ``dcdm-algebraic`` runs deep conjugate directions with the shipped network for
+  unstructured FEM matrices.
 
 * ``wave-fem``: the wave equation ``u_tt = div(c^2 grad u)``, ``u = 0`` on the boundary,
   from rest, with a Gaussian-random-field initial displacement (``length_scale``), solved
@@ -28,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pdekit.data.problems import Problem, Sample, register_problem
+from pdekit.data.problems import Problem, Sample, register_problem, resolve_preconditioner
 
 __all__ = ["load_mesh", "record_steps"]
 
@@ -71,7 +74,7 @@ def load_mesh(resolution: int, mesh: str | None = None):
 
 
 def _darcy_fem_solve(rng, resolution, *, mesh, degree, coefficient, length_scale, kernel,
-                     n_features, a_high, a_low, scale, f, solver) -> Sample:
+                     n_features, a_high, a_low, scale, f, solver, preconditioner) -> Sample:
     from pdekit.meshes import cell_centroids
     from pdekit.solvers.fem import poisson
     from pdekit.solvers.random_fields import coefficient_from_field, draw_random_field
@@ -82,7 +85,8 @@ def _darcy_fem_solve(rng, resolution, *, mesh, degree, coefficient, length_scale
     kw = dict(a_high=a_high, a_low=a_low, scale=scale)
     a_cells = coefficient_from_field(field(cell_centroids(m.points, m.cells).T), coefficient, **kw)
     a_nodes = coefficient_from_field(field(np.ascontiguousarray(m.points.T)), coefficient, **kw)
-    p = poisson(m, f=f, a=a_cells, degree=degree, solver=solver)
+    p = poisson(m, f=f, a=a_cells, degree=degree, solver=solver,
+                preconditioner=resolve_preconditioner(preconditioner))
     return Sample(inputs=a_nodes[:, None], outputs=p.point_values()[:, None])
 
 
@@ -96,7 +100,7 @@ register_problem(Problem(
     summary="Darcy flow on a triangle/tetra mesh (FEM P1/P2): random permeability -> pressure",
     defaults={"mesh": "", "degree": 1, "coefficient": "threshold", "length_scale": 0.1,
               "kernel": "gaussian", "n_features": 256, "a_high": 12.0, "a_low": 3.0,
-              "scale": 1.0, "f": 1.0, "solver": "auto"},
+              "scale": 1.0, "f": 1.0, "solver": "auto", "preconditioner": ""},
     solve=_darcy_fem_solve, coordinates=_darcy_fem_coordinates,
     input_names=("a",), output_names=("p",),
 ), replace=True)

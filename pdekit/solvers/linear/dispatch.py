@@ -86,8 +86,9 @@ METHODS = ("auto", "direct", "cg", "pcg", "fcg", "dcdm")
 CACHE_SIZE = 4
 #: measured crossovers of ``method="auto"`` (``benchmarks/bench_linear_auto.py``): below the first
 #: the direct solver wins in 2D and 3D, above the second AMG-PCG wins; in between the direct solver
-#: wins for two-dimensional matrix graphs only
-DIRECT_ALWAYS, DIRECT_2D = 2_000, 6_000
+#: wins for two-dimensional matrix graphs only. For one matrix with many right-hand sides (time
+#: steps) one factorisation is amortised: 2D graphs take it up to ``DIRECT_2D_REPEATED`` unknowns.
+DIRECT_ALWAYS, DIRECT_2D, DIRECT_2D_REPEATED = 2_000, 6_000, 250_000
 _AMG_NAMES = ("amg", "sa-amg", "rs-amg")
 _DIMENSIONS: collections.OrderedDict = collections.OrderedDict()
 
@@ -113,14 +114,16 @@ def graph_dimension(A: sp.spmatrix) -> float:
     return float(np.log2(np.count_nonzero(dc <= 2 * r) / np.count_nonzero(dc <= r)))
 
 
-def prefers_direct(A: sp.spmatrix) -> bool:
+def prefers_direct(A: sp.spmatrix, *, repeated: bool = False) -> bool:
     """Whether ``method="auto"`` takes the direct solver for ``A`` (see the module doc).
 
-    Up to :data:`DIRECT_ALWAYS` unknowns: yes; above :data:`DIRECT_2D`: no; in between, yes
-    when :func:`graph_dimension` is below 2.1 (computed once per sparsity pattern).
+    Up to :data:`DIRECT_ALWAYS` unknowns: yes; above :data:`DIRECT_2D` (``DIRECT_2D_REPEATED``
+    when the factorisation serves many right-hand sides, ``repeated=True``): no; in between,
+    yes when :func:`graph_dimension` is below 2.1 (computed once per sparsity pattern).
     """
     n = A.shape[0]
-    if n <= DIRECT_ALWAYS or n > DIRECT_2D:
+    upper = DIRECT_2D_REPEATED if repeated else DIRECT_2D
+    if n <= DIRECT_ALWAYS or n > upper:
         return n <= DIRECT_ALWAYS
     A = sp.csr_matrix(A)
     key = (n, A.nnz, zlib.crc32(np.ascontiguousarray(A.indptr)), zlib.crc32(np.ascontiguousarray(A.indices)))
@@ -249,6 +252,9 @@ class LinearSolver:
     reference : sparse matrix or callable, optional
         A matrix with the sparsity pattern of ``A`` (or a function returning one) from which a
         named preconditioner is built when its pattern is not cached yet (see the module doc).
+    repeated : bool
+        The solver will serve many right-hand sides (time steps): ``"auto"`` then weighs one
+        factorisation against many iterative solves (:func:`prefers_direct` ``repeated=True``).
 
     Attributes
     ----------
@@ -264,10 +270,12 @@ class LinearSolver:
                  atol: float = 0.0, maxiter: int | None = None, throw: bool = True, reuse: bool = True,
                  check_symmetry: bool = True, shape: Sequence[int] | None = None,
                  unknowns: np.ndarray | None = None, near_null_space: np.ndarray | None = None, k: int = 2,
-                 reference: Any = None) -> None:
+                 reference: Any = None, repeated: bool = False) -> None:
         self.system = as_system(A, check_symmetry=check_symmetry)
         if self.system.n == 0:
             raise ValueError("A is empty (0 x 0): there is nothing to solve")
+        if method == "auto" and repeated and preconditioner is None and sp.issparse(A):
+            method = "direct" if prefers_direct(A, repeated=True) else "pcg"
         self.method, spec = _choose(A, method, preconditioner)
         self.rtol, self.atol, self.maxiter, self.throw = rtol, atol, maxiter, bool(throw)
         self.reuse, self.k = bool(reuse), int(k)
@@ -318,9 +326,10 @@ class LinearSolver:
                                 f"{type(A).__name__} (use 'jacobi', or pass a Preconditioner)")
             return make_preconditioner(name, A)
         A = as_csr_matrix(A)
+        options = self._options if name in _AMG_NAMES else {}
         if not self.reuse:
-            return make_preconditioner(name, A, **self._options)
-        key = _pattern_key(name, A, self._options, self._reference is not None)
+            return make_preconditioner(name, A, **options)
+        key = _pattern_key(name, A, options, self._reference is not None)
         with _CACHE_LOCK:
             entry = _CACHE.get(key)
             if entry is not None:
@@ -334,15 +343,19 @@ class LinearSolver:
             finally:
                 entry.lock.release()
         if self._reference is None:
-            M = make_preconditioner(name, A, **self._options)
+            M = make_preconditioner(name, A, **options)
         else:
             reference = self._reference() if callable(self._reference) else self._reference
             reference = as_csr_matrix(reference, "reference")
             if reference.shape != A.shape:
                 raise ValueError(f"reference must have the shape {A.shape} of A; got {reference.shape}")
-            M = make_preconditioner(name, reference, **self._options)
-            M.update(A)  # same pattern required (AMG says so otherwise)
-        entry = _Cached(M, threading.Lock(), from_reference=self._reference is not None)
+            M = make_preconditioner(name, reference, **options)
+            try:
+                M.update(A)
+            except ValueError:  # the reference's pattern differs (entries that cancelled): use A's own
+                M = make_preconditioner(name, A, **options)
+        entry = _Cached(M, threading.Lock(), from_reference=self._reference is not None and M.updates > 0
+                        if hasattr(M, "updates") else self._reference is not None)
         with _CACHE_LOCK:
             _CACHE[key] = entry
             while len(_CACHE) > CACHE_SIZE:
