@@ -6,7 +6,9 @@ Registered names (parameters and defaults in each ``Problem.defaults``):
   ``a_low`` elsewhere; -div(a grad u) = f, u = 0 on the boundary of the unit square.
   Inputs a (s, s, 1), outputs u (s, s, 1) on the s x s node grid. With ``solve_resolution``
   r (r - 1 a multiple of s - 1) the field is drawn and solved at r and strided down, as the
-  FNO sets were (421 -> 211, 141, 106, 85, 61, ...).
+  FNO sets were (421 -> 211, 141, 106, 85, 61, ...). ``solver`` and ``preconditioner`` are
+  those of :func:`pdekit.solvers.linear.solve` (empty: the measured default); a shipped
+  network's name (``dcdm-poisson-2d``) runs deep conjugate directions with it.
 * ``navier-stokes``: the FNO vorticity set on the unit torus: w0 from a periodic GRF
   (alpha = 2.5, tau = 7), FNO forcing, pseudo-spectral steps of ``dt`` (Crank–Nicolson
   viscous term; advection forward Euler as FNO's generator, first order in time, or
@@ -31,10 +33,15 @@ import math
 import numpy as np
 
 from pdekit.data import limits as L
-from pdekit.data.problems import Problem, Sample, register_problem
+from pdekit.data.problems import (Problem, Sample, preconditioner_name, register_problem,
+                                  resolve_preconditioner)
+from pdekit.solvers.linear.dispatch import LEGACY_METHODS, METHODS
 from pdekit.data.strides import resolution_stride
 from pdekit.solvers import fd
 from pdekit.solvers.random_fields import gaussian_random_field, threshold_coefficient
+
+#: the ``solver`` parameter: a method of pdekit.solvers.linear.solve (or a legacy name it maps)
+SOLVE_METHODS = (*METHODS, *LEGACY_METHODS)
 
 __all__: list[str] = []
 
@@ -85,11 +92,12 @@ def _times(t_final: float, n_records: int) -> np.ndarray:
 
 
 def _darcy_solve(rng, resolution, *, alpha, tau, a_high, a_low, f, solve_resolution,
-                 face_average, method) -> Sample:
+                 face_average, solver, preconditioner) -> Sample:
     solve, k = _solve_grid(resolution, solve_resolution, endpoint=True)
     field = gaussian_random_field((solve, solve), alpha=alpha, tau=tau, bc="neumann", rng=rng)
     a = threshold_coefficient(field, high=a_high, low=a_low)
-    u = fd.darcy(a, f, face_average=face_average, method=method)
+    u = fd.darcy(a, f, face_average=face_average, solver=solver,
+                 preconditioner=resolve_preconditioner(preconditioner))
     return Sample(inputs=a[::k, ::k, None], outputs=u[::k, ::k, None])
 
 
@@ -102,11 +110,13 @@ register_problem(Problem(
     name="darcy",
     summary="FNO Darcy flow: -div(a grad u) = f, a = 12/3 thresholded GRF, u = 0 on the boundary",
     defaults={"alpha": 2.0, "tau": 3.0, "a_high": 12.0, "a_low": 3.0, "f": 1.0,
-              "solve_resolution": None, "face_average": "harmonic", "method": "auto"},
+              "solve_resolution": None, "face_average": "harmonic", "solver": "auto",
+              "preconditioner": ""},
     solve=_darcy_solve, coordinates=_node_grid, input_names=("a",), output_names=("u",),
     limits={"alpha": L.positive, "tau": L.positive, "a_high": L.positive, "a_low": L.positive,
             "solve_resolution": L.at_least(2, allow_none=True),
-            "face_average": L.one_of("harmonic", "arithmetic"), "method": L.one_of("direct", "amg", "auto")},
+            "face_average": L.one_of("harmonic", "arithmetic"), "solver": L.one_of(*SOLVE_METHODS),
+            "preconditioner": preconditioner_name},
     resolution_range=(2, 8193), check=_darcy_check,
     domain={"x": (0.0, 1.0), "y": (0.0, 1.0)},
     boundary_conditions={"x": "dirichlet u = 0", "y": "dirichlet u = 0"},
