@@ -26,6 +26,11 @@ _EXPORTS: dict[str, str] = {
     "sample_seeds": "layout",
     "compress_dataset": "compression",
     "CompressedDataset": "compression",
+    "resolution_stride": "strides",
+    "reachable_resolutions": "strides",
+    "save_system": "systems",
+    "load_system": "systems",
+    "SystemFileError": "systems",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

@@ -8,7 +8,7 @@ import scipy.sparse.linalg as spla
 
 from pdekit._validation import check_choice, check_finite
 from pdekit.solvers._on_step import OnStep, step_hook
-from pdekit.solvers.fd import operators as ops
+from pdekit.solvers.fd import stencils as ops
 
 __all__ = ["advection_diffusion"]
 
@@ -49,7 +49,7 @@ def advection_diffusion(
     Parameters
     ----------
     u0 : (s,), (s1, s2) or (s1, s2, s3) array
-        Initial field (grid conventions of :mod:`pdekit.solvers.fd.operators`).
+        Initial field (grid conventions of :mod:`pdekit.solvers.fd.stencils`).
     velocity : (d,) or (*u0.shape, d) array
         Constant or pointwise advecting velocity (a scalar is accepted in 1D).
     kappa : float

@@ -14,7 +14,7 @@ import scipy.fft
 
 from pdekit._validation import check_positive
 from pdekit.solvers._on_step import OnStep, step_hook
-from pdekit.solvers.fd import operators as ops
+from pdekit.solvers.fd import stencils as ops
 
 __all__ = ["burgers"]
 

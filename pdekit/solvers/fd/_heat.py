@@ -6,7 +6,7 @@ import numpy as np
 
 from pdekit._validation import check_positive
 from pdekit.solvers._on_step import OnStep, step_hook
-from pdekit.solvers.fd import operators as ops
+from pdekit.solvers.fd import stencils as ops
 
 __all__ = ["heat"]
 
@@ -31,7 +31,7 @@ def heat(
     Parameters
     ----------
     u0 : (s,), (s1, s2) or (s1, s2, s3) array
-        Initial temperature on the grid (conventions in :mod:`pdekit.solvers.fd.operators`:
+        Initial temperature on the grid (conventions in :mod:`pdekit.solvers.fd.stencils`:
         x_j = j/s for periodic grids, x_j = j/(s-1) for node grids).
     kappa : float
         Diffusivity (> 0).

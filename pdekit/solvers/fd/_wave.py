@@ -8,7 +8,7 @@ import numpy as np
 
 from pdekit._validation import check_choice, check_positive
 from pdekit.solvers._on_step import OnStep, step_hook
-from pdekit.solvers.fd import operators as ops
+from pdekit.solvers.fd import stencils as ops
 
 __all__ = ["wave", "wave_energy"]
 
@@ -35,7 +35,7 @@ def wave(
     ----------
     u0, v0 : (s,), (s1, s2) or (s1, s2, s3) arrays
         Initial displacement and velocity (grid conventions of
-        :mod:`pdekit.solvers.fd.operators`).
+        :mod:`pdekit.solvers.fd.stencils`).
     c : float
         Wave speed (> 0).
     t_final : float
