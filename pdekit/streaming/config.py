@@ -118,6 +118,8 @@ class StreamConfig:
         if not isinstance(params, Mapping):  # "NAME=LOW:HIGH" strings
             params = ParameterSpace(list(params)).as_json()
         values["parameters"] = {str(k): [float(v[0]), float(v[1])] for k, v in params.items()}
+        if values.get("launcher") == "slurm" and "host" not in values:
+            values["host"] = "*"  # compute nodes must reach the coordinator and the ranks
         cfg = cls(**values)
         cfg.validate()
         return cfg
@@ -159,6 +161,14 @@ class StreamConfig:
             self._validate_problem()
         else:
             self._validate_command()
+        if self.launcher == "slurm":
+            from pdekit.cluster import check_slurm
+            from pdekit.streaming.slurm import job_options
+
+            job_options(self, name="pdekit-stream")  # checks partition, time, ... in sbatch's words
+            check_slurm(hint="use --launcher local, or the sbatch templates in examples/slurm")
+        elif self.slurm:
+            raise ValueError(f"job options {sorted(self.slurm)} need --launcher slurm")
 
     def _validate_problem(self) -> None:
         from pdekit.streaming.problem_client import check_problem

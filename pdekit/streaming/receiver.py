@@ -25,6 +25,7 @@ import collections
 import dataclasses
 import logging
 import os
+import socket
 import threading
 import time
 from typing import Any, Sequence
@@ -39,7 +40,7 @@ from pdekit.streaming.heartbeat import Heartbeat
 from pdekit.streaming.ledger import ACCEPT, DUPLICATE, Assignment, Ledger, step_crc
 from pdekit.streaming.wire import FieldSpec, ProtocolError, decode, decode_fields, encode, step_nbytes
 
-__all__ = ["Receiver", "bind_address"]
+__all__ = ["Receiver", "bind_address", "advertised_host"]
 
 log = logging.getLogger("pdekit.streaming")
 _EVENT_PERIOD = 0.2
@@ -56,6 +57,11 @@ def bind_address(sock: zmq.Socket, host: str, port: int) -> str:
         why = "the address is already in use" if exc.errno == zmq.EADDRINUSE else str(exc)
         raise OSError(f"cannot listen on tcp://{host}:{port}: {why}; choose another port or host") from None
     return sock.getsockopt_string(zmq.LAST_ENDPOINT)
+
+
+def advertised_host(host: str) -> str:
+    """The name others use to reach a socket bound to ``host`` (``*``: this machine's name)."""
+    return socket.getfqdn() if host in ("*", "0.0.0.0") else host
 
 
 @dataclasses.dataclass
@@ -109,7 +115,7 @@ class Receiver:
         self.budget = int(budget)
         self.rank, self.world, self.restart = int(rank), int(world), int(restart)
         self.control_address = control_address
-        self.host, self.port, self.advertise = host, int(port), advertise or host
+        self.host, self.port, self.advertise = host, int(port), advertise or advertised_host(host)
         self.heartbeat, self.liveness = float(heartbeat), int(liveness)
         self.min_samples = int(min_samples)
         self.bounds = list(bounds) if bounds else None
