@@ -172,10 +172,19 @@ class StreamConfig:
 
     def _validate_problem(self) -> None:
         from pdekit.streaming.problem_client import check_problem
+        from pdekit.streaming.targets import make_target
 
         if self.resolution is None:
             raise ValueError(f"--pde {self.pde} needs --resolution (grid points per axis)")
         check_problem(self.pde, self.resolution, self.steps, self.parameters)
+        step = 8 * self.resolution**2  # one float64 field on the grid
+        need = make_target(self.target, steps=self.steps, parameter_names=list(self.parameters)).minimum_budget(
+            step, 1 if self.buffer == "reservoir" else self.batch_size)
+        if self.budget_per_rank < need:
+            raise ValueError(f"--memory {self.memory:,} bytes gives each of the {self.ranks} ranks "
+                             f"{self.budget_per_rank:,} bytes, smaller than one training sample plus the "
+                             f"stream's working set ({need:,} bytes for {self.resolution}x{self.resolution} "
+                             f"float64 steps); raise --memory")
 
     def _validate_command(self) -> None:
         try:

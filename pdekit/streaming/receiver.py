@@ -469,8 +469,7 @@ class Receiver:
 
     def _check_budget(self, step_bytes: int, ident: bytes | None = None) -> None:
         """FATAL when the budget cannot hold the stream's working set and ``min_samples`` samples."""
-        f = self.target.factor
-        need = f * step_bytes * (self.min_samples + 1) + (step_bytes if f > 1 else 0) + self.validation_bytes
+        need = self.target.minimum_budget(step_bytes, self.min_samples) + self.validation_bytes
         if self.budget >= need or self.fatal:
             return
         self.fatal = (f"the memory budget of rank {self.rank} ({self.budget:,} bytes) is smaller than one "

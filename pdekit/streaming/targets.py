@@ -45,6 +45,10 @@ class Autoregressive:
     def samples_per_simulation(self) -> int:
         return self.steps - 1
 
+    def minimum_budget(self, step_bytes: int, min_samples: int) -> int:
+        """Bytes a rank needs: ``min_samples`` pairs, the cached step, and one step in flight."""
+        return self.factor * step_bytes * (int(min_samples) + 1) + step_bytes
+
     def _remember(self, sim: int, draw: int, step: int, arrays: tuple[np.ndarray, ...]) -> None:
         old = self._last.get(sim)
         if old is not None:
@@ -94,6 +98,10 @@ class ParameterTarget:
 
     def samples_per_simulation(self) -> int:
         return self.steps
+
+    def minimum_budget(self, step_bytes: int, min_samples: int) -> int:
+        """Bytes a rank needs: ``min_samples`` samples and one step in flight."""
+        return self.factor * step_bytes * (int(min_samples) + 1)
 
     def inputs(self, params: np.ndarray, step: int) -> np.ndarray:
         t = step / max(self.steps - 1, 1)
