@@ -104,8 +104,10 @@ class ParameterTarget:
         return self.factor * step_bytes * (int(min_samples) + 1)
 
     def inputs(self, params: np.ndarray, step: int) -> np.ndarray:
-        t = step / max(self.steps - 1, 1)
-        return np.append(np.asarray(params, dtype=np.float64), t)
+        x = np.empty(len(params) + 1)
+        x[:-1] = params
+        x[-1] = step / max(self.steps - 1, 1)
+        return x
 
     def samples(self, sim: int, draw: int, step: int, arrays: tuple[np.ndarray, ...],
                 params: np.ndarray | None) -> list[Item]:
