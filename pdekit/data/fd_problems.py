@@ -24,6 +24,9 @@ Registered names (parameters and defaults in each ``Problem.defaults``):
   and ``n_records`` stored frames: inputs u0 (s, s, 1), outputs u (T, s, s, 1).
 
 Every solve draws all its randomness from the ``rng`` it is given, so it is deterministic.
+The time-dependent solves (``navier-stokes``, ``heat``, ``advection-diffusion``, ``wave``) also
+take ``on_record(j, t, frame)``, called as each stored frame is computed with ``frame`` equal
+to the sample's ``outputs[j]`` (how :mod:`pdekit.streaming` streams them).
 """
 
 from __future__ import annotations
@@ -73,6 +76,21 @@ def _ns_check(resolution: int, *, solve_resolution, t_final, dt, record_every, *
     if record_every > n_steps:
         raise ValueError(f"record_every = {record_every} steps is more than the {n_steps} steps of dt = "
                          f"{dt:g} up to t_final = {t_final:g}: no frame would be stored")
+
+
+def _frame_hook(on_record, per: int, frame=lambda u: u[..., None]):
+    """An ``on_step`` for the solver that calls ``on_record(j, t, frame)`` at stored frame j.
+
+    ``frame(u)`` is exactly what the sample stores for that step (``outputs[j]``).
+    """
+    if on_record is None:
+        return None
+
+    def on_step(k, t, u):
+        if k % per == 0:
+            on_record(k // per - 1, t, frame(u))
+
+    return on_step
 
 
 def _frame_steps(t_final: float, dt: float, n_records: int) -> tuple[int, float]:
@@ -127,7 +145,7 @@ register_problem(Problem(
 
 
 def _ns_solve(rng, resolution, *, nu, t_final, dt, record_every, alpha, tau, sigma,
-              solve_resolution, forcing, device, advection="euler") -> Sample:
+              solve_resolution, forcing, device, advection="euler", on_record=None) -> Sample:
     solve, k = _solve_grid(resolution, solve_resolution, endpoint=False)
     if sigma is None:  # the FNO generator's amplitude (see the module docstring)
         sigma = math.sqrt(2.0) * tau ** (alpha - 1.0)
@@ -137,13 +155,16 @@ def _ns_solve(rng, resolution, *, nu, t_final, dt, record_every, alpha, tau, sig
         raise ValueError(f"unknown forcing {forcing!r}; expected 'fno' or 'none'")
     f = fd.fno_forcing(solve) if forcing == "fno" else None
     if device is None:
+        hook = _frame_hook(on_record, record_every, lambda w: w[::k, ::k, None])
         w = fd.navier_stokes(w0, nu, t_final, forcing=f, dt=dt, record_every=record_every,
-                             advection=advection)
+                             advection=advection, on_step=hook)
     else:  # torch.fft on that device (e.g. "cuda"), same scheme and float64
         import torch
 
+        hook = _frame_hook(on_record, record_every, lambda w: w.cpu().numpy()[::k, ::k, None])
         w = fd.navier_stokes(torch.as_tensor(w0, device=device), nu, t_final, forcing=f,
-                             dt=dt, record_every=record_every, advection=advection).cpu().numpy()
+                             dt=dt, record_every=record_every, advection=advection,
+                             on_step=hook).cpu().numpy()
     return Sample(inputs=w0[::k, ::k, None], outputs=w[:, ::k, ::k, None])
 
 
@@ -214,10 +235,12 @@ def _initial_state(rng, resolution, alpha, tau):
                                  bc="periodic", rng=rng)
 
 
-def _heat_solve(rng, resolution, *, kappa, t_final, dt, theta, n_records, alpha, tau) -> Sample:
+def _heat_solve(rng, resolution, *, kappa, t_final, dt, theta, n_records, alpha, tau,
+                on_record=None) -> Sample:
     u0 = _initial_state(rng, resolution, alpha, tau)
     per, dt = _frame_steps(t_final, dt, n_records)
-    u = fd.heat(u0, kappa, t_final, dt=dt, theta=theta, record_every=per)
+    u = fd.heat(u0, kappa, t_final, dt=dt, theta=theta, record_every=per,
+                on_step=_frame_hook(on_record, per))
     return Sample(inputs=u0[..., None], outputs=u[..., None])
 
 
@@ -236,11 +259,12 @@ register_problem(Problem(
 
 
 def _ad_solve(rng, resolution, *, velocity, kappa, t_final, dt, scheme, time, n_records,
-              alpha, tau) -> Sample:
+              alpha, tau, on_record=None) -> Sample:
     u0 = _initial_state(rng, resolution, alpha, tau)
     per, dt = _frame_steps(t_final, dt, n_records)
     u = fd.advection_diffusion(u0, np.asarray(velocity, dtype=float), kappa, t_final, dt=dt,
-                               scheme=scheme, time=time, record_every=per)
+                               scheme=scheme, time=time, record_every=per,
+                               on_step=_frame_hook(on_record, per))
     return Sample(inputs=u0[..., None], outputs=u[..., None])
 
 
@@ -259,10 +283,11 @@ register_problem(Problem(
 ), replace=True)
 
 
-def _wave_solve(rng, resolution, *, c, t_final, cfl, n_records, alpha, tau) -> Sample:
+def _wave_solve(rng, resolution, *, c, t_final, cfl, n_records, alpha, tau, on_record=None) -> Sample:
     u0 = _initial_state(rng, resolution, alpha, tau)
     per, dt = _frame_steps(t_final, cfl / (resolution * c), n_records)
-    u = fd.wave(u0, np.zeros_like(u0), c, t_final, dt=dt, record_every=per)
+    u = fd.wave(u0, np.zeros_like(u0), c, t_final, dt=dt, record_every=per,
+                on_step=_frame_hook(on_record, per))
     return Sample(inputs=u0[..., None], outputs=u[..., None])
 
 
