@@ -250,8 +250,8 @@ class _PreconditionerName:
         from pdekit.solvers.linear.preconditioners import PRECONDITIONERS
 
         if not isinstance(value, str) or (value not in PRECONDITIONERS and value not in CATALOG):
-            raise ValueError(f"parameter {name} must be empty, a preconditioner {sorted(PRECONDITIONERS)} "
-                             f"or a shipped network {sorted(CATALOG)}; got {value!r}")
+            raise ValueError(f"unknown preconditioner {value!r} (parameter {name}); expected empty, one of "
+                             f"{sorted(PRECONDITIONERS)} or a shipped network {sorted(CATALOG)}")
         return value
 
     def __str__(self) -> str:
