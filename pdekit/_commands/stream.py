@@ -36,7 +36,9 @@ _OPTIONS = {
     "max_crashes": (int, "failed attempts of one draw before its parameters are redrawn (default 3)"),
     "max_redraws": (int, "redraws before a simulation fails for good (default 3)"),
     "seed": (int, "seed of the parameter draws and of the model (default 0)"),
-    "launcher": (str, "local (default) or slurm"),
+    "launcher": (str, "where simulations run: local (default) or slurm"),
+    "trainer": (str, "launch (default: pdekit stream starts the ranks) or external (a job you submit, "
+                     "e.g. examples/slurm/stream_trainer.sbatch, reads RUN/trainer.env)"),
     "checkpoint_every": (int, "training steps between checkpoints (default 0: none)"),
     "max_restarts": (int, "trainer restarts allowed (torchrun --max-restarts, default 3)"),
     "device": (str, "cpu or cuda (default: GPU if any)"),

@@ -25,7 +25,7 @@ _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
 
 #: settings that may change when a run is resumed (they do not change what is learned)
 OPERATIONAL_KEYS = ("quiet", "launcher", "clients", "timeout", "max_restarts", "device", "host",
-                    "heartbeat", "liveness", "slurm", "progress_every")
+                    "heartbeat", "liveness", "slurm", "progress_every", "trainer")
 
 
 def parse_memory(value: str | int | float) -> int:
@@ -93,6 +93,7 @@ class StreamConfig:
     max_redraws: int = 3
     seed: int = 0
     launcher: str = "local"
+    trainer: str = "launch"
     checkpoint_every: int = 0
     max_restarts: int = 3
     device: str | None = None
@@ -148,6 +149,7 @@ class StreamConfig:
         from pdekit.streaming.targets import TARGETS
 
         for key, choices in (("buffer", BUFFERS), ("target", TARGETS), ("launcher", ("local", "slurm")),
+                             ("trainer", ("launch", "external")),
                              ("model", ("fno", "tfno", "mgtfno"))):
             if getattr(self, key) not in choices:
                 raise ValueError(f"unknown --{key} {getattr(self, key)!r}; expected one of {sorted(choices)}")

@@ -124,8 +124,11 @@ class Coordinator:
                     if len(self.finals) == self.cfg.ranks:
                         break
                     raise RunAborted(self._trainer_failure(code))
+                if getattr(self.trainer, "external", False) and len(self.finals) == self.cfg.ranks:
+                    break  # a trainer job we did not start: its ranks have reported
                 if len(self.ranks) < self.cfg.ranks:
-                    if time.monotonic() - started > _REGISTER_TIMEOUT:
+                    patient = self.cfg.launcher == "slurm" or getattr(self.trainer, "external", False)
+                    if not patient and time.monotonic() - started > _REGISTER_TIMEOUT:
                         raise RunAborted(f"the trainer ranks did not start within {_REGISTER_TIMEOUT:.0f} s; "
                                          f"see {self.run_dir / 'trainer.log'}")
                     continue
@@ -387,7 +390,7 @@ class Coordinator:
         for rec in self.records.values():
             if rec.process is not None and rec.process.poll() is None:
                 rec.process.kill()
-        if self.trainer is not None and self.trainer.poll() is None:
+        if self.trainer is not None and self.trainer.poll() is None and not getattr(self.trainer, "external", False):
             if self._fatal or len(self.finals) < self.cfg.ranks:
                 self.trainer.kill()
             else:  # the ranks are saving and exiting

@@ -31,7 +31,7 @@ __all__ = ["StreamRun", "stream", "prepare_run_folder"]
 
 RUN_FORMAT = "pdekit-stream-run-1"
 _OWN = {"config.json", "run.json", "generation", "stream.log", "trainer.log", "clients", "checkpoint.pt",
-        "checkpoints", "metrics.jsonl", "model.pt", "report.json", "jobs"}
+        "checkpoints", "metrics.jsonl", "model.pt", "report.json", "jobs", "trainer.env"}
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -91,6 +91,28 @@ def _log_to(path: Path) -> Iterator[logging.Logger]:
         handler.close()
 
 
+class _ExternalTrainer:
+    """A trainer started by someone else (``--trainer external``): ``RUN/trainer.env`` says where
+    its ranks must report (see ``examples/slurm/stream_trainer.sbatch``)."""
+
+    external = True
+
+    def __init__(self, out: Path, control_address: str, run_id: str) -> None:
+        text = (f"# source this file before starting the ranks of run {run_id}\n"
+                f"export PDEKIT_STREAM_CONTROL={control_address}\nexport PDEKIT_STREAM_RUN={run_id}\n")
+        with atomic_path(out / "trainer.env") as tmp:
+            tmp.write_text(text, encoding="utf-8")
+        logging.getLogger("pdekit.streaming").info(
+            "waiting for an external trainer: its ranks source %s and run "
+            "`torchrun ... -m pdekit.streaming.rank %s`", out / "trainer.env", out / "config.json")
+
+    def poll(self) -> None:
+        return None
+
+    def kill(self) -> None:
+        pass
+
+
 class StreamRun:
     """A streaming run (see the module docstring); :meth:`run` returns the report.
 
@@ -129,6 +151,8 @@ class StreamRun:
         cfg = self.config
 
         def start(control_address: str):
+            if cfg.trainer == "external":
+                return _ExternalTrainer(self.out, control_address, run_id)
             if cfg.launcher == "slurm":
                 from pdekit.streaming.slurm import start_trainer_job
 

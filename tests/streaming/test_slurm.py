@@ -35,3 +35,34 @@ def test_job_options_from_the_settings():
     with pytest.raises(ValueError, match="time"):
         job_options(StreamConfig(out="x", simulations=1, steps=2, command="true", slurm={"time": "soon"}),
                     name="x")
+
+
+@pytest.fixture
+def fake_slurm_dir(tmp_path, monkeypatch):
+    """sbatch/srun/sacct/scancel of tests.cluster.fake_slurm first on PATH (jobs run here)."""
+    import os
+
+    from tests.cluster import fake_slurm
+
+    folder = tmp_path / "slurm"
+    bin_dir = fake_slurm.install(folder)
+    monkeypatch.setenv("FAKE_SLURM_DIR", str(folder))
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    yield folder
+    fake_slurm.stop_all(folder)
+
+
+def test_launcher_slurm_submits_client_arrays_through_sbatch(tmp_path, monkeypatch, fake_slurm_dir):
+    monkeypatch.setenv("TEST_HARNESS_DIR", str(tmp_path))
+    monkeypatch.setenv("TEST_FAULTS", "{}")
+    cfg = StreamConfig.from_mapping(dict(
+        out=str(tmp_path / "run"), command=write_solver(tmp_path), parameters={"alpha": [0.5, 2.0]},
+        simulations=3, steps=3, clients=3, ranks=1, memory="4MB", validation=0, heartbeat=0.1, liveness=50,
+        launcher="slurm", slurm={"time": 5}))
+    assert cfg.host == "*"  # compute nodes must reach the coordinator and the ranks
+    report, _, _ = run_in_process(cfg)
+    assert report["accepted_samples"] == report["expected_samples"] == 9, dump(report)
+    for sim in report["simulations"]:
+        assert sim["digest"] == expected_digest(tmp_path, sim["parameters"], 3)
+    scripts = sorted(fake_slurm_dir.glob("*.sh"))
+    assert scripts and "#SBATCH --array" in scripts[0].read_text()  # one array for the round of launches
