@@ -20,7 +20,6 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 
 from pdekit.streaming.buffers import make_buffer
 from pdekit.streaming.ledger import trajectory_digest

@@ -1,6 +1,7 @@
 """The SLURM launch path through pdekit.cluster, run by submitit's local executor (no SLURM here)."""
 
 import json
+import re
 
 import pytest
 
@@ -64,5 +65,8 @@ def test_launcher_slurm_submits_client_arrays_through_sbatch(tmp_path, monkeypat
     assert report["accepted_samples"] == report["expected_samples"] == 9, dump(report)
     for sim in report["simulations"]:
         assert sim["digest"] == expected_digest(tmp_path, sim["parameters"], 3)
-    scripts = sorted(fake_slurm_dir.glob("*.sh"))
-    assert scripts and "#SBATCH --array" in scripts[0].read_text()  # one array for the round of launches
+    tasks = 0  # launches made in one round go out as one job array
+    for script in fake_slurm_dir.glob("*.sh"):
+        m = re.search(r"^#SBATCH --array=0-(\d+)", script.read_text(), re.M)
+        tasks += int(m.group(1)) + 1 if m else 1
+    assert tasks == 3
