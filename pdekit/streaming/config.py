@@ -23,6 +23,9 @@ __all__ = ["StreamConfig", "parse_memory", "load_toml", "OPERATIONAL_KEYS"]
 _UNITS = {"": 1, "b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
           "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40, "k": 10**3, "m": 10**6, "g": 10**9}
 
+#: keys of ``slurm`` that are job options (pdekit.cluster.JobOptions)
+_JOB_KEYS = ("partition", "account", "time", "cpus_per_task", "mem_gb", "gpus_per_node", "sbatch_lines", "setup")
+
 #: settings that may change when a run is resumed (they do not change what is learned)
 OPERATIONAL_KEYS = ("quiet", "launcher", "clients", "timeout", "max_restarts", "device", "host",
                     "heartbeat", "liveness", "slurm", "progress_every", "trainer")
@@ -165,9 +168,8 @@ class StreamConfig:
             self._validate_command()
         if self.launcher == "slurm":
             from pdekit.cluster import check_slurm
-            from pdekit.streaming.slurm import job_options
 
-            job_options(self, name="pdekit-stream")  # checks partition, time, ... in sbatch's words
+            self.job_options(name="pdekit-stream")  # checks partition, time, ... in sbatch's words
             check_slurm(hint="use --launcher local, or the sbatch templates in examples/slurm")
         elif self.slurm:
             raise ValueError(f"job options {sorted(self.slurm)} need --launcher slurm")
@@ -228,6 +230,17 @@ class StreamConfig:
     def budget_per_rank(self) -> int:
         """``memory`` split evenly over the ranks (bytes)."""
         return self.memory // self.ranks
+
+    def job_options(self, *, name: str, **overrides: Any):
+        """:class:`pdekit.cluster.JobOptions` of the run's jobs (``slurm`` settings + ``overrides``)."""
+        from pdekit.cluster import JobOptions
+
+        settings = {k: v for k, v in self.slurm.items() if k in _JOB_KEYS and v is not None}
+        for key in ("sbatch_lines", "setup"):
+            if key in settings:
+                settings[key] = tuple(settings[key])
+        settings.update(overrides)
+        return JobOptions(name=name, **settings)
 
     def parameter_space(self) -> ParameterSpace:
         return ParameterSpace(self.parameters, seed=self.seed, draw_seed=self.pde is not None)

@@ -168,10 +168,10 @@ class StreamRun:
         if self.launcher is not None:
             return self.launcher
         if self.config.launcher == "slurm":
-            from pdekit.streaming.slurm import ClusterLauncher, job_options
+            from pdekit.streaming.slurm import ClusterLauncher
 
             return ClusterLauncher("slurm", self.out / "jobs",
-                                   options=job_options(self.config, name="pdekit-stream-client"))
+                                   options=self.config.job_options(name="pdekit-stream-client"))
         return LocalLauncher()
 
     def run(self) -> dict[str, Any]:

@@ -17,27 +17,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Mapping, Sequence
 
 from pdekit.cluster import Command, JobOptions, Launcher
+from pdekit.streaming.config import StreamConfig
 
-if TYPE_CHECKING:  # the config imports this module to check job options
-    from pdekit.streaming.config import StreamConfig
-
-__all__ = ["ClusterLauncher", "job_options", "start_trainer_job", "trainer_task"]
-
-_JOB_KEYS = ("partition", "account", "time", "cpus_per_task", "mem_gb", "gpus_per_node", "sbatch_lines", "setup")
-
-
-def job_options(config: "StreamConfig", *, name: str, **overrides: Any) -> JobOptions:
-    """:class:`pdekit.cluster.JobOptions` from the run's ``slurm`` settings."""
-    settings = {k: v for k, v in config.slurm.items() if k in _JOB_KEYS and v is not None}
-    for key in ("sbatch_lines", "setup"):
-        if key in settings:
-            settings[key] = tuple(settings[key])
-    settings.update(overrides)
-    return JobOptions(name=name, **settings)
-
+__all__ = ["ClusterLauncher", "start_trainer_job", "trainer_task"]
 
 class _JobHandle:
     """A submitted simulation launch, behind the local process interface (poll, kill, tail)."""
@@ -122,8 +107,6 @@ def trainer_task(config_path: str, control: str, run_id: str, gpus_per_node: int
 
     import submitit
 
-    from pdekit.streaming.config import StreamConfig
-
     env = submitit.JobEnvironment()
     head = env.hostnames[0]
     nproc = max(1, int(gpus_per_node)) if gpus_per_node else max(1, StreamConfig.load(config_path).ranks
@@ -137,12 +120,12 @@ def trainer_task(config_path: str, control: str, run_id: str, gpus_per_node: int
     return subprocess.run(cmd, env=full, check=True).returncode
 
 
-def start_trainer_job(config: "StreamConfig", run_dir: str | os.PathLike, run_id: str, control: str,
+def start_trainer_job(config: StreamConfig, run_dir: str | os.PathLike, run_id: str, control: str,
                       *, kind: str = "slurm"):
     """Submit the trainer job; return a handle with ``poll``/``kill``/``tail``."""
     gpus = int(config.slurm.get("gpus_per_node") or 0)
     nodes = max(1, config.ranks // gpus) if gpus else 1
-    options = job_options(config, name="pdekit-stream-trainer", nodes=nodes, tasks_per_node=1)
+    options = config.job_options(name="pdekit-stream-trainer", nodes=nodes, tasks_per_node=1)
     launcher = Launcher(kind, Path(run_dir) / "jobs", options=options,
                         hint="use --launcher local, or examples/slurm/stream_trainer.sbatch")
     handle = _JobHandle(type("_Owner", (), {"result_grace_s": 30.0, "_queue": []})(), None)

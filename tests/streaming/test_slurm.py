@@ -7,7 +7,7 @@ import pytest
 
 from pdekit.cluster import JobOptions
 from pdekit.streaming.config import StreamConfig
-from pdekit.streaming.slurm import ClusterLauncher, job_options
+from pdekit.streaming.slurm import ClusterLauncher
 from tests.streaming._harness import dump, expected_digest, run_in_process, write_solver
 
 
@@ -30,12 +30,11 @@ def test_job_options_from_the_settings():
     cfg = StreamConfig(out="x", simulations=1, steps=2, command="true",
                        slurm={"partition": "gpu", "time": "02:00:00", "gpus_per_node": 4,
                               "sbatch_lines": ["--qos=high"]})
-    opts = job_options(cfg, name="pdekit-stream-trainer", nodes=2)
+    opts = cfg.job_options(name="pdekit-stream-trainer", nodes=2)
     assert (opts.partition, opts.time_seconds, opts.gpus_per_node, opts.nodes) == ("gpu", 7200, 4, 2)
     assert opts.slurm_parameters()["additional_parameters"] == {"qos": "high"}
     with pytest.raises(ValueError, match="time"):
-        job_options(StreamConfig(out="x", simulations=1, steps=2, command="true", slurm={"time": "soon"}),
-                    name="x")
+        StreamConfig(out="x", simulations=1, steps=2, command="true", slurm={"time": "soon"}).job_options(name="x")
 
 
 @pytest.fixture
