@@ -8,6 +8,7 @@ import pytest
 from pdekit.cluster import JobOptions
 from pdekit.streaming.config import StreamConfig
 from pdekit.streaming.slurm import ClusterLauncher
+from tests.cluster.conftest import fake_slurm_dir, job_env  # noqa: F401 - fixtures: a fake sbatch on PATH
 from tests.streaming._harness import dump, expected_digest, run_in_process, write_solver
 
 
@@ -35,21 +36,6 @@ def test_job_options_from_the_settings():
     assert opts.slurm_parameters()["additional_parameters"] == {"qos": "high"}
     with pytest.raises(ValueError, match="time"):
         StreamConfig(out="x", simulations=1, steps=2, command="true", slurm={"time": "soon"}).job_options(name="x")
-
-
-@pytest.fixture
-def fake_slurm_dir(tmp_path, monkeypatch):
-    """sbatch/srun/sacct/scancel of tests.cluster.fake_slurm first on PATH (jobs run here)."""
-    import os
-
-    from tests.cluster import fake_slurm
-
-    folder = tmp_path / "slurm"
-    bin_dir = fake_slurm.install(folder)
-    monkeypatch.setenv("FAKE_SLURM_DIR", str(folder))
-    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
-    yield folder
-    fake_slurm.stop_all(folder)
 
 
 def test_launcher_slurm_submits_client_arrays_through_sbatch(tmp_path, monkeypatch, fake_slurm_dir):
