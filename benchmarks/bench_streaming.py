@@ -165,7 +165,8 @@ def stream_transport(n: int) -> float:
     ctl = _Control()
     budget = 256 << 20
     rec = Receiver(run="bench", steps=n, budget=budget, buffer=FIFOBuffer(budget),
-                   target=ParameterTarget(steps=n, parameter_names=["a"]), control_address=ctl.address)
+                   target=ParameterTarget(steps=n, parameter_names=["a"]), control_address=ctl.address,
+                   coordinator_patience=3600)
     rec.start()
     ident = ctl.expect(b"REGISTER")
     ctl.send(ident, b"WELCOME", {"generation": 1})

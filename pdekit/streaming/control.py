@@ -17,6 +17,7 @@ coordinator -> rank
     ``WELCOME``   {generation}   ``SCHEMA`` {fields}   ``ASSIGN`` {assignment}
     ``DROP``      {simulation}   ``VALIDATION`` {} (the validation ensemble is complete)
     ``END``       {}  (no more simulations will run)
+    ``PING``      {}  every heartbeat: a rank that hears nothing for 3 x liveness heartbeats stops
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from typing import Any, Sequence
 __all__ = ["RANK_KINDS", "COORDINATOR_KINDS", "pack", "unpack", "rank_identity", "RankEvents"]
 
 RANK_KINDS = (b"REGISTER", b"ASSIGNED", b"SCHEMA", b"EVENTS", b"FINAL", b"FATAL")
-COORDINATOR_KINDS = (b"WELCOME", b"SCHEMA", b"ASSIGN", b"DROP", b"VALIDATION", b"END")
+COORDINATOR_KINDS = (b"WELCOME", b"SCHEMA", b"ASSIGN", b"DROP", b"VALIDATION", b"END", b"PING")
 
 
 def rank_identity(rank: int) -> bytes:

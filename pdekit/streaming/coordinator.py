@@ -98,6 +98,7 @@ class Coordinator:
         self._end_sent = False
         self._validation_sent = False
         self._fatal: str | None = None
+        self._pinged = 0.0
         self._ctx = zmq.Context()
         self.control = self._ctx.socket(zmq.ROUTER)
         self.control.setsockopt(zmq.ROUTER_HANDOVER, 1)
@@ -119,6 +120,9 @@ class Coordinator:
                 self._drain_control(timeout_ms=20)
                 if self._fatal:
                     raise RunAborted(self._fatal)
+                if time.monotonic() - self._pinged >= self.cfg.heartbeat:
+                    self._broadcast(b"PING", {})
+                    self._pinged = time.monotonic()
                 code = self.trainer.poll()
                 if code is not None:
                     if len(self.finals) == self.cfg.ranks:
@@ -196,9 +200,11 @@ class Coordinator:
             self.restart, self.ranks = restart, {}
             self._end_sent = self._validation_sent = False
             self._coverage: dict[int, dict[str, Any]] = {}
+            self._dropped: set[int] = set()
             self.finals = {}
         self.ranks[rank] = {"address": body["address"], "pid": body.get("pid")}
         self._coverage.update({int(k): v for k, v in body["coverage"].items()})
+        self._dropped.update(int(s) for s in body.get("dropped", []))
         if body.get("schema") and self.schema is None:
             self.schema = body["schema"]
         self._send(rank, b"WELCOME", {"generation": self.generation})
@@ -211,6 +217,14 @@ class Coordinator:
         """After the ranks (re)started: trust only what their restored ledgers hold."""
         for sim, rec in self.records.items():
             cov = self._coverage.get(sim)
+            if cov is not None and cov["draw"] > rec.draw:  # a resumed run: the checkpoint knows more
+                while rec.draw < cov["draw"]:
+                    rec.redraw(rec.draw + 1, self._draw(rec, rec.draw + 1))
+            if cov is not None:
+                rec.attempts = max(rec.attempts, int(cov["attempt"]))
+            if sim in self._dropped and not rec.final:
+                rec.status = "failed"
+                rec.reasons.append("failed before the run was resumed")
             covered = cov is not None and cov["finished"] and cov["draw"] == rec.draw
             if rec.status == "failed":
                 self._send(sim % self.cfg.ranks, b"DROP", {"simulation": sim})
@@ -353,14 +367,18 @@ class Coordinator:
             rec.status = "pending"
         elif len(rec.history) < self.cfg.max_redraws:
             new_draw = rec.draw + 1
-            params = self.space.draw(rec.simulation if rec.role == "train" else rec.simulation - self.cfg.simulations,
-                                     new_draw, role=rec.role)
+            params = self._draw(rec, new_draw)
             log.warning("simulation %d: %d failed attempts with %s; parameters redrawn (draw %d): %s",
                         rec.simulation, rec.crashes, json.dumps(rec.parameters), new_draw, json.dumps(params))
             rec.redraw(new_draw, params)
             rec.status = "pending"
         else:
             self._fail(rec, f"{rec.crashes} failed attempts after {len(rec.history)} redraws")
+
+    def _draw(self, rec: SimulationRecord, draw: int) -> dict[str, Any]:
+        """Parameters of draw ``draw`` of ``rec`` (validation ids count from 0 in their own stream)."""
+        index = rec.simulation if rec.role == "train" else rec.simulation - self.cfg.simulations
+        return self.space.draw(index, draw, role=rec.role)
 
     def _fail(self, rec: SimulationRecord, why: str) -> None:
         rec.status = "failed"

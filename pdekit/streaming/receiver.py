@@ -96,13 +96,17 @@ class Receiver:
         Samples the budget must hold at least (the batch size for FIFO/FIRO, 1 otherwise).
     bounds : sequence of (low, high), optional
         Sampling ranges of the parameters (for the buffer's KS statistic).
+    coordinator_patience : float, optional
+        Seconds without a word from the coordinator after which the rank stops (default
+        ``3 * heartbeat * liveness``): a rank never outlives a killed ``pdekit stream``.
     """
 
     def __init__(self, *, run: str, steps: int, budget: int, buffer: Buffer, target,
                  control_address: str, rank: int = 0, world: int = 1, restart: int = 0,
                  host: str = "127.0.0.1", port: int = 0, advertise: str | None = None,
                  heartbeat: float = 1.0, liveness: int = 10, min_samples: int = 1,
-                 bounds: Sequence[tuple[float, float]] | None = None, max_window: int = 8 << 20) -> None:
+                 bounds: Sequence[tuple[float, float]] | None = None, max_window: int = 8 << 20,
+                 coordinator_patience: float | None = None) -> None:
         self.lock = threading.RLock()
         self.ingest = Ingest(run=run, steps=steps, budget=budget, buffer=buffer, target=target,
                              min_samples=min_samples, bounds=bounds)
@@ -120,6 +124,9 @@ class Receiver:
         self._pending: collections.deque = collections.deque()
         self._schema_proposed = False
         self.events = control.RankEvents(self.rank)
+        # the coordinator pings every heartbeat; a rank that stops hearing it ends (no orphans)
+        patience = coordinator_patience if coordinator_patience is not None else 3 * self.heartbeat * self.liveness
+        self._coordinator = Heartbeat(patience, 1)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._ctx = zmq.Context()
@@ -152,7 +159,8 @@ class Receiver:
         self._control.send_multipart(control.pack(b"REGISTER", {
             "rank": self.rank, "world": self.world, "restart": self.restart, "address": self.address,
             "pid": os.getpid(),
-            "coverage": coverage, "schema": [s.as_json() for s in self.schema] if self.schema else None}))
+            "coverage": coverage, "dropped": sorted(self.ledger.dropped),
+            "schema": [s.as_json() for s in self.schema] if self.schema else None}))
         self._thread = threading.Thread(target=self._loop, name=f"pdekit-receiver-{self.rank}", daemon=True)
         self._thread.start()
         return self.address
@@ -223,6 +231,11 @@ class Receiver:
                     self._retry_pending(touched)
                     self._grant(touched)
                 self._check_liveness()
+                if self.welcomed.is_set() and not self._coordinator.peer_alive() and not self.fatal:
+                    self.fatal = (f"rank {self.rank}: the coordinator (pdekit stream) has been silent for "
+                                  f"{self._coordinator.silence():.0f} s; the run stops (rerun the same command "
+                                  f"to resume it from its last checkpoint)")
+                    log.error("%s", self.fatal)
                 self.events.flush()
                 while self.events.outbox:
                     self._control.send_multipart(self.events.outbox.popleft())
@@ -437,6 +450,7 @@ class Receiver:
             except zmq.Again:
                 return
             kind, body = control.unpack(frames, control.COORDINATOR_KINDS)
+            self._coordinator.heard()
             with self.lock:
                 self._on_control(kind, body)
 

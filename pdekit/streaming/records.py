@@ -53,11 +53,13 @@ class SimulationRecord:
                              "failed_attempts": self.crashes, "reasons": list(self.reasons)})
         self.draw, self.parameters, self.crashes, self.reasons = draw, parameters, 0, []
 
-    def as_report(self, steps_accepted: int) -> dict[str, Any]:
+    def as_report(self, coverage: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The record in ``report.json``; ``coverage`` is the rank ledger's view of it (or None)."""
+        cov = coverage or {}
         return {"simulation": self.simulation, "parameters": self.parameters, "draw": self.draw,
-                "attempts": self.attempts, "steps_accepted": int(steps_accepted),
+                "attempts": self.attempts, "steps_accepted": int(cov.get("accepted", 0)),
                 "status": self.status, "failed_attempts": self.crashes, "reasons": self.reasons,
-                "digest": self.digest, "client_blocked_seconds": self.blocked_seconds,
+                "digest": cov.get("digest") or self.digest, "client_blocked_seconds": self.blocked_seconds,
                 "draws": self.history}
 
 
@@ -103,9 +105,8 @@ def build_report(*, run: str, steps: int, records: Iterable[SimulationRecord],
         "wall_seconds": float(wall_seconds),
         "disk_bytes_written": {str(k): v["stats"].get("disk_bytes_written") for k, v in sorted(finals.items())},
         "ranks": {str(k): v["stats"] for k, v in sorted(finals.items())},
-        "simulations": [r.as_report(coverage.get(r.simulation, {}).get("accepted", 0)) for r in train],
-        "validation_simulations": [r.as_report(coverage.get(r.simulation, {}).get("accepted", 0))
-                                   for r in records if r.role == "validation"],
+        "simulations": [r.as_report(coverage.get(r.simulation)) for r in train],
+        "validation_simulations": [r.as_report(coverage.get(r.simulation)) for r in records if r.role == "validation"],
     }
     if extra:
         report.update(extra)

@@ -72,7 +72,7 @@ def ctl():
 def start_receiver(ctl, *, budget=1 << 20, buffer=None, steps=6, liveness=20):
     rec = Receiver(run=RUN, steps=steps, budget=budget, buffer=buffer if buffer is not None else ReservoirBuffer(budget),
                    target=Autoregressive(steps=steps), control_address=ctl.address,
-                   heartbeat=0.05, liveness=liveness)
+                   heartbeat=0.05, liveness=liveness, coordinator_patience=600)
     rec.start()
     ident, reg = ctl.recv(b"REGISTER")
     assert reg["rank"] == 0 and reg["address"] == rec.address and reg["coverage"] == {}
@@ -247,5 +247,25 @@ def test_client_errors_unreachable_and_other_run(ctl):
             client(rec, 0, run="other").open()
         with pytest.raises(StreamRejected, match="stale generation 0"):
             client(rec, 0, generation=0).open()
+    finally:
+        rec.stop()
+
+
+def test_a_rank_stops_when_the_coordinator_goes_silent(ctl):
+    rec = Receiver(run=RUN, steps=4, budget=1 << 20, buffer=ReservoirBuffer(1 << 20),
+                   target=Autoregressive(steps=4), control_address=ctl.address, heartbeat=0.05,
+                   coordinator_patience=0.5)
+    rec.start()
+    try:
+        ident, _ = ctl.recv(b"REGISTER")
+        ctl.send(ident, b"WELCOME", {"generation": 1})
+        assign(ctl, ident, 0)
+        deadline = time.monotonic() + 10
+        while rec.fatal is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert "the coordinator (pdekit stream) has been silent" in rec.fatal
+        with pytest.raises(StreamRejected, match="coordinator"):
+            client(rec, 0).open()
     finally:
         rec.stop()
