@@ -24,6 +24,9 @@ BASE = ["--simulations", "2", "--steps", "3"]
     (["--pde", "heat", "--command", "true", "--resolution", "8", *BASE, "--out", "r"], "not both"),
     (["--command", "true", "--launcher", "slurm", *BASE, "--out", "r"], "SLURM is not reachable"),
     (["--command", "true", "--memory", "lots", *BASE, "--out", "r"], "--memory 'lots' does not parse"),
+    (["--pde", "heat", "--resolution", "16", "--set", "dt", *BASE, "--out", "r"], "--set 'dt' does not parse"),
+    (["--pde", "heat", "--resolution", "16", "--set", "nu=1", *BASE, "--out", "r"], "has no parameter 'nu'"),
+    (["--pde", "heat", "--resolution", "16", "--set", "dt=fast", *BASE, "--out", "r"], "--dt expects a number"),
 ])
 def test_bad_input_is_one_line_and_exit_code_2(argv, match, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -66,6 +66,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         p.add_argument("--" + name.replace("_", "-"), dest=_dest(name), type=typ, default=None, help=text)
     p.add_argument("--parameter", action="append", default=None, metavar="NAME=LOW:HIGH",
                    help="a parameter drawn uniformly in [LOW, HIGH] for each simulation (repeatable)")
+    p.add_argument("--set", dest="settings", action="append", default=None, metavar="NAME=VALUE",
+                   help="a fixed parameter of the --pde problem, e.g. --set dt=1e-3 (repeatable; the "
+                        "problem's parameters are listed by `pdekit generate PDE --help`)")
     p.add_argument("--config", default=None, help="TOML file with the same keys (command-line options win)")
     c = p.add_argument_group("SLURM", "Jobs of --launcher slurm: each simulation launch is a task of a job "
                                       "array, the trainer one job (srun torchrun).")
@@ -97,6 +100,8 @@ def settings(args: argparse.Namespace) -> dict:
             values[name] = v
     if args.parameter is not None:
         values["parameters"] = list(args.parameter)
+    if args.settings is not None:
+        values["settings"] = _settings(args.settings, values.get("pde"))
     slurm = dict(values.get("slurm", {}))
     slurm.update({k[6:]: v for k, v in vars(args).items() if k.startswith("slurm_") and v is not None})
     if slurm:
@@ -105,6 +110,27 @@ def settings(args: argparse.Namespace) -> dict:
         if key not in values:
             raise ValueError(f"--{key} is required (on the command line or in --config)")
     return values
+
+
+def _settings(tokens: list[str], pde: str | None) -> dict:
+    """``--set NAME=VALUE`` tokens, typed like the problem's defaults."""
+    if pde is None:
+        raise ValueError("--set fixes parameters of a --pde problem; give --pde")
+    from pdekit._commands.generate import coerce_param
+    from pdekit.data.problems import get_problem
+
+    defaults = get_problem(pde).defaults
+    out = {}
+    for token in tokens:
+        name, sep, text = token.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or not name:
+            raise ValueError(f"--set {token!r} does not parse; expected NAME=VALUE, e.g. dt=1e-3")
+        if name not in defaults:
+            raise ValueError(f"--set {name}: problem {pde!r} has no parameter {name!r}; expected some of "
+                             f"{sorted(defaults)}")
+        out[name] = coerce_param(name, text, defaults[name])
+    return out
 
 
 def run(args: argparse.Namespace) -> int:

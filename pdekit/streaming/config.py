@@ -77,6 +77,7 @@ class StreamConfig:
     resolution: int | None = None
     command: str | None = None
     parameters: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    settings: dict[str, Any] = dataclasses.field(default_factory=dict)
     clients: int = 4
     ranks: int = 1
     model: str = "fno"
@@ -166,6 +167,8 @@ class StreamConfig:
             self._validate_problem()
         else:
             self._validate_command()
+        if self.settings and self.pde is None:
+            raise ValueError("--set fixes parameters of --pde problems; an external solver reads its own")
         if self.launcher == "slurm":
             from pdekit.cluster import check_slurm
 
@@ -180,7 +183,7 @@ class StreamConfig:
 
         if self.resolution is None:
             raise ValueError(f"--pde {self.pde} needs --resolution (grid points per axis)")
-        check_problem(self.pde, self.resolution, self.steps, self.parameters)
+        check_problem(self.pde, self.resolution, self.steps, self.parameters, self.settings)
         step = 8 * self.resolution**2  # one float64 field on the grid
         need = make_target(self.target, steps=self.steps, parameter_names=list(self.parameters)).minimum_budget(
             step, 1 if self.buffer == "reservoir" else self.batch_size)

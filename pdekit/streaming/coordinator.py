@@ -316,7 +316,7 @@ class Coordinator:
         })
         if self.cfg.pde is not None:
             env["PDEKIT_STREAM_PROBLEM"] = json.dumps({"pde": self.cfg.pde, "resolution": self.cfg.resolution,
-                                                       "steps": self.cfg.steps})
+                                                       "steps": self.cfg.steps, "settings": self.cfg.settings})
             env.setdefault("OMP_NUM_THREADS", "1")
         return env
 

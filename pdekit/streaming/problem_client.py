@@ -1,7 +1,8 @@
 """pdekit's own time-dependent problems as streaming clients (``pdekit stream --pde NAME``).
 
 ``python -m pdekit.streaming.problem_client`` is the command the coordinator launches for
-``--pde``: it reads the problem from ``PDEKIT_STREAM_PROBLEM`` (JSON: pde, resolution, steps),
+``--pde``: it reads the problem from ``PDEKIT_STREAM_PROBLEM`` (JSON: pde, resolution, steps,
+settings),
 the drawn parameters from the client environment (:mod:`pdekit.streaming.client`), solves one
 instance of the registered problem (:mod:`pdekit.data.problems`) and sends each stored frame
 as it is computed, through the solver's ``on_step`` callback. The frames are exactly the
@@ -9,8 +10,8 @@ sample that ``pdekit generate`` would store for the same seed (``outputs[j]``), 
 and an offline run see the same data.
 
 Parameters drawn by ``--parameter NAME=LOW:HIGH`` override the problem's parameters of that
-name; the draw also carries an integer ``seed`` for the problem's random inputs (the initial
-state). Fields are named after the problem's outputs (``u`` for heat, ``w`` for Navier-Stokes).
+name, ``--set NAME=VALUE`` fixes others (``dt``, ``solve_resolution``, ...); the draw also
+carries an integer ``seed`` for the problem's random inputs (the initial state). Fields are named after the problem's outputs (``u`` for heat, ``w`` for Navier-Stokes).
 """
 
 from __future__ import annotations
@@ -50,31 +51,41 @@ def problem_settings(pde: str, steps: int, parameters: Mapping[str, Any]) -> dic
     return params
 
 
-def check_problem(pde: str, resolution: int, steps: int, bounds: Mapping[str, Any]) -> None:
-    """Raise ValueError unless ``pde`` streams and every ``--parameter`` is a numeric parameter of it."""
+def check_problem(pde: str, resolution: int, steps: int, bounds: Mapping[str, Any],
+                  settings: Mapping[str, Any] | None = None) -> None:
+    """Raise ValueError unless ``pde`` streams, every ``--parameter`` is a real-valued parameter of
+    it, and ``settings`` (fixed parameters, ``--set``) with both ends of every range are valid."""
     problem = _problem(pde)
     if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 4:
         raise ValueError(f"--resolution must be an integer >= 4; got {resolution!r}")
+    settings = dict(settings or {})
     for name in bounds:
         if name not in problem.defaults:
             raise ValueError(f"--parameter {name}: problem {pde!r} has no parameter {name!r}; "
                              f"expected some of {sorted(problem.defaults)}")
         default = problem.defaults[name]
-        if isinstance(default, bool) or not isinstance(default, (int, float)):
-            raise ValueError(f"--parameter {name}: the {pde} parameter {name!r} is not a number "
-                             f"(default {default!r}); only numeric parameters can be drawn")
+        if isinstance(default, bool) or not isinstance(default, float):
+            raise ValueError(f"--parameter {name}: the {pde} parameter {name!r} is not a real number "
+                             f"(default {default!r}); only real parameters can be drawn (fix others with --set)")
+        if name in settings:
+            raise ValueError(f"{name!r} is both drawn (--parameter) and fixed (--set); choose one")
+    for end in (0, 1):  # the draws stay within the ranges: check both ends
+        params = problem_settings(pde, steps, {**settings, **{n: float(v[end]) for n, v in bounds.items()}})
+        if hasattr(problem, "check_resolution"):
+            problem.check_resolution(resolution, params)
 
 
 def simulate(pde: str, resolution: int, steps: int, parameters: Mapping[str, Any],
-             on_frame: Callable[[int, dict[str, np.ndarray]], None]) -> None:
+             on_frame: Callable[[int, dict[str, np.ndarray]], None], *,
+             settings: Mapping[str, Any] | None = None) -> None:
     """Solve one instance and call ``on_frame(step, fields)`` for each of its ``steps`` frames.
 
-    ``parameters`` holds the drawn values and ``seed`` (the random inputs). ``fields`` maps
-    each output name to its array (spatial shape; several channels of one name become a
-    leading channel axis).
+    ``parameters`` holds the drawn values and ``seed`` (the random inputs); ``settings`` the
+    problem's fixed parameters (``--set``). ``fields`` maps each output name to its array
+    (spatial shape; several channels of one name become a leading channel axis).
     """
     problem = _problem(pde)
-    params = dict(parameters)
+    params = {**dict(settings or {}), **dict(parameters)}
     seed = int(params.pop("seed"))
     names = problem.output_names
 
@@ -96,7 +107,7 @@ def main() -> int:
     spec = json.loads(os.environ["PDEKIT_STREAM_PROBLEM"])
     with StreamClient() as client:
         simulate(spec["pde"], spec["resolution"], spec["steps"], client.parameters,
-                 lambda step, fields: client.send(step, **fields))
+                 lambda step, fields: client.send(step, **fields), settings=spec.get("settings"))
     return 0
 
 

@@ -48,6 +48,15 @@ def test_pde_settings_are_checked_before_anything_runs():
         StreamConfig.from_mapping(base(command=None, pde="heat", resolution=16, parameters=["nu=1:2"]))
     with pytest.raises(ValueError, match="smaller than one training sample"):
         StreamConfig.from_mapping(base(command=None, pde="heat", resolution=64, memory="64kB"))
+    with pytest.raises(ValueError, match="dt"):
+        StreamConfig.from_mapping(base(command=None, pde="heat", resolution=16, settings={"dt": -1.0}))
+    with pytest.raises(ValueError, match="only real parameters can be drawn"):
+        StreamConfig.from_mapping(base(command=None, pde="heat", resolution=16, parameters=["n_records=1:4"]))
+    with pytest.raises(ValueError, match="both drawn .* and fixed"):
+        StreamConfig.from_mapping(base(command=None, pde="heat", resolution=16, parameters=["kappa=0.01:0.02"],
+                                       settings={"kappa": 0.01}))
+    with pytest.raises(ValueError, match="--set fixes parameters of --pde problems"):
+        StreamConfig.from_mapping(base(settings={"dt": 0.1}))
     cfg = StreamConfig.from_mapping(base(command=None, pde="heat", resolution=16, parameters=["kappa=0.01:0.02"]))
     assert cfg.parameter_space().draw(0)["kappa"] >= 0.01 and "seed" in cfg.parameter_space().draw(0)
 
