@@ -32,7 +32,7 @@ import zmq
 
 from pdekit.streaming.credit import CreditWindow
 from pdekit.streaming.heartbeat import Heartbeat
-from pdekit.streaming.wire import SERVER_KINDS, ProtocolError, decode, encode, encode_step, field_specs, step_nbytes
+from pdekit.streaming.wire import SERVER_KINDS, ProtocolError, StepEncoder, decode, encode
 
 __all__ = ["StreamClient", "StreamRejected", "ENVIRONMENT"]
 
@@ -132,6 +132,7 @@ class StreamClient:
         self.blocked_seconds = 0.0
         self._ids = {"run": self.run, "generation": self.generation, "simulation": self.simulation,
                      "draw": self.draw, "attempt": self.attempt}
+        self._encoder = StepEncoder(self._ids)
         self._ctx: zmq.Context | None = None
         self._sock: zmq.Socket | None = None
         self._lock = threading.Lock()
@@ -195,22 +196,27 @@ class StreamClient:
         ConnectionError
             The rank stopped answering.
         """
-        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+        if type(step) is not int and (isinstance(step, bool) or not isinstance(step, (int, np.integer))) \
+                or step < 0:
             raise ValueError(f"step must be an integer >= 0; got {step!r}")
-        self._check_open()
-        specs, arrays = field_specs(fields)
-        nbytes = step_nbytes(specs)
-        self._wait_for_credit(nbytes)
-        frames = encode_step(self._ids, self._seq, int(step), specs, arrays)
+        if self._sock is None or self._closed:
+            self._check_open()
+        frames, nbytes = self._encoder.frames(self._seq, int(step), fields)
+        window = self._window
+        if window.sent + nbytes > window.limit:
+            self._wait_for_credit(nbytes)
         with self._lock:
             sock = self._sock
-            for frame in frames[:-1]:
+            sock.send(frames[0], _MORE)
+            sock.send(frames[1], _MORE)
+            sock.send(frames[2], _MORE)
+            for frame in frames[3:-1]:
                 sock.send(frame, _MORE)
             sock.send(frames[-1], 0)
-            self._hb.sent()
-        self._window.spend(nbytes)
+            self._hb.last_sent = self._hb.clock()
+        window.sent += nbytes
         self._seq += 1
-        if self._seq % 32 == 0 or not self._window.can_send(2 * nbytes):
+        if self._seq % 32 == 0 or window.sent + 2 * nbytes > window.limit:
             self._pump(0)  # acknowledgements and credit (cheap, but not free at every step)
 
     def finish(self) -> None:

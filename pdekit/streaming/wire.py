@@ -31,7 +31,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["PROTOCOL", "CLIENT_KINDS", "SERVER_KINDS", "FieldSpec", "ProtocolError",
+__all__ = ["PROTOCOL", "CLIENT_KINDS", "SERVER_KINDS", "FieldSpec", "ProtocolError", "StepEncoder",
            "encode", "decode", "encode_step", "field_specs", "decode_fields", "step_nbytes"]
 
 #: frame 0 of every message: protocol name and version
@@ -143,6 +143,32 @@ def _step_template(ids: tuple, specs: tuple) -> tuple[bytes, bytes]:
     head = json.dumps(dict(ids), separators=(",", ":"))[:-1] + ',"seq":'
     tail = ',"fields":' + json.dumps([s.as_json() for s in specs], separators=(",", ":")) + "}"
     return head.encode(), tail.encode()
+
+
+class StepEncoder:
+    """STEP frames of one session (fixed ids), with the header's constant parts encoded once per
+    set of field names, dtypes and shapes (a solver sends the same fields every step)."""
+
+    def __init__(self, ids: Mapping[str, Any]) -> None:
+        self.ids = tuple(ids.items())
+        self._formats: dict[tuple, tuple[bytes, bytes, int]] = {}
+
+    def frames(self, seq: int, step: int, fields: Mapping[str, Any]) -> tuple[list, int]:
+        """``(frames, payload bytes)`` of one STEP."""
+        arrays = [v if type(v) is np.ndarray and v.flags.c_contiguous else _as_field(n, v)
+                  for n, v in fields.items()]
+        key = tuple((n, a.dtype, a.shape) for n, a in zip(fields, arrays))
+        fmt = self._formats.get(key)
+        if fmt is None:
+            if not fields:
+                raise ValueError("send at least one named field, e.g. client.send(step, u=u)")
+            for n, a in zip(fields, arrays):
+                _as_field(n, a)  # names and dtypes are checked once per format
+            specs = _field_specs(tuple((n, a.dtype.str, a.shape) for n, a in zip(fields, arrays)))
+            fmt = self._formats[key] = (*_step_template(self.ids, specs), step_nbytes(specs))
+        head, tail, nbytes = fmt
+        header = b"%s%d,\"step\":%d%s" % (head, seq, step, tail)
+        return [PROTOCOL, b"STEP", header, *arrays], nbytes
 
 
 def _spec(entry: Any) -> FieldSpec:
