@@ -77,25 +77,36 @@ def parse_args(argv=None):
 # 1. transport
 # ---------------------------------------------------------------------------------------------
 _TCP_SENDER = """
-import socket, struct, sys, numpy as np
+import socket, struct, sys, time, numpy as np
 port, n = int(sys.argv[1]), int(sys.argv[2])
-u = np.random.default_rng(0).standard_normal((64, 64)).astype(np.float32).tobytes()
+u = np.random.default_rng(0).standard_normal((64, 64)).astype(np.float32)
 s = socket.create_connection(("127.0.0.1", port))
-head = struct.pack("<Q", len(u))
+head = struct.pack("<Q", u.nbytes)
+c0 = time.process_time()
 for _ in range(n):
-    s.sendall(head + u)
+    s.sendall(head + u.tobytes())
+print(time.process_time() - c0)
 s.close()
 """
 
 
-def tcp_ceiling(n: int) -> float:
-    """Fields/s of plain length-prefixed TCP from a child process, copied into numpy arrays."""
+def _child_cpu(proc) -> float:
+    """CPU seconds of the sending loop of a child (it prints them), start-up excluded."""
+    out, _ = proc.communicate()
+    return float(out.strip().splitlines()[-1])
+
+
+def tcp_ceiling(n: int) -> tuple[float, float, float]:
+    """Fields/s of plain length-prefixed TCP from a child process, copied into numpy arrays, and
+    the CPU microseconds per field of the sender and of the receiver."""
     import numpy as np
 
+    c0 = time.process_time()
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
-    child = subprocess.Popen([sys.executable, "-c", _TCP_SENDER, str(srv.getsockname()[1]), str(n)])
+    child = subprocess.Popen([sys.executable, "-c", _TCP_SENDER, str(srv.getsockname()[1]), str(n)],
+                             stdout=subprocess.PIPE, text=True)
     conn, _ = srv.accept()
     buf = bytearray(8 + 64 * 64 * 4)
     view = memoryview(buf)
@@ -111,20 +122,23 @@ def tcp_ceiling(n: int) -> float:
             t0 = time.perf_counter()
         np.frombuffer(buf, dtype=np.float32, offset=8).copy()
     t1 = time.perf_counter()
-    child.wait()
+    mine = time.process_time() - c0
+    sender = _child_cpu(child)
     conn.close()
     srv.close()
-    return (n - 1) / (t1 - t0)
+    return (n - 1) / (t1 - t0), 1e6 * sender / n, 1e6 * mine / n
 
 
 _STREAM_SENDER = """
-import sys, numpy as np
+import sys, time, numpy as np
 from pdekit.streaming import StreamClient
 address, n = sys.argv[1], int(sys.argv[2])
 u = np.random.default_rng(0).standard_normal((64, 64)).astype(np.float32)
 with StreamClient(address, run="bench", generation=1, simulation=0, attempt=1) as c:
+    c0 = time.process_time()
     for k in range(n):
         c.send(k, u=u)
+    print(time.process_time() - c0)
 """
 
 
@@ -156,8 +170,9 @@ class _Control:
         self.ctx.term()
 
 
-def stream_transport(n: int) -> float:
-    """Fields/s accepted by one rank's receiver from one client process (buffer drained)."""
+def stream_transport(n: int) -> tuple[float, float, float]:
+    """Fields/s accepted by one rank's receiver from one client process (buffer drained), and the
+    CPU microseconds per field of the client process and of the rank (receiver and drain)."""
     from pdekit.streaming.buffers import FIFOBuffer
     from pdekit.streaming.receiver import Receiver
     from pdekit.streaming.targets import ParameterTarget
@@ -183,31 +198,42 @@ def stream_transport(n: int) -> float:
 
     drainer = threading.Thread(target=drain, daemon=True)
     drainer.start()
-    child = subprocess.Popen([sys.executable, "-c", _STREAM_SENDER, rec.address, str(n)])
+    c0 = time.process_time()
+    child = subprocess.Popen([sys.executable, "-c", _STREAM_SENDER, rec.address, str(n)],
+                             stdout=subprocess.PIPE, text=True)
     while rec.counters["steps_accepted"] == 0:
         time.sleep(0.0002)
     t0, first = time.perf_counter(), rec.counters["steps_accepted"]
     while rec.counters["steps_accepted"] < n:
         time.sleep(0.01)  # (a tight poll here would steal the receiver's GIL)
     t1 = time.perf_counter()
-    child.wait()
+    mine = time.process_time() - c0
+    client = _child_cpu(child)
     stop.set()
     drainer.join()
     rec.stop()
     ctl.close()
-    return (n - first) / (t1 - t0)
+    return (n - first) / (t1 - t0), 1e6 * client / n, 1e6 * mine / n
 
 
 def transport(args) -> dict:
-    tcp, zmq_rates = [], []
+    tcp, ours = [], []
     for _ in range(args.reps):  # interleaved, so the machine's load hits both alike
         tcp.append(tcp_ceiling(args.fields))
-        zmq_rates.append(stream_transport(args.fields))
-    ceiling, ours = statistics.median(tcp), statistics.median(zmq_rates)
+        ours.append(stream_transport(args.fields))
+    med = lambda rows, i: statistics.median(r[i] for r in rows)  # noqa: E731
+    ceiling, rate = med(tcp, 0), med(ours, 0)
+    # CPU per field does not depend on how busy the machine is: with a core for each side the
+    # rate would be 1e6 / (CPU microseconds of the slower side)
+    cpu_client, cpu_rank = med(ours, 1), med(ours, 2)
     return {"fields": args.fields, "reps": args.reps, "tcp_ceiling_fields_per_s": ceiling,
-            "stream_fields_per_s": ours, "stream_over_tcp": ours / ceiling,
-            "stream_MB_per_s": ours * 64 * 64 * 4 / 1e6, "target_fields_per_s": TARGETS["transport_fields_per_s"],
-            "meets_target": ours >= TARGETS["transport_fields_per_s"], "all_tcp": tcp, "all_stream": zmq_rates}
+            "stream_fields_per_s": rate, "stream_over_tcp": rate / ceiling,
+            "stream_MB_per_s": rate * 64 * 64 * 4 / 1e6, "target_fields_per_s": TARGETS["transport_fields_per_s"],
+            "meets_target": rate >= TARGETS["transport_fields_per_s"],
+            "cpu_us_per_field": {"stream_client": cpu_client, "stream_rank": cpu_rank,
+                                 "tcp_sender": med(tcp, 1), "tcp_receiver": med(tcp, 2)},
+            "stream_fields_per_s_with_a_core_per_side": 1e6 / max(cpu_client, cpu_rank),
+            "all_tcp": tcp, "all_stream": ours}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -418,11 +444,15 @@ def main(argv=None) -> int:
     work = Path(tempfile.mkdtemp(prefix="bench_streaming_"))
     try:
         record["transport"] = t = transport(args)
+        cpu = t["cpu_us_per_field"]
         print(f"transport (64x64 float32, 1 client -> 1 rank, median of {t['reps']}): "
               f"plain TCP {t['tcp_ceiling_fields_per_s']:,.0f} fields/s | pdekit stream "
               f"{t['stream_fields_per_s']:,.0f} fields/s ({t['stream_over_tcp']:.2f}x TCP, "
               f"{t['stream_MB_per_s']:.0f} MB/s) | target {t['target_fields_per_s']:,}: "
               f"{'met' if t['meets_target'] else 'MISSED'}")
+        print(f"  CPU per field: stream client {cpu['stream_client']:.1f} us, rank {cpu['stream_rank']:.1f} us "
+              f"(TCP {cpu['tcp_sender']:.1f} / {cpu['tcp_receiver']:.1f} us); with a core per side: "
+              f"{t['stream_fields_per_s_with_a_core_per_side']:,.0f} fields/s")
         record["training"] = r = training(args, work)
         print(f"\nheat {r['resolution']}x{r['resolution']}, {r['simulations']} simulations x {r['steps']} frames, "
               f"FNO modes {args.modes} width {args.width} layers {args.layers}, batch {args.batch}, 1 thread")

@@ -80,6 +80,11 @@ class RankEvents:
     def send(self, kind: bytes, body: dict[str, Any]) -> None:
         self.outbox.append(pack(kind, body))
 
+    @property
+    def urgent(self) -> bool:
+        """Finished, failed or lost simulations wait to be reported."""
+        return bool(self.finished or self.failed or self.lost)
+
     def flush(self) -> None:
         """Queue an EVENTS message if something is urgent or the period is over."""
         urgent = self.finished or self.failed or self.lost
