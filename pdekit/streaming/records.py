@@ -98,6 +98,8 @@ def build_report(*, run: str, steps: int, records: Iterable[SimulationRecord],
         "client_restarts": sum(max(0, r.attempts - 1) for r in records),
         "trainer_restarts": max(0, int(generation) - 1),
         "samples_per_second": trained / train_seconds if train_seconds else 0.0,
+        "cpu_seconds_per_sample": (sum(s.get("train_cpu_seconds", 0.0) for s in stats) / trained
+                                   if trained else None),
         "blocked_fraction": sum(blocked) / len(blocked) if blocked else 0.0,
         "bytes_received": total("bytes_received"),
         "samples_trained": trained,

@@ -111,6 +111,7 @@ class StreamingTrainer:
         self.samples_trained = 0          # this rank's real samples
         self.global_samples = 0
         self.train_seconds = 0.0          # since the watermark (summed over this rank's generations)
+        self.train_cpu_seconds = 0.0      # CPU time of the rank process over the same time
         self.blocked_seconds = 0.0
         self.validation_l2: float | None = None
         self._loss_sum = 0.0
@@ -147,6 +148,7 @@ class StreamingTrainer:
             mine = s["ranks"][self.rank]
             self.samples_trained, self.train_seconds, self.blocked_seconds = (
                 int(mine["samples_trained"]), float(mine["train_seconds"]), float(mine["blocked_seconds"]))
+            self.train_cpu_seconds = float(mine.get("train_cpu_seconds", 0.0))
             self.global_samples = int(s["global_samples"])
         else:
             torch.manual_seed(cfg.seed + self.rank)
@@ -177,7 +179,7 @@ class StreamingTrainer:
         device = self.trainer.ctx.device
         metrics = MetricsLog(self.run_dir / "metrics.jsonl", enabled=self.rank == 0)
         last_batch = None
-        t_prev = time.perf_counter()
+        t_prev, cpu_prev = time.perf_counter(), time.process_time()
         t_publish = 0.0
         while True:
             items = rec.take(cfg.batch_size)
@@ -185,12 +187,13 @@ class StreamingTrainer:
             flags = torch.tensor([bool(items), done, rec.validation_ready, bool(rec.fatal), len(items)],
                                  dtype=torch.float64)
             n_with, n_done, n_val, n_fatal, n_samples = all_reduce_sum(flags.to(device)).cpu().tolist()
-            now = time.perf_counter()
+            now, cpu_now = time.perf_counter(), time.process_time()
             if self._started:
                 self.train_seconds += now - t_prev
+                self.train_cpu_seconds += cpu_now - cpu_prev  # the whole process: receiver included
                 if not items:
                     self.blocked_seconds += now - t_prev
-            t_prev = now
+            t_prev, cpu_prev = now, cpu_now
             if n_fatal:
                 return
             if n_done == self.world:
@@ -203,7 +206,7 @@ class StreamingTrainer:
                     pool = rec.buffer.items()
                 fit_normalizers_distributed(pool, lay, (self.trainer.model.in_normalizer,
                                                         self.trainer.model.out_normalizer))
-                self._started, t_prev = True, time.perf_counter()
+                self._started, t_prev, cpu_prev = True, time.perf_counter(), time.process_time()
             if items:
                 x, y = lay.tensors(items)
                 last_batch = (x, y)
@@ -265,7 +268,7 @@ class StreamingTrainer:
         state = self.trainer.state_dict()
         state["rng_per_rank"] = gather_objects(state.pop("rng"))
         mine = {"samples_trained": self.samples_trained, "train_seconds": self.train_seconds,
-                "blocked_seconds": self.blocked_seconds}
+                "blocked_seconds": self.blocked_seconds, "train_cpu_seconds": self.train_cpu_seconds}
         state["stream"] = {"step": self.step, "started": self._started, "global_samples": self.global_samples,
                            "ranks": gather_objects(mine)}
         barrier()
@@ -282,6 +285,7 @@ class StreamingTrainer:
         led = rec.ledger
         stats = {"rank": self.rank, "samples_trained": self.samples_trained, "training_steps": self.step,
                  "train_seconds": self.train_seconds, "blocked_seconds": self.blocked_seconds,
+                 "train_cpu_seconds": self.train_cpu_seconds,
                  "samples_per_second": self.samples_trained / self.train_seconds if self.train_seconds else 0.0,
                  "duplicates_dropped": led.duplicates_dropped, "rejected_messages": led.rejected_messages,
                  "abandoned_samples": led.abandoned_samples,
