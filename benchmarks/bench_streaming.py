@@ -59,7 +59,9 @@ def parse_args(argv=None):
     p.add_argument("--fields", type=int, default=30_000, help="fields per transport repetition")
     p.add_argument("--reps", type=int, default=3, help="transport repetitions (median)")
     p.add_argument("--resolution", type=int, default=64)
-    p.add_argument("--record-every", type=int, default=50, help="solver steps (dt = 1e-3) per stored frame")
+    p.add_argument("--record-every", type=int, nargs="+", default=[50, 200],
+                   help="solver steps (dt = 1e-3) per stored frame, one comparison each: a frame cheaper "
+                        "than a training sample (training-bound) and dearer (generation-bound)")
     p.add_argument("--simulations", type=int, default=24)
     p.add_argument("--steps", type=int, default=40, help="stored frames per simulation")
     p.add_argument("--validation", type=int, default=4)
@@ -70,11 +72,13 @@ def parse_args(argv=None):
     p.add_argument("--batch", type=int, default=16)
     p.add_argument("--output", default=str(HERE / "results" / "bench_streaming.json"))
     p.add_argument("--offline-train", nargs=3, metavar=("H5", "DEADLINE", "MODEL"), help=argparse.SUPPRESS)
+    p.add_argument("--every", type=int, default=None, help=argparse.SUPPRESS)  # the regime being run
+    p.add_argument("--solve-forever", action="store_true", help=argparse.SUPPRESS)  # a busy solver process
     args = p.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # the settings, for the offline trainer
     if args.quick:
         args.fields, args.reps = 8000, 3
-        args.resolution, args.simulations, args.steps, args.validation, args.record_every = 32, 12, 20, 2, 20
+        args.resolution, args.simulations, args.steps, args.validation, args.record_every = 32, 12, 20, 2, [20, 80]
         args.modes, args.width, args.layers, args.batch = 8, 16, 2, 8
     return args
 
@@ -247,8 +251,8 @@ def transport(args) -> dict:
 # ---------------------------------------------------------------------------------------------
 def _settings(args) -> dict:
     """Navier-Stokes on the torus (the FNO problem) solved at the stored resolution, one frame
-    every ``record_every`` steps of dt = 1e-3: a frame costs about what a training sample does."""
-    return {"solve_resolution": args.resolution, "dt": 1e-3, "record_every": args.record_every, "nu": 1e-3}
+    every ``record_every`` steps of dt = 1e-3 (the cost of a frame against a training sample)."""
+    return {"solve_resolution": args.resolution, "dt": 1e-3, "record_every": args.every, "nu": 1e-3}
 
 
 def _model(args, torch):
@@ -365,6 +369,7 @@ def training(args, work: Path) -> dict:
     torch.set_num_threads(1)
     settings = _settings(args)
     out: dict = {"problem": {"pde": "navier-stokes", "resolution": args.resolution, **settings},
+                 "regime": f"a frame every {args.every} solver steps",
                  "simulations": args.simulations, "steps": args.steps, "clients": args.clients,
                  "model": {"kind": "fno", "modes": args.modes, "width": args.width, "layers": args.layers},
                  "batch": args.batch}
@@ -397,6 +402,19 @@ def training(args, work: Path) -> dict:
     model.out_normalizer.fit(y)
     rate, cpu = _memory_rate(model, x, y, args, torch)
     out["in_memory"] = {"generation_seconds": gen_memory, "samples_per_second": rate, "cpu_seconds_per_sample": cpu}
+    # the same, with solver processes running beside it as they do during the online run (the
+    # machine's cores are shared between simulations and training either way)
+    solvers = [subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args.argv, "--every",
+                                 str(args.every), "--solve-forever"], env=dict(os.environ, OMP_NUM_THREADS="1"))
+               for _ in range(args.clients)]
+    try:
+        time.sleep(1.0)
+        rate, cpu = _memory_rate(model, x, y, args, torch)
+    finally:
+        for proc in solvers:
+            proc.kill()
+            proc.wait()
+    out["in_memory_beside_solvers"] = {"samples_per_second": rate, "cpu_seconds_per_sample": cpu}
 
     # offline: pdekit generate (HDF5), then a fresh process trains with an h5py DataLoader until the
     # online run's wall time is used up (process start-up and generation included)
@@ -405,12 +423,12 @@ def training(args, work: Path) -> dict:
     t_start = time.time()
     subprocess.run([sys.executable, "-m", "pdekit", "generate", "navier-stokes", "--n", str(args.simulations),
                     "--resolution", str(args.resolution), "--solve-resolution", str(args.resolution),
-                    "--dt", "1e-3", "--record-every", str(args.record_every), "--nu", "1e-3",
-                    "--t-final", repr(args.steps * args.record_every * 1e-3), "--workers", str(args.clients),
+                    "--dt", "1e-3", "--record-every", str(args.every), "--nu", "1e-3",
+                    "--t-final", repr(args.steps * args.every * 1e-3), "--workers", str(args.clients),
                     "-o", str(h5), "--quiet"], check=True, env=env)
     gen_offline = time.time() - t_start
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args.argv, "--offline-train", str(h5),
-                           repr(t_start + online_wall), str(offline_model)],
+    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args.argv, "--every", str(args.every),
+                           "--offline-train", str(h5), repr(t_start + online_wall), str(offline_model)],
                           check=True, env=env, capture_output=True, text=True)
     trained = json.loads(done.stdout.strip().splitlines()[-1])
     out["offline"] = {"generation_seconds": gen_offline, "wall_seconds": time.time() - t_start,
@@ -421,6 +439,8 @@ def training(args, work: Path) -> dict:
     mem = out["in_memory"]["samples_per_second"]
     on, off = out["online"], out["offline"]
     out["ratios"] = {"online_over_memory": on["samples_per_second"] / mem,
+                     "online_over_memory_beside_solvers":
+                         on["samples_per_second"] / out["in_memory_beside_solvers"]["samples_per_second"],
                      # CPU per sample does not depend on how busy the machine is; it includes the
                      # rank's receiver thread (the solvers run in their own processes)
                      "online_over_memory_cpu": out["in_memory"]["cpu_seconds_per_sample"] / on["cpu_seconds_per_sample"],
@@ -446,6 +466,12 @@ def machine() -> dict:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.solve_forever:  # a solver process beside the in-memory trainer (see training())
+        from pdekit.streaming.problem_client import simulate
+
+        for seed in range(10**9):
+            simulate("navier-stokes", args.resolution, args.steps, {"seed": seed}, lambda k, f: None,
+                     settings=_settings(args))
     if args.offline_train is not None:  # the offline trainer's own process (see training())
         h5, deadline, model = args.offline_train
         print(json.dumps(offline_train(args, h5, float(deadline), model)))
@@ -463,29 +489,36 @@ def main(argv=None) -> int:
         print(f"  CPU per field: stream client {cpu['stream_client']:.1f} us, rank {cpu['stream_rank']:.1f} us "
               f"(TCP {cpu['tcp_sender']:.1f} / {cpu['tcp_receiver']:.1f} us); with a core per side: "
               f"{t['stream_fields_per_s_with_a_core_per_side']:,.0f} fields/s")
-        record["training"] = r = training(args, work)
-        on, off, mem = r["online"], r["offline"], r["in_memory"]
-        print(f"\nnavier-stokes {args.resolution}x{args.resolution} (a frame every {args.record_every} steps), "
-              f"{r['simulations']} simulations x {r['steps']} frames, {args.clients} solver process(es); FNO modes "
-              f"{args.modes} width {args.width} layers {args.layers}, batch {args.batch}, 1 thread")
-        print(f"{'mode':<11}{'samples/s':>11}{'generation s':>14}{'wall s':>9}{'steps':>8}{'val rel L2':>12}")
-        print(f"{'in-memory':<11}{mem['samples_per_second']:>11.1f}{mem['generation_seconds']:>14.1f}")
-        print(f"{'offline':<11}{off['samples_per_second']:>11.1f}{off['generation_seconds']:>14.1f}"
-              f"{off['wall_seconds']:>9.1f}{off['steps']:>8}{off['validation_l2']:>12.4f}")
-        print(f"{'online':<11}{on['samples_per_second']:>11.1f}{'overlapped':>14}{on['wall_seconds']:>9.1f}"
-              f"{on['training_steps']:>8}{on['validation_l2']:>12.4f}")
-        ra, me = r["ratios"], r["meets"]
-        print(f"online / in-memory {ra['online_over_memory']:.2f} (target >= 0.9: "
-              f"{'met' if me['online_over_memory'] else 'MISSED'}; {r['bound']['online']}); blocked after the "
-              f"watermark {100 * on['blocked_fraction']:.1f}% (target < 5%: "
-              f"{'met' if me['blocked_fraction'] else 'MISSED'})")
-        print(f"online / in-memory by CPU time per sample (load-independent; receiver included): "
-              f"{ra['online_over_memory_cpu']:.2f}")
-        print(f"offline / in-memory {ra['offline_over_memory']:.2f} ({r['bound']['offline']})")
-        print(f"equal wall time ({on['wall_seconds']:.0f} s, generation and start-up included): online L2 / "
-              f"offline L2 {ra['online_validation_l2_over_offline']:.2f} (target <= 1: "
-              f"{'met' if me['accuracy_at_equal_wall_time'] else 'MISSED'}); exactly once: "
-              f"{on['accepted_samples']} of {on['expected_samples']}")
+        record["training"] = []
+        for every in args.record_every:
+            args.every = every
+            (work / f"every-{every}").mkdir()
+            r = training(args, work / f"every-{every}")
+            record["training"].append(r)
+            on, off, mem = r["online"], r["offline"], r["in_memory"]
+            print(f"\nnavier-stokes {args.resolution}x{args.resolution} (a frame every {every} steps), "
+                  f"{r['simulations']} simulations x {r['steps']} frames, {args.clients} solver process(es); FNO modes "
+                  f"{args.modes} width {args.width} layers {args.layers}, batch {args.batch}, 1 thread")
+            print(f"{'mode':<11}{'samples/s':>11}{'generation s':>14}{'wall s':>9}{'steps':>8}{'val rel L2':>12}")
+            print(f"{'in-memory':<11}{mem['samples_per_second']:>11.1f}{mem['generation_seconds']:>14.1f}"
+                  f"   ({r['in_memory_beside_solvers']['samples_per_second']:.1f} samples/s beside "
+                  f"{args.clients} running solver(s))")
+            print(f"{'offline':<11}{off['samples_per_second']:>11.1f}{off['generation_seconds']:>14.1f}"
+                  f"{off['wall_seconds']:>9.1f}{off['steps']:>8}{off['validation_l2']:>12.4f}")
+            print(f"{'online':<11}{on['samples_per_second']:>11.1f}{'overlapped':>14}{on['wall_seconds']:>9.1f}"
+                  f"{on['training_steps']:>8}{on['validation_l2']:>12.4f}")
+            ra, me = r["ratios"], r["meets"]
+            print(f"online / in-memory {ra['online_over_memory']:.2f} (target >= 0.9: "
+                  f"{'met' if me['online_over_memory'] else 'MISSED'}; {r['bound']['online']}); blocked after the "
+                  f"watermark {100 * on['blocked_fraction']:.1f}% (target < 5%: "
+                  f"{'met' if me['blocked_fraction'] else 'MISSED'})")
+            print(f"online / in-memory beside running solvers {ra['online_over_memory_beside_solvers']:.2f}; "
+                  f"by CPU time per sample (receiver included) {ra['online_over_memory_cpu']:.2f}")
+            print(f"offline / in-memory {ra['offline_over_memory']:.2f} ({r['bound']['offline']})")
+            print(f"equal wall time ({on['wall_seconds']:.0f} s, generation and start-up included): online L2 / "
+                  f"offline L2 {ra['online_validation_l2_over_offline']:.2f} (target <= 1: "
+                  f"{'met' if me['accuracy_at_equal_wall_time'] else 'MISSED'}); exactly once: "
+                  f"{on['accepted_samples']} of {on['expected_samples']}")
         record["machine"]["load_average_after"] = os.getloadavg()
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -124,6 +124,8 @@ class Receiver:
         self.address: str | None = None
         self.welcomed = threading.Event()
         self.messages = 0
+        self.loops = 0              # iterations of the receiving loop, and its thread's CPU time
+        self.cpu_seconds = 0.0
         self._credit = CreditLedger(max_window=max_window)
         self._sessions: dict[bytes, _Session] = {}
         self._pending: collections.deque = collections.deque()
@@ -205,7 +207,8 @@ class Receiver:
         with self.lock:
             stats = self.ingest.statistics()
             stats.update(used_bytes=self.ingest.used_bytes() + self.ingest.target.factor * self._credit.outstanding,
-                         clients=len(self._sessions), messages=self.messages)
+                         clients=len(self._sessions), messages=self.messages, receiver_loops=self.loops,
+                         receiver_cpu_seconds=round(self.cpu_seconds, 4))
         return stats
 
     def state_dict(self) -> dict[str, Any]:
@@ -225,7 +228,10 @@ class Receiver:
         poller.register(self._control, zmq.POLLIN)
         try:
             chores = 0.0
+            cpu0 = time.thread_time()
             while not self._stop.is_set():
+                self.loops += 1
+                self.cpu_seconds = time.thread_time() - cpu0
                 waiting = self._pending or any(s.waiting for s in self._sessions.values())
                 ready = dict(poller.poll(2 if waiting else 20))
                 if self._control in ready:
