@@ -355,11 +355,14 @@ def run_here(plan: GenerationPlan, *, workers: int, shard: Shard | None = None,
         else:
             mine = np.zeros(plan.n, dtype=bool)
             mine[shard.indices(plan.n)] = True
-        good, bad = journal.verify([i for i in parts if i < plan.n and mine[i] and not file_done[i]])
+        candidates = [i for i in parts if i < plan.n and mine[i] and not file_done[i]]
+        if shard is None:  # the merge checks each part as it reads it, once
+            return _merge(plan, journal, file_done, candidates, workers=workers,
+                          progress=as_progress(progress), created=created, t0=t0)
+        good, bad = journal.verify(candidates)
         _warn_discarded(bad)
-        run = _merge if shard is None else _solve_shard
-        return run(plan, journal, file_done, good, mine, workers=workers, shard=shard,
-                   progress=as_progress(progress), created=created, n_discarded=len(bad), t0=t0)
+        return _solve_shard(plan, journal, file_done, good, mine, workers=workers, shard=shard,
+                            progress=as_progress(progress), n_discarded=len(bad), t0=t0)
     finally:
         locks.release()
 
@@ -372,14 +375,14 @@ def _refuse_parts_beyond(plan: GenerationPlan, journal: Journal, parts: list[int
                          f"--n {max(beyond) + 1} or more, so that no solved sample is thrown away")
 
 
-def _merge(plan, journal, file_done, good, mine, *, workers, shard, progress, created, n_discarded,
-           t0) -> GenerationReport:
+def _merge(plan, journal, file_done, parts, *, workers, progress, created, t0) -> GenerationReport:
     problem, header, path, n = plan.problem, plan.header, plan.path, plan.n
-    publisher = Publisher(path, header, journal, file_done, good)
+    publisher = Publisher(path, header, journal, file_done, parts)
     todo: list[int] = []
     try:
-        if publisher.dirty and publisher.due():  # parts of shards or of an interrupted run
+        if publisher.dirty:  # parts of shards or of an interrupted run: checked and merged first
             publisher.publish()
+            _warn_discarded(publisher.discarded)
         todo = np.flatnonzero(~publisher.done).tolist()
         progress.start(n, desc=problem.name)
         if n - len(todo):
@@ -403,11 +406,11 @@ def _merge(plan, journal, file_done, good, mine, *, workers, shard, progress, cr
     journal.remove()
     return GenerationReport(path=path, pde=problem.name, n=n, n_completed=int(publisher.done.sum()),
                             n_generated=len(todo), seconds=time.perf_counter() - t0, n_assigned=n,
-                            n_discarded=n_discarded)
+                            n_discarded=len(publisher.discarded))
 
 
-def _solve_shard(plan, journal, file_done, good, mine, *, workers, shard, progress, created,
-                 n_discarded, t0) -> GenerationReport:
+def _solve_shard(plan, journal, file_done, good, mine, *, workers, shard, progress, n_discarded,
+                 t0) -> GenerationReport:
     problem, header, n = plan.problem, plan.header, plan.n
     done = file_done.copy()
     done[good] = True
