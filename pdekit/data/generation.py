@@ -34,7 +34,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from pdekit._progress import Progress, as_progress
+from pdekit._progress import ProgressLike, as_progress
 from pdekit.data.journal import Journal
 from pdekit.data.layout import sample_seeds
 from pdekit.data.locks import DatasetLocks
@@ -91,7 +91,7 @@ class GenerationReport:
 def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution: int, seed: int,
              workers: int | None = None, shard: str | Shard | tuple[int, int] | None = None,
              launcher: str | None = None, jobs: int | None = None, job_options=None,
-             max_resubmits: int = 2, progress: Progress | None = None,
+             max_resubmits: int = 2, progress: ProgressLike = None,
              **params: Any) -> GenerationReport:
     """Generate (or complete, or extend) a dataset of ``n`` solved random instances of a problem.
 
@@ -125,9 +125,9 @@ def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution:
         Partition, time, CPUs, memory, account, extra sbatch lines of each job.
     max_resubmits : int
         With a launcher: resubmissions allowed per shard.
-    progress : Progress, optional
-        Told about each finished sample (the CLI passes a tqdm bar); with a launcher, one
-        bar over all shards.
+    progress : bool, tqdm-like or Progress, optional
+        ``True`` for a tqdm bar, or a bar of yours (see :mod:`pdekit._progress`); with a
+        launcher, one bar over all shards.
     **params
         Problem parameters; unknown names and values out of range raise ValueError.
 
@@ -187,7 +187,7 @@ def _warn_discarded(bad: list[tuple[int, str]]) -> None:
 
 
 def run_here(plan: GenerationPlan, *, workers: int, shard: Shard | None = None,
-             progress: Progress | None = None, launched: bool = False,
+             progress: ProgressLike = None, launched: bool = False,
              t0: float | None = None) -> GenerationReport:
     """Run one shard, or solve what is missing and merge, in this process (and its workers)."""
     t0 = time.perf_counter() if t0 is None else t0

@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from pdekit._progress import Progress, as_progress
+from pdekit._progress import ProgressLike, as_progress
 from pdekit.data.journal import Journal
 from pdekit.data.locks import DatasetLocks
 from pdekit.data.shards import Shard
@@ -54,7 +54,7 @@ def _done_count(journal: Journal, file_done: np.ndarray) -> int:
 
 
 def generate_with_launcher(plan, *, launcher: str, jobs: int, job_options=None,
-                           max_resubmits: int = 2, progress: Progress | None = None,
+                           max_resubmits: int = 2, progress: ProgressLike = None,
                            workers: int | None = None, poll_interval: float | None = None,
                            t0: float | None = None):
     """Submit ``jobs`` shards of ``plan``, wait for them, merge; returns a GenerationReport."""
