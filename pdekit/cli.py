@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "train": "train",
     "evaluate": "evaluate",
     "solve": "solve",
+    "stream": "stream",
 }
 
 

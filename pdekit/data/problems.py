@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-__all__ = ["Problem", "Sample", "register_problem", "get_problem", "list_problems"]
+__all__ = ["Problem", "Sample", "register_problem", "get_problem", "list_problems", "resolve_preconditioner"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -203,3 +203,60 @@ def get_problem(name: str) -> Problem:
         return _REGISTRY[name]
     except KeyError:
         raise ValueError(f"unknown PDE {name!r}; expected one of {sorted(_REGISTRY)}") from None
+
+
+_NETWORKS: dict = {}
+
+
+def resolve_preconditioner(name: str | None):
+    """The ``preconditioner`` parameter of a problem as :func:`pdekit.solvers.linear.solve` takes it.
+
+    Parameters are recorded in the dataset file, so they are names: ``""`` (or None) for the
+    solver's default, a classical preconditioner (``"jacobi"``, ``"ic0"``, ``"amg"``, ...) as is,
+    or the name of a shipped network (:func:`pdekit.operators.list_pretrained`), loaded once per
+    process.
+
+    Raises
+    ------
+    ValueError
+        A name that is neither.
+    """
+    from pdekit.solvers.linear.preconditioners import PRECONDITIONERS
+
+    if name is None or name == "":
+        return None
+    if not isinstance(name, str):
+        raise TypeError(f"preconditioner must be a name; got {type(name).__name__}")
+    if name in PRECONDITIONERS:
+        return name
+    if name not in _NETWORKS:
+        from pdekit.operators import list_pretrained, pretrained
+
+        if name not in list_pretrained():
+            raise ValueError(f"unknown preconditioner {name!r}; expected one of {sorted(PRECONDITIONERS)} "
+                             f"or a shipped network {sorted(list_pretrained())}")
+        _NETWORKS[name] = pretrained(name)
+    return _NETWORKS[name]
+
+
+class _PreconditionerName:
+    """Limit of a problem's ``preconditioner`` parameter: empty, a classical preconditioner of
+    :mod:`pdekit.solvers.linear`, or the name of a shipped network (checked without loading it)."""
+
+    def __call__(self, name: str, value: Any) -> Any:
+        if value is None or value == "":
+            return value
+        from pdekit.operators.pretrained_networks import CATALOG
+        from pdekit.solvers.linear.preconditioners import PRECONDITIONERS
+
+        if not isinstance(value, str) or (value not in PRECONDITIONERS and value not in CATALOG):
+            raise ValueError(f"unknown preconditioner {value!r} (parameter {name}); expected empty, one of "
+                             f"{sorted(PRECONDITIONERS)} or a shipped network {sorted(CATALOG)}")
+        return value
+
+    def __str__(self) -> str:
+        return "empty, a preconditioner name or a shipped network"
+
+
+#: the ``preconditioner`` limit shared by the problems that solve an SPD system
+preconditioner_name = _PreconditionerName()
