@@ -30,8 +30,8 @@ _SLURM_HINT = ("use --launcher local to run the shards on this machine, or submi
 
 def run_shard_job(plan, shard: Shard, workers: int) -> dict:
     """What each job of the array runs: one shard of ``plan`` (checked against this node first)."""
-    from pdekit.data.generation import run_here
     from pdekit.data.plan import environment
+    from pdekit.data.run import run_here
 
     env = environment()
     if env != dict(plan.header.environment):
@@ -59,8 +59,8 @@ def generate_with_launcher(plan, *, launcher: str, jobs: int, job_options=None,
                            t0: float | None = None):
     """Submit ``jobs`` shards of ``plan``, wait for them, merge; returns a GenerationReport."""
     from pdekit.cluster import JobOptions, Launcher, check_slurm, wait_for
-    from pdekit.data.generation import run_here
     from pdekit.data.plan import adopt_target
+    from pdekit.data.run import run_here
 
     t0 = time.perf_counter() if t0 is None else t0
     if launcher == "slurm":
