@@ -25,6 +25,7 @@ _EXPORTS: dict[str, str] = {
     "DatasetInfo": "layout",
     "sample_seeds": "layout",
     "compress_dataset": "compression",
+    "export_dataset": "export",
     "CompressedDataset": "compression",
     "resolution_stride": "strides",
     "reachable_resolutions": "strides",
