@@ -251,3 +251,10 @@ def test_the_format_does_not_import_the_decomposition():
             "print('pdekit.tensor_formats.tucker_decomposition' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_progress_true_draws_a_bar_on_stderr(capsys):
+    x = smooth_field(16) + 0.05 * np.random.default_rng(1).standard_normal((16, 16, 16))
+    tucker(x, rank=(3, 3, 3), n_iter_max=3, tol=0, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Tucker (HOOI sweeps)" in captured.err and "3/3" in captured.err
