@@ -175,6 +175,9 @@ def test_masked_entries_are_ignored():
     assert np.abs(plain.full() - exact).max() > 0.1  # without the mask the outliers pull it off
     ones = tucker(corrupted, rank=(1, 2, 1), mask=np.ones(exact.shape))
     assert np.array_equal(ones.full(), plain.full())
+    corrupted[~mask] = np.nan  # missing entries may be NaN
+    again = tucker(corrupted, rank=(1, 2, 1), mask=mask, tol=1e-12, n_iter_max=500)
+    assert np.abs(again.full() - t.full()).max() < 1e-9 * np.abs(exact).max()
 
 
 def test_iteration_tolerance_errors_verbose_and_progress(capsys):
