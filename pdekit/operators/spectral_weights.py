@@ -27,7 +27,7 @@ lowest frequencies when a layer uses fewer modes than it holds weights for).
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
