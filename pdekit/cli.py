@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "train": "train",
     "evaluate": "evaluate",
     "solve": "solve",
+    "stream": "stream",
 }
 
 

@@ -26,8 +26,6 @@ from __future__ import annotations
 import contextlib
 import io as _stdio
 import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -37,7 +35,7 @@ import numpy as np
 from meshio._helpers import reader_map as _READERS
 from meshio._mesh import topological_dimension as _TOPO_DIM
 
-from .._atomic import atomic_path, check_writable_dir
+from .._atomic import atomic_files, check_writable_dir
 from .mesh import Mesh
 from .topology import CELL_TYPES
 
@@ -340,8 +338,7 @@ def write(path: str | os.PathLike, mesh: Mesh, *, point_data: dict | None = None
     m = to_meshio(mesh, point_data=point_data, cell_data=cell_data,
                   vertex_tags_as_point_data=fmt == "xdmf")
     extra = _field_data_xml(mesh, fmt) if fmt in ("vtu", "xdmf") else ""
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+    with atomic_files(path) as tmpdir:  # the .h5 of XDMF moved in first, the main file last
         target = tmpdir / path.name
         kwargs = {"data_format": xdmf_data} if fmt == "xdmf" else {}
         with warnings.catch_warnings(), contextlib.redirect_stdout(_stdio.StringIO()):
@@ -351,10 +348,4 @@ def write(path: str | os.PathLike, mesh: Mesh, *, point_data: dict | None = None
             _insert_after_open_tag(target, "UnstructuredGrid", extra)
         elif fmt == "xdmf":
             _insert_after_open_tag(target, "Grid", extra)
-        for side in sorted(tmpdir.iterdir(), key=lambda p: p.name == path.name):
-            # sidecar files (the .h5 of XDMF) first, the main file last
-            with atomic_path(path.parent / side.name) as tmp:
-                shutil.move(str(side), str(tmp))
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
     return path
