@@ -159,24 +159,24 @@ def _plan(src: Path, info, boundary_conditions) -> _Plan:
         times, trajectory, steady = np.concatenate([[0.0], t]), True, False
     else:
         times, trajectory, steady = (t if timed else np.array([0.0])), False, not timed
-    with h5py.File(src, "r") as f:
-        recorded = _json_attr(f, "boundary_conditions")
-    bcs = dict(boundary_conditions) if boundary_conditions is not None else recorded
+    bcs = dict(boundary_conditions) if boundary_conditions is not None else _recorded_boundaries(h)
     return _Plan(dims=dims, coords={d: np.asarray(h.coords[d], dtype=np.float64) for d in dims}, times=times,
                  trajectory=trajectory, steady=steady, field_names=list(h.output_names),
                  constant_names=[] if trajectory else list(h.input_names), completed=completed,
                  params=params, pde=h.pde, boundary_conditions=bcs)
 
 
-def _json_attr(f: h5py.File, name: str) -> dict:
-    raw = f.attrs.get(name)
-    if raw is None:
-        return {}
+def _recorded_boundaries(header) -> dict:
+    """What the file records; for files written before datasets recorded them, what the (registered)
+    problem declares."""
+    if header.boundary_conditions:
+        return dict(header.boundary_conditions)
+    from pdekit.data.problems import get_problem
+
     try:
-        value = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
-    except json.JSONDecodeError:
+        return dict(getattr(get_problem(header.pde), "boundary_conditions", {}) or {})
+    except (KeyError, ValueError):
         return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _chunks(f: h5py.File, plan: _Plan) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
@@ -287,8 +287,8 @@ def _well_boundaries(plan: _Plan) -> dict[str, str]:
     bcs = {}
     for axis in plan.dims:
         if axis not in plan.boundary_conditions:
-            raise ValueError(f"the dataset records no boundary condition for axis {axis!r} (files written before "
-                             f"pdekit recorded them have none): pass boundary_conditions={{{axis!r}: 'periodic' | "
+            raise ValueError(f"the dataset records no boundary condition for axis {axis!r} (nor does its problem "
+                             f"{plan.pde!r}): pass boundary_conditions={{{axis!r}: 'periodic' | "
                              f"'wall' | 'open', ...}} (pdekit export --bc {axis}=periodic)")
         bcs[axis] = _well_bc(axis, plan.boundary_conditions[axis])
     return bcs

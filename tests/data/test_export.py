@@ -108,10 +108,6 @@ def datasets(tmp_path_factory):
                          n_records=3, t_final=0.3, dt=0.05).path,
         "burgers": generate("burgers", root / "burgers.h5", n=3, resolution=32, seed=2, workers=0).path,
     }
-    for name, bcs in (("darcy", {"x": "dirichlet u = 0", "y": "dirichlet u = 0"}),
-                      ("heat", {"x": "periodic", "y": "periodic"}), ("burgers", {"x": "periodic"})):
-        with h5py.File(paths[name], "a") as f:  # as pdekit generate records them
-            f.attrs["boundary_conditions"] = json.dumps(bcs)
     return root, paths
 
 
@@ -217,6 +213,16 @@ def test_the_well_groups_vector_channels_and_takes_given_boundary_conditions(tmp
     assert np.array_equal(well["boundary"], [[BC_CODES["PERIODIC"]] * 2, [BC_CODES["OPEN"]] * 2])
     with pytest.raises(ValueError, match="PDEBench has no layout"):
         export_dataset(path, tmp_path / "v_pdebench.h5", format="pdebench")
+
+
+def test_files_that_record_no_boundary_conditions_use_their_problems(datasets, tmp_path):
+    root, paths = datasets
+    old = tmp_path / "old.h5"
+    old.write_bytes(paths["heat"].read_bytes())
+    with h5py.File(old, "a") as f:  # as written before datasets recorded their boundary conditions
+        del f.attrs["boundary_conditions"]
+    out = export_dataset(old, tmp_path / "old_well.h5", format="the-well")
+    assert np.array_equal(_well_read(out, 0)["boundary"], np.full((2, 2), BC_CODES["PERIODIC"]))
 
 
 def test_refusals(datasets, tmp_path):
