@@ -25,9 +25,7 @@ one HDF5 file of the layout of :mod:`pdekit.data.layout`.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import sys
 import time
 import warnings
 from pathlib import Path
@@ -36,23 +34,18 @@ from typing import Any
 import h5py
 import numpy as np
 
-from pdekit._atomic import atomic_path, check_writable_dir
-from pdekit._progress import Progress, as_progress
-from pdekit.data.journal import Journal, describe_run
-from pdekit.data.layout import FORMAT, DatasetHeader, DatasetInfo, read_info, sample_seeds, write_dataset
+from pdekit._progress import ProgressLike, as_progress
+from pdekit.data.journal import Journal
+from pdekit.data.layout import sample_seeds
 from pdekit.data.locks import DatasetLocks
-from pdekit.data.problems import Problem, get_problem
+from pdekit.data.plan import GenerationPlan, check_int, check_resume, adopt_target, plan_generation
+from pdekit.data.problems import Problem
 from pdekit.data.publish import Publisher
+from pdekit.data.reading import read_info
 from pdekit.data.shards import Shard, write_shard_status
 from pdekit.data.solving import solve_parts
 
-__all__ = ["generate", "GenerationReport", "GenerationPlan", "MAX_SAMPLES", "environment"]
-
-#: the most samples one dataset file holds (split larger sets into files of other seeds)
-MAX_SAMPLES = 10_000_000
-
-_ENVIRONMENT_PACKAGES = ("numpy", "scipy", "torch", "h5py")
-
+__all__ = ["generate", "GenerationReport", "run_here"]
 
 @dataclasses.dataclass(frozen=True)
 class GenerationReport:
@@ -95,100 +88,10 @@ class GenerationReport:
         return self.n_generated / self.seconds if self.n_generated and self.seconds > 0 else 0.0
 
 
-@dataclasses.dataclass(frozen=True)
-class GenerationPlan:
-    """A checked request: the problem, the file, its header and the run key of its parts."""
-
-    problem: Problem
-    path: Path
-    header: DatasetHeader
-    run_key: str
-
-    @property
-    def n(self) -> int:
-        return self.header.n
-
-
-def environment() -> dict[str, str]:
-    """Versions of what produces the samples: pdekit, Python, numpy, scipy, torch, h5py.
-
-    Read from the installed packages' metadata (importing nothing), so it is cheap and the
-    same on every run on the same installation.
-    """
-    from importlib import metadata
-
-    from pdekit import __version__
-
-    env = {"pdekit": __version__, "python": ".".join(map(str, sys.version_info[:3]))}
-    for name in _ENVIRONMENT_PACKAGES:
-        try:
-            env[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            env[name] = "absent"
-    return env
-
-
-def _check_int(name: str, value: Any, *, minimum: int, maximum: int | None = None,
-               why: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} = {value} is too large: at most {maximum:,}{why}")
-    return int(value)
-
-
-def _check_target(path: str | os.PathLike) -> Path:
-    path = check_writable_dir(path)
-    try:
-        limit = os.pathconf(path.parent if str(path.parent) else ".", "PC_NAME_MAX")
-    except (AttributeError, ValueError, OSError):
-        limit = 255
-    room = limit - len(".parts") - 16  # the parts folder and temporary files add to the name
-    if len(os.fsencode(path.name)) > room:
-        raise ValueError(f"output file name is {len(os.fsencode(path.name))} bytes long; at most {room} "
-                         f"fit this file system with pdekit's parts folder and temporary files "
-                         f"({path.name[:40]}...)")
-    if path.is_dir():
-        raise ValueError(f"output path {str(path)!r} is a folder; expected a file name like data.h5")
-    return path
-
-
-def plan_generation(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution: int,
-                    seed: int, **params: Any) -> GenerationPlan:
-    """Check a generation request and describe it; raises before anything is written."""
-    problem = pde if isinstance(pde, Problem) else get_problem(pde)
-    n = _check_int("n", n, minimum=1, maximum=MAX_SAMPLES,
-                   why=" samples per dataset file; split larger sets into files of different seeds")
-    resolution = _check_int("resolution", resolution, minimum=1)
-    seed = _check_int("seed", seed, minimum=0, maximum=2**63 - 1)
-    params = problem.resolve_params(params)
-    try:
-        json.dumps(params, sort_keys=True)
-    except TypeError as exc:
-        raise ValueError(f"parameters of {problem.name!r} must be JSON-serialisable: {exc}") from None
-    problem.check_resolution(resolution, params)
-    path = _check_target(path)
-    from pdekit import __version__
-
-    coords = {k: np.asarray(v) for k, v in problem.coordinates(resolution, **params).items()}
-    env = environment()
-    header = DatasetHeader(pde=problem.name, summary=problem.summary, params=params, seed=seed,
-                           n=n, resolution=resolution, input_names=tuple(problem.input_names),
-                           output_names=tuple(problem.output_names), coords=coords,
-                           pdekit_version=__version__, domain=problem.describe_domain(coords),
-                           boundary_conditions=dict(problem.boundary_conditions), environment=env)
-    run_key = describe_run(format=FORMAT, pde=problem.name, params=header.params_json(), seed=seed,
-                           resolution=resolution, pdekit_version=__version__,
-                           environment=json.dumps(env, sort_keys=True))
-    return GenerationPlan(problem=problem, path=path, header=header, run_key=run_key)
-
-
 def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution: int, seed: int,
              workers: int | None = None, shard: str | Shard | tuple[int, int] | None = None,
              launcher: str | None = None, jobs: int | None = None, job_options=None,
-             max_resubmits: int = 2, progress: Progress | None = None,
+             max_resubmits: int = 2, progress: ProgressLike = None,
              **params: Any) -> GenerationReport:
     """Generate (or complete, or extend) a dataset of ``n`` solved random instances of a problem.
 
@@ -222,9 +125,9 @@ def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution:
         Partition, time, CPUs, memory, account, extra sbatch lines of each job.
     max_resubmits : int
         With a launcher: resubmissions allowed per shard.
-    progress : Progress, optional
-        Told about each finished sample (the CLI passes a tqdm bar); with a launcher, one
-        bar over all shards.
+    progress : bool, tqdm-like or Progress, optional
+        ``True`` for a tqdm bar, or a bar of yours (see :mod:`pdekit._progress`); with a
+        launcher, one bar over all shards.
     **params
         Problem parameters; unknown names and values out of range raise ValueError.
 
@@ -246,7 +149,7 @@ def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution:
     """
     t0 = time.perf_counter()
     if workers is not None:
-        workers = _check_int("workers", workers, minimum=0)
+        workers = check_int("workers", workers, minimum=0)
     if shard is not None:
         shard = Shard.parse(shard)
     if launcher is None:
@@ -262,7 +165,7 @@ def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution:
                              "not both")
         if jobs is None:
             raise ValueError(f"launcher {launcher!r} needs jobs: the number of shards to submit")
-        jobs = _check_int("jobs", jobs, minimum=1, maximum=100_000)
+        jobs = check_int("jobs", jobs, minimum=1, maximum=100_000)
     plan = plan_generation(pde, path, n=n, resolution=resolution, seed=seed, **params)
     if launcher is not None:
         from pdekit.data.launch import generate_with_launcher
@@ -277,49 +180,6 @@ def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution:
 # -- one run on this machine: merge (no shard) or one shard ---------------------------------------
 
 
-def _check_resume(info: DatasetInfo, header: DatasetHeader, *, what: str = "resume") -> None:
-    old = info.header
-    diffs = []
-    for field in ("pde", "seed", "resolution", "input_names", "output_names", "pdekit_version"):
-        a, b = getattr(old, field), getattr(header, field)
-        if a != b:
-            diffs.append(f"{field}: file has {a!r}, this run asks {b!r}")
-    if old.params_json() != header.params_json():
-        for k in sorted(set(old.params) | set(header.params)):
-            a, b = old.params.get(k, "<absent>"), header.params.get(k, "<absent>")
-            if a != b:
-                diffs.append(f"param {k}: file has {a!r}, this run asks {b!r}")
-    if old.environment and dict(old.environment) != dict(header.environment):
-        for k in sorted(set(old.environment) | set(header.environment)):
-            a, b = old.environment.get(k, "<absent>"), header.environment.get(k, "<absent>")
-            if a != b:
-                diffs.append(f"{k} version: file made with {a}, this run has {b}")
-    if header.n < old.n:
-        diffs.append(f"n: file has {old.n} samples, this run asks for {header.n} (n may only grow)")
-    if diffs:
-        raise ValueError(
-            f"refusing to {what} {str(info.path)!r}: it was generated with other settings "
-            f"({'; '.join(diffs)}); rerun with the file's settings to complete it, or write to "
-            f"another path (or delete the file and its .parts folder) to start a new dataset"
-        )
-
-
-def adopt_target(plan: GenerationPlan, *, what: str = "resume") -> np.ndarray:
-    """Check the file at ``plan.path`` against the plan, or create it empty.
-
-    Returns its completed mask extended to ``plan.n`` samples. Call it holding the setup lock.
-    """
-    done = np.zeros(plan.n, dtype=bool)
-    if plan.path.exists():
-        info = read_info(plan.path)
-        _check_resume(info, plan.header, what=what)
-        done[: info.header.n] = info.completed
-    else:
-        with atomic_path(plan.path) as tmp:  # an empty but valid file from the start
-            write_dataset(tmp, plan.header, completed=done, sample=lambda i: None)
-    return done
-
-
 def _warn_discarded(bad: list[tuple[int, str]]) -> None:
     for index, reason in bad:
         warnings.warn(f"discarded the part file of sample {index} ({reason}); it is solved again",
@@ -327,7 +187,7 @@ def _warn_discarded(bad: list[tuple[int, str]]) -> None:
 
 
 def run_here(plan: GenerationPlan, *, workers: int, shard: Shard | None = None,
-             progress: Progress | None = None, launched: bool = False,
+             progress: ProgressLike = None, launched: bool = False,
              t0: float | None = None) -> GenerationReport:
     """Run one shard, or solve what is missing and merge, in this process (and its workers)."""
     t0 = time.perf_counter() if t0 is None else t0
@@ -336,7 +196,7 @@ def run_here(plan: GenerationPlan, *, workers: int, shard: Shard | None = None,
     what = "resume" if shard is None else f"run shard {shard} of"
     created = not plan.path.exists()
     if not created:  # a file of other settings is refused before anything is written
-        _check_resume(read_info(plan.path), plan.header, what=what)
+        check_resume(read_info(plan.path), plan.header, what=what)
     if shard is None:
         locks.hold_merge(launched=launched)
     else:
@@ -355,11 +215,14 @@ def run_here(plan: GenerationPlan, *, workers: int, shard: Shard | None = None,
         else:
             mine = np.zeros(plan.n, dtype=bool)
             mine[shard.indices(plan.n)] = True
-        good, bad = journal.verify([i for i in parts if i < plan.n and mine[i] and not file_done[i]])
+        candidates = [i for i in parts if i < plan.n and mine[i] and not file_done[i]]
+        if shard is None:  # the merge checks each part as it reads it, once
+            return _merge(plan, journal, file_done, candidates, workers=workers,
+                          progress=as_progress(progress), created=created, t0=t0)
+        good, bad = journal.verify(candidates)
         _warn_discarded(bad)
-        run = _merge if shard is None else _solve_shard
-        return run(plan, journal, file_done, good, mine, workers=workers, shard=shard,
-                   progress=as_progress(progress), created=created, n_discarded=len(bad), t0=t0)
+        return _solve_shard(plan, journal, file_done, good, mine, workers=workers, shard=shard,
+                            progress=as_progress(progress), n_discarded=len(bad), t0=t0)
     finally:
         locks.release()
 
@@ -372,14 +235,14 @@ def _refuse_parts_beyond(plan: GenerationPlan, journal: Journal, parts: list[int
                          f"--n {max(beyond) + 1} or more, so that no solved sample is thrown away")
 
 
-def _merge(plan, journal, file_done, good, mine, *, workers, shard, progress, created, n_discarded,
-           t0) -> GenerationReport:
+def _merge(plan, journal, file_done, parts, *, workers, progress, created, t0) -> GenerationReport:
     problem, header, path, n = plan.problem, plan.header, plan.path, plan.n
-    publisher = Publisher(path, header, journal, file_done, good)
+    publisher = Publisher(path, header, journal, file_done, parts)
     todo: list[int] = []
     try:
-        if publisher.dirty and publisher.due():  # parts of shards or of an interrupted run
+        if publisher.dirty:  # parts of shards or of an interrupted run: checked and merged first
             publisher.publish()
+            _warn_discarded(publisher.discarded)
         todo = np.flatnonzero(~publisher.done).tolist()
         progress.start(n, desc=problem.name)
         if n - len(todo):
@@ -403,11 +266,11 @@ def _merge(plan, journal, file_done, good, mine, *, workers, shard, progress, cr
     journal.remove()
     return GenerationReport(path=path, pde=problem.name, n=n, n_completed=int(publisher.done.sum()),
                             n_generated=len(todo), seconds=time.perf_counter() - t0, n_assigned=n,
-                            n_discarded=n_discarded)
+                            n_discarded=len(publisher.discarded))
 
 
-def _solve_shard(plan, journal, file_done, good, mine, *, workers, shard, progress, created,
-                 n_discarded, t0) -> GenerationReport:
+def _solve_shard(plan, journal, file_done, good, mine, *, workers, shard, progress, n_discarded,
+                 t0) -> GenerationReport:
     problem, header, n = plan.problem, plan.header, plan.n
     done = file_done.copy()
     done[good] = True

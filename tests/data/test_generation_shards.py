@@ -223,3 +223,20 @@ def test_bad_shard_and_launcher_input_touch_nothing(tmp_path, kwargs, error, mat
         generate("toy-2d", path, n=N, workers=0, **KW, **kwargs)
     assert path.read_bytes() == before
     assert {p.name: p.read_bytes() for p in journal_dir(path).iterdir() if p.is_file()} == snapshot
+
+
+def test_a_shard_that_keeps_failing_stops_the_launch_and_keeps_the_work(tmp_path, monkeypatch):
+    from pdekit.cluster import JobError
+    from pdekit.data.shards import shard_progress
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    path = tmp_path / "failing.h5"
+    with pytest.raises(JobError, match=r"shard 0/2 \(job \d+\) failed on its only attempt: RuntimeError: "
+                                       r"sample 0 \(seed \d+\) of 'toy-2d' failed: ArithmeticError"):
+        generate("toy-2d", path, n=N, launcher="local", jobs=2, max_resubmits=0, fail=True, **KW)
+    info = read_info(path)  # the file exists, empty, and the parts folder tells what happened
+    assert info.n_completed == 0 and journal_dir(path).is_dir()
+    progress = shard_progress(path, info.completed)
+    assert [(str(p.shard), p.solved, p.running) for p in progress] == [("0/2", 0, False), ("1/2", 0, False)]
+    assert list((journal_dir(path) / "jobs").glob("*_log.err"))  # the jobs' logs are kept for a look
