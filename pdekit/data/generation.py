@@ -35,7 +35,7 @@ import h5py
 import numpy as np
 
 from pdekit._atomic import atomic_path, check_writable_dir
-from pdekit._progress import Progress, as_progress
+from pdekit._progress import as_progress
 from pdekit.data.journal import Journal, describe_run, read_shard, write_shard
 from pdekit.data.layout import FORMAT, DatasetHeader, DatasetInfo, read_info, sample_seeds, write_dataset
 from pdekit.data.problems import Problem, get_problem
@@ -90,7 +90,7 @@ def _check_int(name: str, value: Any, *, minimum: int) -> int:
 
 
 def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution: int, seed: int,
-             workers: int = 1, progress: Progress | None = None, **params: Any) -> GenerationReport:
+             workers: int = 1, progress: Any = None, **params: Any) -> GenerationReport:
     """Generate (or complete) a dataset of ``n`` solved random instances of a problem.
 
     Parameters
@@ -108,8 +108,8 @@ def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution:
         Base seed; sample ``i`` uses ``default_rng(sample_seeds(seed, n)[i])``.
     workers : int
         Worker processes; 0 solves in this process (same results).
-    progress : Progress, optional
-        Told about each finished sample (the CLI passes a tqdm bar).
+    progress : bool, tqdm bar or class, or progress object, optional
+        Told about each finished sample; ``True`` draws a bar (see :mod:`pdekit._progress`).
     **params
         Problem parameters; unknown names raise ValueError.
 
