@@ -225,3 +225,7 @@ def test_curves_and_prediction_plots(darcy, darcy_other_seed, tmp_path, capsys, 
     assert "exists; pass --overwrite" in capsys.readouterr().err
     assert main(["evaluate", str(run), str(darcy), "--plot", str(tmp_path / "p.png"), "--split", "train"]) == 0
     assert "the training part" in capsys.readouterr().out and (tmp_path / "p.png").is_file()
+    # mesh data cannot be drawn as grid panels: said before any work
+    generate("darcy-fem", tmp_path / "fem.h5", n=2, resolution=4, seed=0, workers=0)
+    assert main(["evaluate", str(run), str(tmp_path / "fem.h5"), "--plot", str(tmp_path / "m.png")]) == 2
+    assert "holds mesh data" in capsys.readouterr().err and not (tmp_path / "m.png").exists()

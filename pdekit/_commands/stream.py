@@ -65,8 +65,20 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--parameter", action="append", default=None, metavar="NAME=LOW:HIGH",
                    help="a parameter drawn uniformly in [LOW, HIGH] for each simulation (repeatable)")
     p.add_argument("--config", default=None, help="TOML file with the same keys (command-line options win)")
-    for name in ("partition", "time", "account", "qos", "constraint"):
-        p.add_argument("--slurm-" + name, dest="slurm_" + name, default=None, help=f"SLURM {name} (--launcher slurm)")
+    c = p.add_argument_group("SLURM", "Jobs of --launcher slurm: each simulation launch is a task of a job "
+                                      "array, the trainer one job (srun torchrun).")
+    c.add_argument("--partition", dest="slurm_partition", default=None, help="SLURM partition")
+    c.add_argument("--account", dest="slurm_account", default=None, help="SLURM account")
+    c.add_argument("--time-limit", dest="slurm_time", default=None,
+                   help="wall-clock limit per job: minutes or [D-]HH:MM:SS (default 01:00:00)")
+    c.add_argument("--cpus-per-task", dest="slurm_cpus_per_task", type=int, default=None, help="CPUs per job")
+    c.add_argument("--mem-gb", dest="slurm_mem_gb", type=float, default=None, help="memory per job in GB")
+    c.add_argument("--gpus-per-node", dest="slurm_gpus_per_node", type=int, default=None,
+                   help="GPUs per trainer node (ranks = nodes x GPUs)")
+    c.add_argument("--sbatch", dest="slurm_sbatch_lines", action="append", default=None, metavar="LINE",
+                   help="extra sbatch option, e.g. --sbatch=--qos=high (repeatable)")
+    c.add_argument("--setup", dest="slurm_setup", action="append", default=None, metavar="LINE",
+                   help="shell line run before each job, e.g. 'module load python' (repeatable)")
     p.add_argument("--quiet", action="store_true", default=None, help="no progress bar or summary")
     p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p

@@ -28,6 +28,7 @@ _EXPORTS: dict[str, str] = {
     "DatasetInfo": "reading",
     "sample_seeds": "layout",
     "compress_dataset": "compression",
+    "export_dataset": "export",
     "CompressedDataset": "compression",
     "resolution_stride": "strides",
     "reachable_resolutions": "strides",

@@ -31,6 +31,13 @@ _EXPORTS: dict[str, str] = {
     "Assignment": "ledger",
     "trajectory_digest": "ledger",
     "Receiver": "receiver",
+    "stream": "run",
+    "StreamRun": "run",
+    "StreamConfig": "config",
+    "parse_parameter": "sampler",
+    "ParameterSpace": "sampler",
+    "StreamingTrainer": "trainer",
+    "Coordinator": "coordinator",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

@@ -36,6 +36,8 @@ from pdekit.streaming.wire import SERVER_KINDS, ProtocolError, decode, encode, e
 
 __all__ = ["StreamClient", "StreamRejected", "ENVIRONMENT"]
 
+_MORE = int(zmq.SNDMORE)
+
 #: environment variable -> meaning (what StreamClient reads when an argument is not given)
 ENVIRONMENT = {
     "PDEKIT_STREAM_ADDRESS": "ZeroMQ address of the training rank, e.g. tcp://10.0.0.7:41234",
@@ -201,11 +203,15 @@ class StreamClient:
         self._wait_for_credit(nbytes)
         frames = encode_step(self._ids, self._seq, int(step), specs, arrays)
         with self._lock:
-            self._sock.send_multipart(frames, copy=True)
+            sock = self._sock
+            for frame in frames[:-1]:
+                sock.send(frame, _MORE)
+            sock.send(frames[-1], 0)
             self._hb.sent()
         self._window.spend(nbytes)
         self._seq += 1
-        self._pump(0)
+        if self._seq % 32 == 0 or not self._window.can_send(2 * nbytes):
+            self._pump(0)  # acknowledgements and credit (cheap, but not free at every step)
 
     def finish(self) -> None:
         """Wait until every step is acknowledged, then report FINISHED and close."""

@@ -118,6 +118,8 @@ class StreamConfig:
         if not isinstance(params, Mapping):  # "NAME=LOW:HIGH" strings
             params = ParameterSpace(list(params)).as_json()
         values["parameters"] = {str(k): [float(v[0]), float(v[1])] for k, v in params.items()}
+        if values.get("launcher") == "slurm" and "host" not in values:
+            values["host"] = "*"  # compute nodes must reach the coordinator and the ranks
         cfg = cls(**values)
         cfg.validate()
         return cfg
@@ -159,13 +161,30 @@ class StreamConfig:
             self._validate_problem()
         else:
             self._validate_command()
+        if self.launcher == "slurm":
+            from pdekit.cluster import check_slurm
+            from pdekit.streaming.slurm import job_options
+
+            job_options(self, name="pdekit-stream")  # checks partition, time, ... in sbatch's words
+            check_slurm(hint="use --launcher local, or the sbatch templates in examples/slurm")
+        elif self.slurm:
+            raise ValueError(f"job options {sorted(self.slurm)} need --launcher slurm")
 
     def _validate_problem(self) -> None:
         from pdekit.streaming.problem_client import check_problem
+        from pdekit.streaming.targets import make_target
 
         if self.resolution is None:
             raise ValueError(f"--pde {self.pde} needs --resolution (grid points per axis)")
         check_problem(self.pde, self.resolution, self.steps, self.parameters)
+        step = 8 * self.resolution**2  # one float64 field on the grid
+        need = make_target(self.target, steps=self.steps, parameter_names=list(self.parameters)).minimum_budget(
+            step, 1 if self.buffer == "reservoir" else self.batch_size)
+        if self.budget_per_rank < need:
+            raise ValueError(f"--memory {self.memory:,} bytes gives each of the {self.ranks} ranks "
+                             f"{self.budget_per_rank:,} bytes, smaller than one training sample plus the "
+                             f"stream's working set ({need:,} bytes for {self.resolution}x{self.resolution} "
+                             f"float64 steps); raise --memory")
 
     def _validate_command(self) -> None:
         try:

@@ -38,7 +38,7 @@ from pdekit.streaming import control
 from pdekit.streaming.config import StreamConfig
 from pdekit.streaming.launchers import describe_exit
 from pdekit.streaming.records import SimulationRecord
-from pdekit.streaming.receiver import bind_address
+from pdekit.streaming.receiver import advertised_host, bind_address
 
 __all__ = ["Coordinator", "RunAborted"]
 
@@ -102,7 +102,8 @@ class Coordinator:
         self.control = self._ctx.socket(zmq.ROUTER)
         self.control.setsockopt(zmq.ROUTER_HANDOVER, 1)
         self.control.setsockopt(zmq.LINGER, 0)
-        self.control_address = bind_address(self.control, config.host, 0)
+        bound = bind_address(self.control, config.host, 0)
+        self.control_address = f"tcp://{advertised_host(config.host)}:{bound.rsplit(':', 1)[1]}"
         (self.run_dir / "clients").mkdir(parents=True, exist_ok=True)
 
     # ------------------------------------------------------------------ main loop
@@ -130,6 +131,8 @@ class Coordinator:
                     continue
                 self._watch(time.monotonic())
                 self._launch()
+                if hasattr(self.launcher, "flush"):
+                    self.launcher.flush()
                 self._maybe_end()
                 done = sum(r.final for r in self.records.values() if r.role == "train")
                 if done > n_final:

@@ -51,7 +51,7 @@ def step_crc(arrays) -> int:
     crc = 0
     for a in arrays:
         a = np.asarray(a)
-        crc = zlib.crc32(a.tobytes() if not a.flags.c_contiguous or a.ndim == 0 else memoryview(a).cast("B"), crc)
+        crc = zlib.crc32(a if a.flags.c_contiguous else a.tobytes(), crc)
     return crc
 
 
@@ -74,7 +74,7 @@ def trajectory_digest(steps) -> str:
 
 def _int(header: Mapping[str, Any], key: str) -> int | None:
     v = header.get(key)
-    return v if isinstance(v, int) and not isinstance(v, bool) else None
+    return v if type(v) is int else None
 
 
 class Ledger:
@@ -139,6 +139,12 @@ class Ledger:
     # ------------------------------------------------------------------ messages
     def fence(self, header: Mapping[str, Any]) -> str | None:
         """Why a message with these ids must be rejected, or None if it belongs here."""
+        a = self.assignments.get(header.get("simulation"))  # the common case, checked in one go
+        if (a is not None and header.get("run") == self.run and type(header.get("generation")) is int
+                and header["generation"] == self.generation and header.get("draw") == a.draw
+                and header.get("attempt") == a.attempt and type(header["draw"]) is int
+                and type(header["attempt"]) is int):
+            return None
         run = header.get("run")
         if run != self.run:
             return f"message of another run ({str(run)[:40]!r}); this trainer runs {self.run!r}"
@@ -162,8 +168,8 @@ class Ledger:
         """``(ACCEPT | DUPLICATE | REJECT, reason)`` of a STEP header."""
         reason = self.fence(header)
         if reason is None:
-            step = _int(header, "step")
-            if step is None or not 0 <= step < self.steps:
+            step = header.get("step")
+            if type(step) is not int or not 0 <= step < self.steps:
                 reason = f"step {header.get('step')!r} is outside 0 .. {self.steps - 1} (--steps {self.steps})"
         if reason is not None:
             return REJECT, reason

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import json
 import logging
 import os
+import socket
 import threading
 import time
 from typing import Any, Sequence
@@ -37,9 +39,9 @@ from pdekit.streaming.buffers import Buffer, Item
 from pdekit.streaming.credit import CreditLedger
 from pdekit.streaming.heartbeat import Heartbeat
 from pdekit.streaming.ledger import ACCEPT, DUPLICATE, Assignment, Ledger, step_crc
-from pdekit.streaming.wire import FieldSpec, ProtocolError, decode, decode_fields, encode, step_nbytes
+from pdekit.streaming.wire import PROTOCOL, FieldSpec, ProtocolError, decode, decode_fields, encode, step_nbytes
 
-__all__ = ["Receiver", "bind_address"]
+__all__ = ["Receiver", "bind_address", "advertised_host"]
 
 log = logging.getLogger("pdekit.streaming")
 _EVENT_PERIOD = 0.2
@@ -56,6 +58,11 @@ def bind_address(sock: zmq.Socket, host: str, port: int) -> str:
         why = "the address is already in use" if exc.errno == zmq.EADDRINUSE else str(exc)
         raise OSError(f"cannot listen on tcp://{host}:{port}: {why}; choose another port or host") from None
     return sock.getsockopt_string(zmq.LAST_ENDPOINT)
+
+
+def advertised_host(host: str) -> str:
+    """The name others use to reach a socket bound to ``host`` (``*``: this machine's name)."""
+    return socket.getfqdn() if host in ("*", "0.0.0.0") else host
 
 
 @dataclasses.dataclass
@@ -109,7 +116,7 @@ class Receiver:
         self.budget = int(budget)
         self.rank, self.world, self.restart = int(rank), int(world), int(restart)
         self.control_address = control_address
-        self.host, self.port, self.advertise = host, int(port), advertise or host
+        self.host, self.port, self.advertise = host, int(port), advertise or advertised_host(host)
         self.heartbeat, self.liveness = float(heartbeat), int(liveness)
         self.min_samples = int(min_samples)
         self.bounds = list(bounds) if bounds else None
@@ -275,8 +282,13 @@ class Receiver:
     def _on_data(self, ident: bytes, frames, touched: set[bytes]) -> None:
         self.counters["messages"] += 1
         try:
-            kind, header, buffers = decode(frames)
-        except ProtocolError as exc:
+            if len(frames) > 3 and frames[1] == b"STEP" and frames[0] == PROTOCOL:  # the hot path
+                kind, header, buffers = b"STEP", json.loads(frames[2]), frames[3:]
+                if type(header) is not dict:
+                    raise ProtocolError("the STEP header must be a JSON object")
+            else:
+                kind, header, buffers = decode(frames)
+        except (ProtocolError, ValueError) as exc:
             self.counters["rejected_messages"] += 1
             self._log(f"rejected a message: {exc}")
             self._reply(ident, b"REJECT", {"reason": str(exc)})
@@ -289,6 +301,9 @@ class Receiver:
             session.heartbeat.heard()
         if kind == b"HELLO":
             self._on_hello(ident, header, touched)
+            return
+        if kind == b"STEP" and session is not None:  # the hot path: the ledger fences it
+            self._on_step(ident, session, header, buffers, touched)
             return
         reason = self.ledger.fence(header)
         if kind == b"HEARTBEAT" and not reason:
@@ -372,16 +387,17 @@ class Receiver:
             return True
         verdict, reason = self.ledger.classify(header)
         sim, draw, step = header["simulation"], header["draw"], header["step"]
-        fields = tuple(arrays[s.name] for s in specs)
+        fields = tuple(arrays.values())
         nbytes = step_nbytes(specs)
         if verdict == ACCEPT:
             role = self.ledger.assignments[sim].role
-            if role == "train" and not self.buffer.fits(self.target.factor * nbytes, self._buffer_room()):
+            room = self._buffer_room()
+            if role == "train" and not self.buffer.fits(self.target.factor * nbytes, room):
                 return False
             items = self.target.samples(sim, draw, step, fields, self._params.get(sim))
             for item in items:
                 if role == "train":
-                    self.buffer.put(item, capacity=self._buffer_room())
+                    self.buffer.put(item, capacity=room)
                 else:
                     self.validation.append(item)
                     self.validation_bytes += item.nbytes
@@ -463,8 +479,7 @@ class Receiver:
 
     def _check_budget(self, step_bytes: int, ident: bytes | None = None) -> None:
         """FATAL when the budget cannot hold the stream's working set and ``min_samples`` samples."""
-        f = self.target.factor
-        need = f * step_bytes * (self.min_samples + 1) + (step_bytes if f > 1 else 0) + self.validation_bytes
+        need = self.target.minimum_budget(step_bytes, self.min_samples) + self.validation_bytes
         if self.budget >= need or self.fatal:
             return
         self.fatal = (f"the memory budget of rank {self.rank} ({self.budget:,} bytes) is smaller than one "

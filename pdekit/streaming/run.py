@@ -31,7 +31,7 @@ __all__ = ["StreamRun", "stream", "prepare_run_folder"]
 
 RUN_FORMAT = "pdekit-stream-run-1"
 _OWN = {"config.json", "run.json", "generation", "stream.log", "trainer.log", "clients", "checkpoint.pt",
-        "checkpoints", "metrics.jsonl", "model.pt", "report.json"}
+        "checkpoints", "metrics.jsonl", "model.pt", "report.json", "jobs"}
 
 
 def _write_json(path: Path, data: Any) -> None:
@@ -129,6 +129,10 @@ class StreamRun:
         cfg = self.config
 
         def start(control_address: str):
+            if cfg.launcher == "slurm":
+                from pdekit.streaming.slurm import start_trainer_job
+
+                return start_trainer_job(cfg, self.out, run_id, control_address)
             env = dict(os.environ, PDEKIT_STREAM_CONTROL=control_address, PDEKIT_STREAM_RUN=run_id)
             env.setdefault("OMP_NUM_THREADS", "1")
             cmd = torchrun_command(cfg.ranks, cfg.max_restarts, self.out / "config.json")
@@ -140,9 +144,10 @@ class StreamRun:
         if self.launcher is not None:
             return self.launcher
         if self.config.launcher == "slurm":
-            from pdekit.streaming.slurm import SlurmLauncher
+            from pdekit.streaming.slurm import ClusterLauncher, job_options
 
-            return SlurmLauncher(self.config, self.out)
+            return ClusterLauncher("slurm", self.out / "jobs",
+                                   options=job_options(self.config, name="pdekit-stream-client"))
         return LocalLauncher()
 
     def run(self) -> dict[str, Any]:

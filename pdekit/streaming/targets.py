@@ -45,6 +45,10 @@ class Autoregressive:
     def samples_per_simulation(self) -> int:
         return self.steps - 1
 
+    def minimum_budget(self, step_bytes: int, min_samples: int) -> int:
+        """Bytes a rank needs: ``min_samples`` pairs, the cached step, and one step in flight."""
+        return self.factor * step_bytes * (int(min_samples) + 1) + step_bytes
+
     def _remember(self, sim: int, draw: int, step: int, arrays: tuple[np.ndarray, ...]) -> None:
         old = self._last.get(sim)
         if old is not None:
@@ -95,9 +99,15 @@ class ParameterTarget:
     def samples_per_simulation(self) -> int:
         return self.steps
 
+    def minimum_budget(self, step_bytes: int, min_samples: int) -> int:
+        """Bytes a rank needs: ``min_samples`` samples and one step in flight."""
+        return self.factor * step_bytes * (int(min_samples) + 1)
+
     def inputs(self, params: np.ndarray, step: int) -> np.ndarray:
-        t = step / max(self.steps - 1, 1)
-        return np.append(np.asarray(params, dtype=np.float64), t)
+        x = np.empty(len(params) + 1)
+        x[:-1] = params
+        x[-1] = step / max(self.steps - 1, 1)
+        return x
 
     def samples(self, sim: int, draw: int, step: int, arrays: tuple[np.ndarray, ...],
                 params: np.ndarray | None) -> list[Item]:

@@ -24,7 +24,9 @@ rank's.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -55,9 +57,9 @@ class FieldSpec:
     dtype: str
     shape: tuple[int, ...]
 
-    @property
+    @functools.cached_property
     def nbytes(self) -> int:
-        return int(np.dtype(self.dtype).itemsize * int(np.prod(self.shape, dtype=np.int64)))
+        return np.dtype(self.dtype).itemsize * math.prod(self.shape)
 
     def as_json(self) -> dict[str, Any]:
         return {"name": self.name, "dtype": self.dtype, "shape": list(self.shape)}
@@ -118,18 +120,29 @@ def field_specs(fields: Mapping[str, Any]) -> tuple[tuple[FieldSpec, ...], list[
     if not fields:
         raise ValueError("send at least one named field, e.g. client.send(step, u=u)")
     arrays = [_as_field(n, v) for n, v in fields.items()]
-    specs = tuple(FieldSpec(n, a.dtype.str, tuple(int(s) for s in a.shape)) for n, a in zip(fields, arrays))
+    specs = _field_specs(tuple((n, a.dtype.str, a.shape) for n, a in zip(fields, arrays)))
     return specs, arrays
+
+
+@functools.lru_cache(maxsize=64)
+def _field_specs(key: tuple) -> tuple[FieldSpec, ...]:
+    return tuple(FieldSpec(n, d, tuple(int(s) for s in shape)) for n, d, shape in key)
 
 
 def encode_step(ids: Mapping[str, Any], seq: int, step: int, specs: Sequence[FieldSpec],
                 arrays: Sequence[np.ndarray]) -> list:
     """Frames of a STEP message (``ids``: run, generation, simulation, draw, attempt)."""
-    header = dict(ids)
-    header["seq"] = int(seq)
-    header["step"] = int(step)
-    header["fields"] = [s.as_json() for s in specs]
-    return encode(b"STEP", header, [memoryview(a).cast("B") if a.size else b"" for a in arrays])
+    head, tail = _step_template(tuple(ids.items()), tuple(specs))
+    header = b"%s%d,\"step\":%d%s" % (head, int(seq), int(step), tail)
+    return [PROTOCOL, b"STEP", header, *(memoryview(a).cast("B") if a.size else b"" for a in arrays)]
+
+
+@functools.lru_cache(maxsize=16)
+def _step_template(ids: tuple, specs: tuple) -> tuple[bytes, bytes]:
+    """The constant parts of a STEP header around its seq and step (encoded once per session)."""
+    head = json.dumps(dict(ids), separators=(",", ":"))[:-1] + ',"seq":'
+    tail = ',"fields":' + json.dumps([s.as_json() for s in specs], separators=(",", ":")) + "}"
+    return head.encode(), tail.encode()
 
 
 def _spec(entry: Any) -> FieldSpec:
@@ -150,6 +163,26 @@ def _spec(entry: Any) -> FieldSpec:
     return FieldSpec(name, dt.str, tuple(shape))
 
 
+_LAST: list = [None, None]  # the last field descriptions decoded, and their specs
+
+
+@functools.lru_cache(maxsize=64)
+def _specs(key: tuple) -> tuple[tuple[FieldSpec, ...], tuple[np.dtype, ...], tuple[int, ...]]:
+    """Parsed and checked field descriptions (a run repeats the same ones in every STEP)."""
+    specs = tuple(_spec({"name": n, "dtype": d, "shape": list(s) if isinstance(s, tuple) else s})
+                  for n, d, s in key)
+    if len({s.name for s in specs}) != len(specs):
+        raise ProtocolError(f"field names must be distinct; got {[s.name for s in specs]}")
+    return specs, tuple(np.dtype(s.dtype) for s in specs), tuple(s.nbytes for s in specs)
+
+
+def _key(entry: Any) -> tuple:
+    if not isinstance(entry, dict):
+        raise ProtocolError(f"each field must be described by {{name, dtype, shape}}; got {entry!r:.80}")
+    shape = entry.get("shape")
+    return (entry.get("name"), entry.get("dtype"), tuple(shape) if isinstance(shape, list) else shape)
+
+
 def decode_fields(header: Mapping[str, Any], buffers: Sequence[Any]
                   ) -> tuple[tuple[FieldSpec, ...], dict[str, np.ndarray]]:
     """The field specs and read-only arrays (views on ``buffers``, no copy) of a STEP.
@@ -161,20 +194,26 @@ def decode_fields(header: Mapping[str, Any], buffers: Sequence[Any]
         does not match its dtype and shape.
     """
     entries = header.get("fields")
-    if not isinstance(entries, list) or not entries:
-        raise ProtocolError("a STEP header needs a non-empty list 'fields' of {name, dtype, shape}")
-    specs = tuple(_spec(e) for e in entries)
-    if len({s.name for s in specs}) != len(specs):
-        raise ProtocolError(f"field names must be distinct; got {[s.name for s in specs]}")
+    last = _LAST
+    if entries == last[0] and last[1] is not None:  # a run repeats its fields in every STEP
+        specs, dtypes, sizes = last[1]
+    else:
+        if not isinstance(entries, list) or not entries:
+            raise ProtocolError("a STEP header needs a non-empty list 'fields' of {name, dtype, shape}")
+        try:
+            specs, dtypes, sizes = _specs(tuple(_key(e) for e in entries))
+        except TypeError:  # unhashable junk in the description
+            raise ProtocolError(f"malformed field descriptions {entries!r:.120}") from None
+        _LAST[:] = [entries, (specs, dtypes, sizes)]
     if len(buffers) != len(specs):
         raise ProtocolError(f"the header describes {len(specs)} fields but {len(buffers)} buffers follow")
     arrays = {}
-    for spec, buf in zip(specs, buffers):
+    for spec, dtype, size, buf in zip(specs, dtypes, sizes, buffers):
         view = memoryview(buf)
-        if view.nbytes != spec.nbytes:
-            raise ProtocolError(f"field {spec.name!r}: {view.nbytes} bytes received, {spec.nbytes} "
+        if view.nbytes != size:
+            raise ProtocolError(f"field {spec.name!r}: {view.nbytes} bytes received, {size} "
                                 f"expected for {spec.dtype} {tuple(spec.shape)}")
-        arr = np.frombuffer(view, dtype=spec.dtype).reshape(spec.shape)
+        arr = np.frombuffer(view, dtype=dtype).reshape(spec.shape)
         arr.flags.writeable = False
         arrays[spec.name] = arr
     return specs, arrays

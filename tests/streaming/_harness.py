@@ -41,6 +41,7 @@ SOLVER = textwrap.dedent('''
             sys.exit("these parameters always crash")
         for k in range(c.steps):
             if me + [k] in faults.get("kill", []):
+                time.sleep(0.3)  # let the steps before it leave the socket: the test counts them
                 os.kill(os.getpid(), 9)
             if me + [k] in faults.get("hang", []):
                 time.sleep(3600)
@@ -143,7 +144,7 @@ class InProcessRanks:
             rec.stop()
 
 
-def run_in_process(config, *, delay: float = 0.0):
+def run_in_process(config, *, delay: float = 0.0, launcher=None):
     """Run a StreamRun whose trainer is :class:`InProcessRanks`; return (report, ranks, run)."""
     from pdekit.streaming import run as run_mod
 
@@ -154,7 +155,7 @@ def run_in_process(config, *, delay: float = 0.0):
             holder["ranks"] = InProcessRanks(self.config, run_id, delay=delay)
             return holder["ranks"]
 
-    r = Run(config)
+    r = Run(config, launcher=launcher)
     try:
         report = r.run()
     finally:
