@@ -18,9 +18,12 @@ STAMP  := $(VENV)/.pdekit-installed
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
+# The test-only extra "compat" (neuraloperator, for tests/compat) is resolved with torch held at the
+# installed version, so that no other torch is ever pulled.
 $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install --quiet $(TORCH_INDEX) "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -c "import torch; print('torch==' + torch.__version__)" > $(VENV)/torch-constraint.txt
+	$(PY) -m pip install --quiet -c $(VENV)/torch-constraint.txt -e ".[dev,compat]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -30,8 +33,9 @@ demo: $(STAMP)
 
 # One BLAS/OpenMP thread per process: the suite runs several processes (DDP ranks, workers)
 # on a 2-core machine, where threaded BLAS oversubscribes and slows everything.
+# PDEKIT_COMPAT_REQUIRED: tests/compat fails (instead of skipping) if the compat extra is missing.
 test: $(STAMP)
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PY) -m pytest -q $(PYTEST_ARGS)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} PDEKIT_COMPAT_REQUIRED=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 # A separate environment with the packages pdekit is benchmarked against (never pdekit dependencies).
 bench-env:

@@ -47,8 +47,9 @@ def wait_for(jobs: Sequence[Job], *, max_resubmits: int = 2, poll_interval: floa
         How many times one job may be submitted again after a failure, a timeout, a
         pre-emption that ended it, or a node failure.
     poll_interval : float, optional
-        Seconds between polls (default 0.2 for the local launcher, 15 for SLURM; submitit
-        asks ``sacct`` for all jobs at once, at most that often).
+        The longest wait between polls (default 0.2 s for the local launcher, 15 s for
+        SLURM); polls start at a quarter second and space out to it, so short jobs are seen
+        finishing at once. submitit asks ``sacct`` for all jobs at once, less and less often.
     on_poll : callable, optional
         Called with the jobs after every poll (e.g. to update a progress bar).
     cancel_on_error : bool
@@ -81,6 +82,7 @@ def wait_for(jobs: Sequence[Job], *, max_resubmits: int = 2, poll_interval: floa
     grace = (30.0 if slurm else 0.0) if result_grace_s is None else float(result_grace_s)
     results: dict[int, Any] = {}
     failures: dict[int, str] = {}
+    polls = 0
     try:
         while len(results) + len(failures) < len(jobs):
             for k, job in enumerate(jobs):
@@ -101,7 +103,8 @@ def wait_for(jobs: Sequence[Job], *, max_resubmits: int = 2, poll_interval: floa
             if failures and cancel_on_error:
                 break
             if len(results) + len(failures) < len(jobs):
-                time.sleep(poll_interval)
+                time.sleep(min(poll_interval, 0.25 * 1.5 ** polls))
+                polls += 1
     except BaseException:
         for k, job in enumerate(jobs):
             if k not in results and k not in failures:

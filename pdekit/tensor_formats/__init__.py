@@ -11,6 +11,9 @@ from pdekit._lazy import attach
 _EXPORTS: dict[str, str] = {
     "tucker": "tucker_decomposition",
     "Tucker": "tucker_decomposition",
+    "tucker_rank": "_ranks",
+    "tt_rank": "_ranks",
+    "cp_rank": "_ranks",
     "TuckerTensor": "tucker_tensor",
     "cp": "cp_format",
     "CPTensor": "cp_format",

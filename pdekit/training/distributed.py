@@ -176,8 +176,30 @@ def init_distributed(*, device: str | torch.device | None = None,
                     f"WORLD_SIZE={world} asks for a distributed run but {name} is not set; "
                     f"launch with torchrun, or set MASTER_ADDR and MASTER_PORT"
                 )
-        dist.init_process_group(backend=backend, rank=rank, world_size=world)
+        store = _restart_store(world)
+        if store is None:
+            dist.init_process_group(backend=backend, rank=rank, world_size=world)
+        else:
+            dist.init_process_group(backend=backend, store=store, rank=rank, world_size=world)
     return DistributedContext(rank, world, local, dev, backend)
+
+
+def _restart_store(world: int):
+    """A store private to this torchrun restart, or None to let ``env://`` build one.
+
+    Under torchrun the agent's store outlives a restart (``--max-restarts``), and the gloo
+    addresses the previous ranks published there are still in it: a rank that starts early
+    connects to a dead peer ("Connection refused") and the restart fails. Prefixing the keys
+    with the restart count keeps each generation to itself.
+    """
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True":
+        return None
+    import datetime
+
+    restart = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+    store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world,
+                          is_master=False, timeout=datetime.timedelta(minutes=30))
+    return dist.PrefixStore(f"pdekit/restart-{restart}", store)
 
 
 def all_reduce_sum(values: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,6 @@ _EXPORTS: dict[str, str] = {
     "poisson_system": "poisson",
     "side_names": "poisson",
     "darcy": "_darcy",
-    "solve_spd": "_darcy",
     "laplacian": "stencils",
     "first_derivative": "stencils",
     "grid_coordinates": "stencils",

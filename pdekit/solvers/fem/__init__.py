@@ -27,8 +27,6 @@ _EXPORTS: dict[str, str] = {
     "condense": "boundary",
     "lift": "boundary",
     "dirichlet_values": "boundary",
-    "solve_linear": "boundary",
-    "SolveInfo": "boundary",
     "error_norm": "errors",
     "poisson": "diffusion",
     "dirichlet_dofs": "diffusion",

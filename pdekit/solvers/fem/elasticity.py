@@ -18,7 +18,7 @@ True
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,7 +27,7 @@ from pdekit._validation import check_finite
 from pdekit.meshes.geometry import cell_centroids
 
 from .assembly import pack_symmetric
-from .boundary import condense, dirichlet_values, solve_linear
+from .boundary import condense, dirichlet_values
 from .diffusion import dirichlet_dofs
 from .facets import facet_load_vector
 from .forms import load_vector
@@ -144,7 +144,7 @@ def rigid_body_modes(space: FunctionSpace) -> np.ndarray:
 
 def linear_elasticity(mesh, *, lam, mu, body_force=None, clamped="left", displacement=0.0,
                       traction: Mapping | None = None, degree: int = 1, solver: str = "auto",
-                      rtol: float = 1e-10) -> FEFunction:
+                      preconditioner: Any = None, rtol: float = 1e-10) -> FEFunction:
     """Solve small-strain linear elasticity (plane strain in 2D) in one call.
 
     Parameters
@@ -161,8 +161,12 @@ def linear_elasticity(mesh, *, lam, mu, body_force=None, clamped="left", displac
     traction : dict tag -> (d,) array or callable, optional
         Surface loads ``sigma n = t`` on those parts.
     degree : {1, 2}
-    solver : {"auto", "direct", "amg-cg"}
-        "amg-cg" uses the rigid-body modes as near-null space.
+    solver : {"auto", "direct", "cg", "pcg", "fcg", "dcdm"}
+        The method of :func:`pdekit.solvers.linear.solve` (``"amg-cg"``, the former name, is
+        ``"pcg"`` with AMG); the AMG preconditioners use the rigid-body modes as near-null
+        space, and their transfers are built once per mesh from ``lam = mu = 1``.
+    preconditioner : str, Preconditioner, network or callable, optional
+        As in :func:`pdekit.solvers.linear.solve`.
     rtol : float
 
     Returns
@@ -178,7 +182,11 @@ def linear_elasticity(mesh, *, lam, mu, body_force=None, clamped="left", displac
         b = b + facet_load_vector(space, t, tag)
     dofs = dirichlet_dofs(space, clamped)
     g = dirichlet_values(space, dofs, displacement)
+    from pdekit.solvers.linear import solve
+
     system = condense(K, b, dofs, g)
     rbm = rigid_body_modes(space)[system.free]
-    x, info = solve_linear(system.matrix, system.rhs, solver=solver, rtol=rtol, near_null_space=rbm)
+    x, info = solve(system.matrix, system.rhs, method=solver, preconditioner=preconditioner, rtol=rtol,
+                    check_symmetry=False, near_null_space=rbm,
+                    reference=lambda: condense(elasticity_matrix(space, 1.0, 1.0), b, dofs, g).matrix)
     return FEFunction(space, system.expand(x), info=info)

@@ -9,6 +9,12 @@ from pdekit._lazy import attach
 
 #: public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
+    "solve": "dispatch",
+    "LinearSolver": "dispatch",
+    "prefers_direct": "dispatch",
+    "graph_dimension": "dispatch",
+    "clear_preconditioner_cache": "dispatch",
+    "DirectSolver": "direct",
     "cg": "krylov",
     "pcg": "krylov",
     "fcg": "krylov",
@@ -18,9 +24,9 @@ _EXPORTS: dict[str, str] = {
     "ConvergenceError": "_common",
     "Preconditioner": "_base",
     "JacobiPreconditioner": "preconditioners",
-    "AMGPreconditioner": "preconditioners",
+    "AMGPreconditioner": "multigrid",
     "jacobi": "preconditioners",
-    "amg": "preconditioners",
+    "amg": "multigrid",
     "make_preconditioner": "preconditioners",
     "IncompleteCholesky": "ichol",
     "ic0": "ichol",

@@ -4,7 +4,7 @@ A preconditioner approximates ``A^-1`` (scipy's convention for ``M``) and is a c
 ``r -> z``; it also has ``matvec``, ``shape`` and :meth:`Preconditioner.as_linear_operator`,
 so it can be handed to scipy's solvers too. The concrete ones live in
 :mod:`~pdekit.solvers.linear.preconditioners` (Jacobi, the registry of names),
-:mod:`~pdekit.solvers.linear.ichol` (IC(0)) and :mod:`~pdekit.solvers.linear.amg`.
+:mod:`~pdekit.solvers.linear.ichol` (IC(0)) and :mod:`~pdekit.solvers.linear.multigrid`.
 """
 
 from __future__ import annotations

@@ -152,6 +152,16 @@ def _next_residual(system, b, x, r, alpha, Ap, tol, true_residuals: bool, iterat
     return r, rnorm, done, not done
 
 
+#: times the recurrence may claim a convergence the true residual denies before the solve stops
+_MAX_REPLACEMENTS = 5
+
+
+def _stagnation(relative: float) -> str:
+    return (f"stagnated at relative residual {relative:.3g}: the residual recurrence reached the tolerance "
+            f"{_MAX_REPLACEMENTS + 1} times but the true residual did not follow; round-off limits the "
+            "attainable accuracy (about eps * cond(A)): loosen rtol")
+
+
 def _converged_true(system, b, x, tol):
     """Return (true residual vector, its norm, whether it meets tol)."""
     r_true = b - system.matvec(x)
@@ -172,6 +182,7 @@ def preconditioned_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float
         return finished
     z = r if apply_M is None else _check_direction(_timed(apply_M, r, system, info), system, "preconditioner")[0]
     rz = system.dot(r, z)
+    replacements = 0
     p = z.clone() if system.backend == "torch" else z.copy()
     status = "maxiter"
     for it in range(1, maxiter + 1):
@@ -183,7 +194,8 @@ def preconditioned_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float
             break
         alpha = rz / pAp
         x += alpha * p
-        r, rnorm, done, _ = _next_residual(system, b, x, r, alpha, Ap, tol, true_residuals, False)
+        r, rnorm, done, replaced = _next_residual(system, b, x, r, alpha, Ap, tol, true_residuals, False)
+        replacements += replaced
         info.iterations = it
         residuals.append(rnorm / bnorm)
         times.append(time.perf_counter() - t0)
@@ -191,6 +203,9 @@ def preconditioned_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float
             callback(x)
         if done:
             status = "converged"
+            break
+        if replacements > _MAX_REPLACEMENTS:
+            status = _stagnation(rnorm / bnorm)
             break
         if apply_M is None:
             z = r
@@ -204,7 +219,7 @@ def preconditioned_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float
             status = (f"breakdown at iteration {it}: r.Mr = {rz_new:.3g} <= 0, so the preconditioner "
                       "is not positive definite; use fcg for a non-SPD or nonlinear preconditioner")
             break
-        p = z + (rz_new / rz) * p
+        p = z + (rz_new / rz) * p if not replaced else z  # restart from a replaced residual
         rz = rz_new
     return x, stop_info(info, residuals, times, t0, status)
 
@@ -232,6 +247,7 @@ def flexible_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxi
     kept: collections.deque = collections.deque(maxlen=int(m))
     status = "maxiter"
     stalled = False
+    replacements = 0
     for it in range(1, maxiter + 1):
         if stalled:
             z, ok = r, True
@@ -258,6 +274,7 @@ def flexible_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxi
         r, rnorm, done, replaced = _next_residual(system, b, x, r, alpha, Ap, tol, true_residuals, True)
         if replaced:
             kept.clear()  # the recurrence residual was replaced: restart the direction memory
+            replacements += 1
         stalled = stall_ratio is not None and rnorm > stall_ratio * previous
         info.iterations = it
         residuals.append(rnorm / bnorm)
@@ -266,6 +283,9 @@ def flexible_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxi
             callback(x)
         if done:
             status = "converged"
+            break
+        if replacements > _MAX_REPLACEMENTS:
+            status = _stagnation(rnorm / bnorm)
             break
     return x, stop_info(info, residuals, times, t0, status)
 

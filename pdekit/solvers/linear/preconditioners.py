@@ -1,9 +1,9 @@
-"""Classical preconditioners: Jacobi, smoothed-aggregation / Ruge-Stuben AMG (pyamg), and the
-registry of preconditioner names.
+"""Jacobi and the registry of preconditioner names.
 
 A preconditioner approximates ``A^-1`` (scipy's convention for ``M``) and is a callable
-``r -> z`` (see :class:`~pdekit.solvers.linear.Preconditioner`). Incomplete Cholesky lives in
-:mod:`pdekit.solvers.linear.ichol`.
+``r -> z`` (see :class:`~pdekit.solvers.linear.Preconditioner`) whose ``update(A)`` re-sets it
+up for new values of the same sparsity pattern. Incomplete Cholesky lives in
+:mod:`pdekit.solvers.linear.ichol`, algebraic multigrid in :mod:`pdekit.solvers.linear.multigrid`.
 
 Examples
 --------
@@ -23,14 +23,13 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from pdekit._validation import check_choice
 from pdekit.solvers.linear._base import Preconditioner, as_csr_matrix
+from pdekit.solvers.linear.multigrid import amg
 from pdekit.solvers.linear.ichol import ic0
 
-__all__ = ["JacobiPreconditioner", "AMGPreconditioner", "jacobi", "amg",
-           "make_preconditioner", "PRECONDITIONERS"]
+__all__ = ["JacobiPreconditioner", "jacobi", "make_preconditioner", "PRECONDITIONERS"]
 
 
 class JacobiPreconditioner(Preconditioner):
@@ -42,13 +41,24 @@ class JacobiPreconditioner(Preconditioner):
         t = time.perf_counter()
         A = as_csr_matrix(A)
         super().__init__(A.shape[0])
+        self._set_values(A)
+        self.setup_time = time.perf_counter() - t
+
+    def _set_values(self, A: sp.csr_matrix) -> None:
         d = A.diagonal()
         if not (d > 0).all():
             i = int(np.argmax(~(d > 0)))
             raise ValueError(f"Jacobi needs a positive diagonal (A must be SPD); A[{i}, {i}] = {d[i]:.3g}")
         self.inverse_diagonal = 1.0 / d
         self._torch_cache: dict = {}
-        self.setup_time = time.perf_counter() - t
+
+    def update(self, A: Any) -> "JacobiPreconditioner":
+        """Take the diagonal of a new matrix of the same size; returns ``self``."""
+        A = as_csr_matrix(A)
+        if A.shape != self.shape:
+            raise ValueError(f"Jacobi update needs a matrix of shape {self.shape}; got {A.shape}")
+        self._set_values(A)
+        return self
 
     def _apply(self, r: np.ndarray) -> np.ndarray:
         return self.inverse_diagonal * r
@@ -64,62 +74,23 @@ class JacobiPreconditioner(Preconditioner):
         return super().__call__(r)
 
 
-class AMGPreconditioner(Preconditioner):
-    """One pyamg multigrid cycle as a (linear, SPD for symmetric smoothing) preconditioner.
-
-    Attributes
-    ----------
-    hierarchy : pyamg.multilevel.MultilevelSolver
-    levels : int
-    operator_complexity : float
-    """
-
-    def __init__(self, A: Any, *, kind: str = "sa", cycle: str = "V", **options: Any) -> None:
-        import pyamg
-
-        check_choice("AMG kind", kind, ("sa", "rs"))
-        check_choice("AMG cycle", cycle, ("V", "W", "F"))
-        A = as_csr_matrix(A)
-        super().__init__(A.shape[0])
-        self.name = f"{kind}-amg"
-        t = time.perf_counter()
-        build = pyamg.smoothed_aggregation_solver if kind == "sa" else pyamg.ruge_stuben_solver
-        self.hierarchy = build(A, **options)
-        self._M = self.hierarchy.aspreconditioner(cycle=cycle)
-        self.setup_time = time.perf_counter() - t
-        self.levels = len(self.hierarchy.levels)
-        self.operator_complexity = float(self.hierarchy.operator_complexity())
-
-    def _apply(self, r: np.ndarray) -> np.ndarray:
-        return self._M.matvec(r)
-
-
 def jacobi(A: Any) -> JacobiPreconditioner:
     """Jacobi (diagonal) preconditioner of an SPD matrix ``A`` ((n, n), sparse or dense)."""
     return JacobiPreconditioner(A)
 
 
-def amg(A: Any, *, kind: str = "sa", cycle: str = "V", **options: Any) -> AMGPreconditioner:
-    """Algebraic multigrid preconditioner from pyamg (setup happens here, timed in ``setup_time``).
-
-    Parameters
-    ----------
-    A : (n, n) SPD sparse matrix
-    kind : {"sa", "rs"}
-        Smoothed aggregation or classical Ruge-Stuben.
-    cycle : {"V", "W", "F"}
-    **options
-        Passed to ``pyamg.smoothed_aggregation_solver`` / ``ruge_stuben_solver``.
-    """
-    return AMGPreconditioner(A, kind=kind, cycle=cycle, **options)
+def _rs_amg(A: Any, **options: Any):
+    return amg(A, kind="rs", **options)
 
 
 #: preconditioner name -> builder ``A -> Preconditioner``
-PRECONDITIONERS = {"jacobi": jacobi, "ic0": ic0, "amg": amg, "sa-amg": amg,
-                   "rs-amg": lambda A: amg(A, kind="rs")}
+PRECONDITIONERS = {"jacobi": jacobi, "ic0": ic0, "amg": amg, "sa-amg": amg, "rs-amg": _rs_amg}
 
 
-def make_preconditioner(name: str, A: Any) -> Preconditioner:
-    """Build the classical preconditioner called ``name`` (one of :data:`PRECONDITIONERS`) for ``A``."""
+def make_preconditioner(name: str, A: Any, **options: Any) -> Preconditioner:
+    """Build the classical preconditioner called ``name`` (one of :data:`PRECONDITIONERS`) for ``A``.
+
+    ``options`` go to the builder (e.g. ``near_null_space=`` for the AMG kinds).
+    """
     check_choice("preconditioner", name, PRECONDITIONERS)
-    return PRECONDITIONERS[name](A)
+    return PRECONDITIONERS[name](A, **options)

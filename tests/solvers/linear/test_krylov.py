@@ -242,3 +242,18 @@ def test_linear_operator_psolve_is_scipy_preconditioner(system):
     op.psolve = lambda r: calls.append(1) or r / A.diagonal()
     _, info = cg(op, b, rtol=1e-8)
     assert info.method == "pcg" and calls and info.converged
+
+
+def test_unattainable_tolerance_stops_with_a_stagnation_status():
+    """Round-off bounds the true residual near eps cond(A); the recurrence keeps claiming less."""
+    from pdekit.meshes import unit_square
+    from pdekit.solvers.fem import (condense, dirichlet_dofs, elasticity_matrix, function_space,
+                                    lame_parameters, load_vector)
+
+    lam, mu = lame_parameters(1000.0, 0.3)
+    V = function_space(unit_square(8), 2, n_components=2)
+    s = condense(elasticity_matrix(V, lam, mu), load_vector(V, np.array([0.0, -1.0])),
+                 dirichlet_dofs(V, "left"), 0.0)
+    with pytest.warns(ConvergenceWarning, match="stagnated at relative residual"):
+        x, info = pcg(s.matrix, s.rhs, rtol=1e-15, M=ic0(s.matrix))
+    assert info.iterations < 1000 and 1e-15 < info.final_residual < 1e-10
