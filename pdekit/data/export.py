@@ -40,7 +40,7 @@ import numpy as np
 from pdekit._atomic import atomic_path, check_writable_dir
 from pdekit._progress import as_progress
 from pdekit._validation import check_choice
-from pdekit.data.layout import read_info
+from pdekit.data.reading import read_info
 
 __all__ = ["export_dataset", "FORMATS", "WELL_BOUNDARY_TYPES"]
 
