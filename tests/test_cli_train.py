@@ -193,8 +193,8 @@ def test_resume_checks_data_and_settings_and_names_ignored_options(darcy, darcy_
     (["--device", "foo"], "unknown device 'foo'"),
     (["--device", "meta"], "device 'meta' cannot run training"),
     (["--device", "cuda:0"] if not torch.cuda.is_available() else ["--device", "cuda:99"], "device 'cuda"),
-    (["--padding", "1000"], "between 0 and 1"),
-    (["--padding", "-0.1"], "between 0 and 1"),
+    (["--padding", "1000"], "domain_padding must be < 1; got 1000"),
+    (["--padding", "-0.1"], "domain_padding must be >= 0"),
 ])
 def test_bad_device_and_padding_are_one_line(darcy, tmp_path, capsys, option, message, one_thread):
     assert _train(darcy, tmp_path / "run", "--epochs", "1", *option) == 2
