@@ -18,6 +18,7 @@ __all__ = ["main", "build_parser", "given_options", "COMMANDS"]
 COMMANDS: dict[str, str] = {
     "generate": "generate",
     "info": "info",
+    "export": "export",
     "demo": "demo",
     "train": "train",
     "evaluate": "evaluate",
@@ -37,6 +38,7 @@ first time? run `pdekit demo` (about three minutes: data, a trained surrogate, a
 examples:
   pdekit generate darcy --n 200 --resolution 64 --seed 0 -o darcy.h5
   pdekit info darcy.h5
+  pdekit export darcy.h5 --format the-well -o darcy_well.h5
   pdekit train --model tfno --data darcy.h5 --epochs 20 --out run/
   pdekit evaluate run/ darcy.h5 --plot
   pdekit solve system.npz --method pcg --preconditioner amg

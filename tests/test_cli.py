@@ -130,7 +130,7 @@ def test_demo_steps_make_datasets_and_a_png(tmp_path, capsys, monkeypatch):
     text = capsys.readouterr().out
     assert "[1/4] darcy" in text and "[3/4] surrogate" in text and "[4/4] figure" in text
     assert "samples/s" in text and "parameters" in text
-    assert (out / "surrogate" / "model.pt").is_file()
+    assert (out / "surrogate" / "model.pt").is_file() and (out / "surrogate" / "curves.png").is_file()
     assert f"{out / 'darcy.h5'}: 4 samples, inputs (8, 8, 1) ['a']" in text
     assert read_info(out / "navier-stokes.h5").output_shape == (3, 2, 8, 8, 1)
     png = (out / "samples.png").read_bytes()

@@ -61,8 +61,9 @@ def test_given_options_tells_typed_options_from_defaults():
 
 # ------------------------------------------------------------------ fuzz
 
-#: verbs fuzzed (``demo`` runs minutes on valid options: it is tested in test_cli.py)
-_VERBS = ("generate", "info", "train", "evaluate", "solve")
+#: verbs fuzzed (``demo`` runs minutes on valid options and ``stream`` starts servers and
+#: clients: they are tested in test_cli.py and test_cli_stream.py)
+_VERBS = ("generate", "info", "train", "evaluate", "solve", "export")
 #: documented exit codes besides 0 and 2
 _CODES = {"solve": {3}}
 
@@ -106,7 +107,9 @@ def test_any_argv_is_exit_0_or_2_and_never_a_traceback(data, corpus, tmp_path, m
     head = {"train": ["--model", data.draw(st.sampled_from(["fno", "tfno", "mgtfno"])), "--data",
                       data.draw(files), "--out", data.draw(files | st.just("run"))],
             "evaluate": [data.draw(files), data.draw(files)], "solve": [data.draw(files)],
-            "info": [data.draw(files)], "generate": []}[verb] if data.draw(st.booleans()) else []
+            "info": [data.draw(files)], "generate": [],
+            "export": [data.draw(files), "--format", data.draw(st.sampled_from(["pdebench", "the-well"])),
+                       "-o", data.draw(files | st.just("out.h5"))]}[verb] if data.draw(st.booleans()) else []
     argv = [verb, *head, *data.draw(st.lists(pool, max_size=6))]
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

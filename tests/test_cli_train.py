@@ -193,8 +193,8 @@ def test_resume_checks_data_and_settings_and_names_ignored_options(darcy, darcy_
     (["--device", "foo"], "unknown device 'foo'"),
     (["--device", "meta"], "device 'meta' cannot run training"),
     (["--device", "cuda:0"] if not torch.cuda.is_available() else ["--device", "cuda:99"], "device 'cuda"),
-    (["--padding", "1000"], "between 0 and 1"),
-    (["--padding", "-0.1"], "between 0 and 1"),
+    (["--padding", "1000"], "domain_padding must be < 1; got 1000"),
+    (["--padding", "-0.1"], "domain_padding must be >= 0"),
 ])
 def test_bad_device_and_padding_are_one_line(darcy, tmp_path, capsys, option, message, one_thread):
     assert _train(darcy, tmp_path / "run", "--epochs", "1", *option) == 2
@@ -225,3 +225,7 @@ def test_curves_and_prediction_plots(darcy, darcy_other_seed, tmp_path, capsys, 
     assert "exists; pass --overwrite" in capsys.readouterr().err
     assert main(["evaluate", str(run), str(darcy), "--plot", str(tmp_path / "p.png"), "--split", "train"]) == 0
     assert "the training part" in capsys.readouterr().out and (tmp_path / "p.png").is_file()
+    # mesh data cannot be drawn as grid panels: said before any work
+    generate("darcy-fem", tmp_path / "fem.h5", n=2, resolution=4, seed=0, workers=0)
+    assert main(["evaluate", str(run), str(tmp_path / "fem.h5"), "--plot", str(tmp_path / "m.png")]) == 2
+    assert "holds mesh data" in capsys.readouterr().err and not (tmp_path / "m.png").exists()

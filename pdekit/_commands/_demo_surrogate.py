@@ -41,7 +41,8 @@ def train_demo_surrogate(data_path: str | os.PathLike, out_dir: str | os.PathLik
     data_path : path-like
         A Darcy dataset written by :func:`pdekit.data.generate`.
     out_dir : path-like
-        Folder for ``model.pt``, ``checkpoint.pt`` and ``metrics.jsonl`` (created).
+        Folder for ``model.pt``, ``checkpoint.pt``, ``metrics.jsonl``, ``config.json`` and
+        ``curves.png`` (created).
     progress : progress object, optional
         Receives one update per training step.
     epochs : int
@@ -75,6 +76,7 @@ def train_demo_surrogate(data_path: str | os.PathLike, out_dir: str | os.PathLik
     from pdekit.data.strides import reachable_resolutions, resolution_stride
     from pdekit.training.models import build_model
     from pdekit.training.normalization import NormalizedOperator, fit_normalizers
+    from pdekit.training.plots import plot_curves
     from pdekit.training.trainer import Trainer
 
     out = Path(out_dir)
@@ -123,6 +125,7 @@ def train_demo_surrogate(data_path: str | os.PathLike, out_dir: str | os.PathLik
               "epochs": n_epochs, "seed": seed}
     with atomic_path(out / "config.json") as tmp:  # what `pdekit evaluate` reads
         tmp.write_text(json.dumps(config, indent=2) + "\n")
+    plot_curves(history, out / "curves.png")
 
     # speed: the solver on fresh instances vs the surrogate on one input, same resolution
     problem = get_problem(full.pde)

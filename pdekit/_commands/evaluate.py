@@ -108,6 +108,9 @@ def evaluate_file(model_path: str, data_path: str, *, resolutions=None, split: s
     part, fraction, described = held_out_selection(model_path, data_path, split=split,
                                                    test_fraction=test_fraction)
     data = open_dataset(data_path)  # channels first: the clearest error when the file does not fit
+    if plot is not None and "node" in data.info.input_axes.split(","):
+        raise ValueError(f"--plot draws fields on 1D or 2D grids; {data_path!r} holds mesh data "
+                         f"(axes {data.info.input_axes}): write them for ParaView instead")
     expected = getattr(model, "in_channels", None)
     if isinstance(expected, int) and data.in_channels != expected:
         raise ValueError(f"the model takes {expected} input channels; {data_path!r} has "

@@ -50,7 +50,7 @@ def progress_dict(info, shards=None) -> dict:
     import numpy as np
 
     from pdekit.data.journal import Journal, journal_dir
-    from pdekit.data.layout import _ranges
+    from pdekit.data.reading import _ranges
     from pdekit.data.locks import DatasetLocks
     from pdekit.data.shards import shard_progress
 
@@ -78,7 +78,7 @@ def progress_dict(info, shards=None) -> dict:
 def run(args: argparse.Namespace) -> int:
     """Print the description of ``args.file``; returns the exit code."""
     from pdekit.data.journal import journal_dir
-    from pdekit.data.layout import read_info
+    from pdekit.data.reading import read_info
 
     from pdekit.data.shards import shard_progress
 

@@ -198,6 +198,23 @@ class Job:
                 return False
         return True
 
+    def _outcomes(self) -> list[tuple[str, Any]]:
+        """``("success", value)`` or ``("error", traceback)`` of each task, read from its result
+        file (without waiting for the job's own process to exit, as ``Job.result()`` does)."""
+        from submitit.core.utils import pickle_load
+
+        out = []
+        for task in self._tasks():
+            for attempt in range(3):
+                try:
+                    out.append(pickle_load(task.paths.result_pickle))
+                    break
+                except EOFError:  # written by rename, but a shared file system may lag
+                    time.sleep(0.5 * (attempt + 1))
+            else:
+                out.append(("error", f"the result file {task.paths.result_pickle} is truncated"))
+        return out
+
     def status(self, *, result_grace_s: float = 0.0) -> str:
         """One of :data:`STATUSES` for the current attempt.
 
@@ -207,7 +224,8 @@ class Job:
         if self._job is None:
             return "pending"
         if self._has_result():
-            return job_status("", has_result=True, succeeded=self._job.exception() is None)
+            ok = all(outcome == "success" for outcome, _ in self._outcomes())
+            return job_status("", has_result=True, succeeded=ok)
         status = job_status(self.state, has_result=False)
         if status == "lost" and result_grace_s > 0:
             now = time.monotonic()
@@ -218,10 +236,21 @@ class Job:
         return status
 
     def result(self) -> Any:
-        """The value the call returned (one per task for multi-task jobs)."""
-        if self._job.num_tasks > 1:
-            return self._job.results()
-        return self._job.result()
+        """The value the call returned (a list, one per task, for multi-task jobs).
+
+        Raises
+        ------
+        RuntimeError
+            The call raised (the message ends with the exception's line) or has no result yet.
+        """
+        if self._job is None or not self._has_result():
+            raise RuntimeError(f"{self.label} has no result yet ({self.state})")
+        outcomes = self._outcomes()
+        for outcome, value in outcomes:
+            if outcome != "success":
+                raise RuntimeError(f"{self.label} failed: {_last_error_line(str(value))}")
+        values = [value for _, value in outcomes]
+        return values if self._job.num_tasks > 1 else values[0]
 
     def error(self) -> str:
         """One line saying why the current attempt did not succeed, and where its log is."""
@@ -229,10 +258,10 @@ class Job:
             return "never submitted"
         log = Path(self._job.paths.stderr)
         if self._has_result():
-            exc = self._job.exception()
-            if exc is None:
+            errors = [str(value) for outcome, value in self._outcomes() if outcome != "success"]
+            if not errors:
                 return "succeeded"
-            return f"{_last_error_line(str(exc))} (log: {log})"
+            return f"{_last_error_line(errors[0])} (log: {log})"
         tail = _last_error_line(_read_tail(log)) if log.exists() else ""
         return (f"ended as {self.state} without a result" + (f"; last log line: {tail}" if tail else "")
                 + f" (log: {log})")

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._atomic import atomic_path
 from ..tensor_formats import TuckerTensor, tucker
-from .layout import read_info
+from .reading import read_info
 
 __all__ = ["CompressedDataset", "compress_dataset"]
 

@@ -24,171 +24,23 @@ one HDF5 file of the layout of :mod:`pdekit.data.layout`.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import os
-import sys
 import time
-import warnings
-from pathlib import Path
 from typing import Any
 
-import h5py
-import numpy as np
+from pdekit._progress import ProgressLike
+from pdekit.data.plan import check_int, plan_generation
+from pdekit.data.problems import Problem
+from pdekit.data.run import GenerationReport, run_here
+from pdekit.data.shards import Shard
 
-from pdekit._atomic import atomic_path, check_writable_dir
-from pdekit._progress import Progress, as_progress
-from pdekit.data.journal import Journal, describe_run
-from pdekit.data.layout import FORMAT, DatasetHeader, DatasetInfo, read_info, sample_seeds, write_dataset
-from pdekit.data.locks import DatasetLocks
-from pdekit.data.problems import Problem, get_problem
-from pdekit.data.publish import Publisher
-from pdekit.data.shards import Shard, write_shard_status
-from pdekit.data.solving import solve_parts
-
-__all__ = ["generate", "GenerationReport", "GenerationPlan", "MAX_SAMPLES", "environment"]
-
-#: the most samples one dataset file holds (split larger sets into files of other seeds)
-MAX_SAMPLES = 10_000_000
-
-_ENVIRONMENT_PACKAGES = ("numpy", "scipy", "torch", "h5py")
-
-
-@dataclasses.dataclass(frozen=True)
-class GenerationReport:
-    """What a call of :func:`generate` did.
-
-    Attributes
-    ----------
-    path : Path
-        The dataset file.
-    pde : str
-    n : int
-        Samples in the dataset.
-    n_completed : int
-        Samples done now: in the file, or (after a shard run) waiting in part files.
-    n_generated : int
-        Samples solved by this call (the others were found done).
-    seconds : float
-        Wall-clock time of the call.
-    shard : str or None
-        ``"K/N"`` for a shard run (which does not merge).
-    n_assigned : int
-        Samples this call was responsible for (``n``, or the shard's).
-    n_discarded : int
-        Corrupt part files found, deleted and solved again.
-    """
-
-    path: Path
-    pde: str
-    n: int
-    n_completed: int
-    n_generated: int
-    seconds: float
-    shard: str | None = None
-    n_assigned: int = 0
-    n_discarded: int = 0
-
-    @property
-    def samples_per_second(self) -> float:
-        """Samples solved per second of wall-clock time (0 when none were solved)."""
-        return self.n_generated / self.seconds if self.n_generated and self.seconds > 0 else 0.0
-
-
-@dataclasses.dataclass(frozen=True)
-class GenerationPlan:
-    """A checked request: the problem, the file, its header and the run key of its parts."""
-
-    problem: Problem
-    path: Path
-    header: DatasetHeader
-    run_key: str
-
-    @property
-    def n(self) -> int:
-        return self.header.n
-
-
-def environment() -> dict[str, str]:
-    """Versions of what produces the samples: pdekit, Python, numpy, scipy, torch, h5py.
-
-    Read from the installed packages' metadata (importing nothing), so it is cheap and the
-    same on every run on the same installation.
-    """
-    from importlib import metadata
-
-    from pdekit import __version__
-
-    env = {"pdekit": __version__, "python": ".".join(map(str, sys.version_info[:3]))}
-    for name in _ENVIRONMENT_PACKAGES:
-        try:
-            env[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            env[name] = "absent"
-    return env
-
-
-def _check_int(name: str, value: Any, *, minimum: int, maximum: int | None = None,
-               why: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
-    if maximum is not None and value > maximum:
-        raise ValueError(f"{name} = {value} is too large: at most {maximum:,}{why}")
-    return int(value)
-
-
-def _check_target(path: str | os.PathLike) -> Path:
-    path = check_writable_dir(path)
-    try:
-        limit = os.pathconf(path.parent if str(path.parent) else ".", "PC_NAME_MAX")
-    except (AttributeError, ValueError, OSError):
-        limit = 255
-    room = limit - len(".parts") - 16  # the parts folder and temporary files add to the name
-    if len(os.fsencode(path.name)) > room:
-        raise ValueError(f"output file name is {len(os.fsencode(path.name))} bytes long; at most {room} "
-                         f"fit this file system with pdekit's parts folder and temporary files "
-                         f"({path.name[:40]}...)")
-    if path.is_dir():
-        raise ValueError(f"output path {str(path)!r} is a folder; expected a file name like data.h5")
-    return path
-
-
-def plan_generation(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution: int,
-                    seed: int, **params: Any) -> GenerationPlan:
-    """Check a generation request and describe it; raises before anything is written."""
-    problem = pde if isinstance(pde, Problem) else get_problem(pde)
-    n = _check_int("n", n, minimum=1, maximum=MAX_SAMPLES,
-                   why=" samples per dataset file; split larger sets into files of different seeds")
-    resolution = _check_int("resolution", resolution, minimum=1)
-    seed = _check_int("seed", seed, minimum=0, maximum=2**63 - 1)
-    params = problem.resolve_params(params)
-    try:
-        json.dumps(params, sort_keys=True)
-    except TypeError as exc:
-        raise ValueError(f"parameters of {problem.name!r} must be JSON-serialisable: {exc}") from None
-    problem.check_resolution(resolution, params)
-    path = _check_target(path)
-    from pdekit import __version__
-
-    coords = {k: np.asarray(v) for k, v in problem.coordinates(resolution, **params).items()}
-    env = environment()
-    header = DatasetHeader(pde=problem.name, summary=problem.summary, params=params, seed=seed,
-                           n=n, resolution=resolution, input_names=tuple(problem.input_names),
-                           output_names=tuple(problem.output_names), coords=coords,
-                           pdekit_version=__version__, domain=problem.describe_domain(coords),
-                           boundary_conditions=dict(problem.boundary_conditions), environment=env)
-    run_key = describe_run(format=FORMAT, pde=problem.name, params=header.params_json(), seed=seed,
-                           resolution=resolution, pdekit_version=__version__,
-                           environment=json.dumps(env, sort_keys=True))
-    return GenerationPlan(problem=problem, path=path, header=header, run_key=run_key)
+__all__ = ["generate", "GenerationReport"]
 
 
 def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution: int, seed: int,
              workers: int | None = None, shard: str | Shard | tuple[int, int] | None = None,
              launcher: str | None = None, jobs: int | None = None, job_options=None,
-             max_resubmits: int = 2, progress: Progress | None = None,
+             max_resubmits: int = 2, progress: ProgressLike = None,
              **params: Any) -> GenerationReport:
     """Generate (or complete, or extend) a dataset of ``n`` solved random instances of a problem.
 
@@ -222,9 +74,9 @@ def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution:
         Partition, time, CPUs, memory, account, extra sbatch lines of each job.
     max_resubmits : int
         With a launcher: resubmissions allowed per shard.
-    progress : Progress, optional
-        Told about each finished sample (the CLI passes a tqdm bar); with a launcher, one
-        bar over all shards.
+    progress : bool, tqdm-like or Progress, optional
+        ``True`` for a tqdm bar, or a bar of yours (see :mod:`pdekit._progress`); with a
+        launcher, one bar over all shards.
     **params
         Problem parameters; unknown names and values out of range raise ValueError.
 
@@ -246,7 +98,7 @@ def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution:
     """
     t0 = time.perf_counter()
     if workers is not None:
-        workers = _check_int("workers", workers, minimum=0)
+        workers = check_int("workers", workers, minimum=0)
     if shard is not None:
         shard = Shard.parse(shard)
     if launcher is None:
@@ -262,7 +114,7 @@ def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution:
                              "not both")
         if jobs is None:
             raise ValueError(f"launcher {launcher!r} needs jobs: the number of shards to submit")
-        jobs = _check_int("jobs", jobs, minimum=1, maximum=100_000)
+        jobs = check_int("jobs", jobs, minimum=1, maximum=100_000)
     plan = plan_generation(pde, path, n=n, resolution=resolution, seed=seed, **params)
     if launcher is not None:
         from pdekit.data.launch import generate_with_launcher
@@ -272,166 +124,3 @@ def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution:
                                       workers=workers, t0=t0)
     return run_here(plan, workers=1 if workers is None else workers, shard=shard, progress=progress,
                     t0=t0)
-
-
-# -- one run on this machine: merge (no shard) or one shard ---------------------------------------
-
-
-def _check_resume(info: DatasetInfo, header: DatasetHeader, *, what: str = "resume") -> None:
-    old = info.header
-    diffs = []
-    for field in ("pde", "seed", "resolution", "input_names", "output_names", "pdekit_version"):
-        a, b = getattr(old, field), getattr(header, field)
-        if a != b:
-            diffs.append(f"{field}: file has {a!r}, this run asks {b!r}")
-    if old.params_json() != header.params_json():
-        for k in sorted(set(old.params) | set(header.params)):
-            a, b = old.params.get(k, "<absent>"), header.params.get(k, "<absent>")
-            if a != b:
-                diffs.append(f"param {k}: file has {a!r}, this run asks {b!r}")
-    if old.environment and dict(old.environment) != dict(header.environment):
-        for k in sorted(set(old.environment) | set(header.environment)):
-            a, b = old.environment.get(k, "<absent>"), header.environment.get(k, "<absent>")
-            if a != b:
-                diffs.append(f"{k} version: file made with {a}, this run has {b}")
-    if header.n < old.n:
-        diffs.append(f"n: file has {old.n} samples, this run asks for {header.n} (n may only grow)")
-    if diffs:
-        raise ValueError(
-            f"refusing to {what} {str(info.path)!r}: it was generated with other settings "
-            f"({'; '.join(diffs)}); rerun with the file's settings to complete it, or write to "
-            f"another path (or delete the file and its .parts folder) to start a new dataset"
-        )
-
-
-def adopt_target(plan: GenerationPlan, *, what: str = "resume") -> np.ndarray:
-    """Check the file at ``plan.path`` against the plan, or create it empty.
-
-    Returns its completed mask extended to ``plan.n`` samples. Call it holding the setup lock.
-    """
-    done = np.zeros(plan.n, dtype=bool)
-    if plan.path.exists():
-        info = read_info(plan.path)
-        _check_resume(info, plan.header, what=what)
-        done[: info.header.n] = info.completed
-    else:
-        with atomic_path(plan.path) as tmp:  # an empty but valid file from the start
-            write_dataset(tmp, plan.header, completed=done, sample=lambda i: None)
-    return done
-
-
-def _warn_discarded(bad: list[tuple[int, str]]) -> None:
-    for index, reason in bad:
-        warnings.warn(f"discarded the part file of sample {index} ({reason}); it is solved again",
-                      RuntimeWarning, stacklevel=4)
-
-
-def run_here(plan: GenerationPlan, *, workers: int, shard: Shard | None = None,
-             progress: Progress | None = None, launched: bool = False,
-             t0: float | None = None) -> GenerationReport:
-    """Run one shard, or solve what is missing and merge, in this process (and its workers)."""
-    t0 = time.perf_counter() if t0 is None else t0
-    journal = Journal(plan.path, plan.run_key)
-    locks = DatasetLocks(journal.dir, plan.path)
-    what = "resume" if shard is None else f"run shard {shard} of"
-    created = not plan.path.exists()
-    if not created:  # a file of other settings is refused before anything is written
-        _check_resume(read_info(plan.path), plan.header, what=what)
-    if shard is None:
-        locks.hold_merge(launched=launched)
-    else:
-        locks.hold_shard(shard.index, shard.count)
-    try:
-        with locks.setup():
-            file_done = adopt_target(plan, what=what)
-            journal.prepare(exclusive=shard is None)
-        if shard is not None:
-            write_shard_status(journal.dir, shard, n=plan.n)
-        parts = journal.indices()
-        if shard is None:
-            _refuse_parts_beyond(plan, journal, parts)
-            journal.discard([i for i in parts if i < plan.n and file_done[i]])  # merged already
-            mine = np.ones(plan.n, dtype=bool)
-        else:
-            mine = np.zeros(plan.n, dtype=bool)
-            mine[shard.indices(plan.n)] = True
-        good, bad = journal.verify([i for i in parts if i < plan.n and mine[i] and not file_done[i]])
-        _warn_discarded(bad)
-        run = _merge if shard is None else _solve_shard
-        return run(plan, journal, file_done, good, mine, workers=workers, shard=shard,
-                   progress=as_progress(progress), created=created, n_discarded=len(bad), t0=t0)
-    finally:
-        locks.release()
-
-
-def _refuse_parts_beyond(plan: GenerationPlan, journal: Journal, parts: list[int]) -> None:
-    beyond, _ = journal.verify([i for i in parts if i >= plan.n])
-    if beyond:
-        raise ValueError(f"{str(journal.dir)!r} holds {len(beyond)} solved samples beyond n = {plan.n} "
-                         f"(up to index {max(beyond)}: shards were run with a larger --n); rerun with "
-                         f"--n {max(beyond) + 1} or more, so that no solved sample is thrown away")
-
-
-def _merge(plan, journal, file_done, good, mine, *, workers, shard, progress, created, n_discarded,
-           t0) -> GenerationReport:
-    problem, header, path, n = plan.problem, plan.header, plan.path, plan.n
-    publisher = Publisher(path, header, journal, file_done, good)
-    todo: list[int] = []
-    try:
-        if publisher.dirty and publisher.due():  # parts of shards or of an interrupted run
-            publisher.publish()
-        todo = np.flatnonzero(~publisher.done).tolist()
-        progress.start(n, desc=problem.name)
-        if n - len(todo):
-            progress.update(n - len(todo))
-        try:
-            for i in solve_parts(problem, todo, sample_seeds(header.seed, n), header.resolution,
-                                 dict(header.params), journal.dir, plan.run_key, workers):
-                publisher.add(i)
-                progress.update(1)
-                if publisher.due():
-                    publisher.publish()
-            if publisher.dirty or _file_n_differs(path, n):
-                publisher.publish()
-        finally:
-            progress.close()
-    except Exception:
-        if created and not publisher.done.any() and not journal.indices():
-            journal.remove()  # nothing worth keeping: leave no trace
-            path.unlink(missing_ok=True)
-        raise
-    journal.remove()
-    return GenerationReport(path=path, pde=problem.name, n=n, n_completed=int(publisher.done.sum()),
-                            n_generated=len(todo), seconds=time.perf_counter() - t0, n_assigned=n,
-                            n_discarded=n_discarded)
-
-
-def _solve_shard(plan, journal, file_done, good, mine, *, workers, shard, progress, created,
-                 n_discarded, t0) -> GenerationReport:
-    problem, header, n = plan.problem, plan.header, plan.n
-    done = file_done.copy()
-    done[good] = True
-    todo = np.flatnonzero(mine & ~done).tolist()
-    assigned = int(mine.sum())
-    progress.start(assigned, desc=f"{problem.name} shard {shard}")
-    try:
-        if assigned - len(todo):
-            progress.update(assigned - len(todo))
-        for i in solve_parts(problem, todo, sample_seeds(header.seed, n), header.resolution,
-                             dict(header.params), journal.dir, plan.run_key, workers):
-            done[i] = True
-            progress.update(1)
-    finally:
-        progress.close()
-    in_parts = np.zeros(n, dtype=bool)
-    in_parts[[i for i in journal.indices() if i < n]] = True
-    return GenerationReport(path=plan.path, pde=problem.name, n=n,
-                            n_completed=int((file_done | in_parts).sum()), n_generated=len(todo),
-                            seconds=time.perf_counter() - t0, shard=str(shard), n_assigned=assigned,
-                            n_discarded=n_discarded)
-
-
-def _file_n_differs(path: Path, n: int) -> bool:
-    """Whether the published file at ``path`` was written for another number of samples."""
-    with h5py.File(path, "r") as f:
-        return int(f.attrs["n"]) != n

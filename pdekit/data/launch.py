@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from pdekit._progress import Progress, as_progress
+from pdekit._progress import ProgressLike, as_progress
 from pdekit.data.journal import Journal
 from pdekit.data.locks import DatasetLocks
 from pdekit.data.shards import Shard
@@ -30,7 +30,8 @@ _SLURM_HINT = ("use --launcher local to run the shards on this machine, or submi
 
 def run_shard_job(plan, shard: Shard, workers: int) -> dict:
     """What each job of the array runs: one shard of ``plan`` (checked against this node first)."""
-    from pdekit.data.generation import environment, run_here
+    from pdekit.data.plan import environment
+    from pdekit.data.run import run_here
 
     env = environment()
     if env != dict(plan.header.environment):
@@ -53,12 +54,13 @@ def _done_count(journal: Journal, file_done: np.ndarray) -> int:
 
 
 def generate_with_launcher(plan, *, launcher: str, jobs: int, job_options=None,
-                           max_resubmits: int = 2, progress: Progress | None = None,
+                           max_resubmits: int = 2, progress: ProgressLike = None,
                            workers: int | None = None, poll_interval: float | None = None,
                            t0: float | None = None):
     """Submit ``jobs`` shards of ``plan``, wait for them, merge; returns a GenerationReport."""
     from pdekit.cluster import JobOptions, Launcher, check_slurm, wait_for
-    from pdekit.data.generation import adopt_target, run_here
+    from pdekit.data.plan import adopt_target
+    from pdekit.data.run import run_here
 
     t0 = time.perf_counter() if t0 is None else t0
     if launcher == "slurm":

@@ -17,7 +17,7 @@ import h5py
 import numpy as np
 
 from pdekit._atomic import atomic_path
-from pdekit.data.journal import Journal
+from pdekit.data.journal import CorruptPartError, Journal
 from pdekit.data.layout import DatasetHeader, write_dataset
 
 __all__ = ["Publisher"]
@@ -26,6 +26,12 @@ __all__ = ["Publisher"]
 _FRESHNESS_FACTOR = 10.0
 #: ... and at least this many seconds old
 _MIN_PUBLISH_INTERVAL = 5.0
+
+
+class _BadPart(Exception):
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(reason)
+        self.index, self.reason = index, reason
 
 
 class Publisher:
@@ -40,7 +46,7 @@ class Publisher:
     file_done : (n,) bool
         Samples in the published file.
     part_done : iterable of int
-        Samples whose (verified) part files are in the journal.
+        Samples whose part files are in the journal (checked when they are merged).
     """
 
     def __init__(self, path: Path, header: DatasetHeader, journal: Journal, file_done: np.ndarray,
@@ -55,6 +61,8 @@ class Publisher:
         self.count = int(self.done.sum())
         self.last_time = time.monotonic()
         self.last_duration = 0.0
+        #: (index, reason) of every corrupt part file found and deleted
+        self.discarded: list[tuple[int, str]] = []
 
     @property
     def done(self) -> np.ndarray:
@@ -80,7 +88,22 @@ class Publisher:
         return age > max(_FRESHNESS_FACTOR * self.last_duration, _MIN_PUBLISH_INTERVAL)
 
     def publish(self) -> None:
-        """Write the file of every done sample and move it over the target."""
+        """Write the file of every done sample and move it over the target.
+
+        Each part file is checked as it is read (:func:`pdekit.data.journal.read_part`): a
+        corrupt one is deleted, its sample marked missing again and recorded in
+        :attr:`discarded`, and the file is written again without it.
+        """
+        while True:
+            try:
+                return self._publish()
+            except _BadPart as bad:
+                self.journal.discard([bad.index])
+                self.part_done[bad.index] = False
+                self.count -= 1
+                self.discarded.append((bad.index, bad.reason))
+
+    def _publish(self) -> None:
         start = time.monotonic()
         done = self.done
         new = np.flatnonzero(self.part_done)
@@ -89,7 +112,10 @@ class Publisher:
             def sample(i: int) -> tuple[np.ndarray, np.ndarray]:
                 if self.file_done[i]:
                     return old_file["inputs"][i], old_file["outputs"][i]
-                return self.journal.read(i)
+                try:
+                    return self.journal.read(i)
+                except CorruptPartError as exc:
+                    raise _BadPart(i, str(exc)) from None
 
             with atomic_path(self.path) as tmp:
                 write_dataset(tmp, self.header, completed=done, sample=sample)

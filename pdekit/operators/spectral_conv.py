@@ -30,7 +30,7 @@ from pdekit.operators.base import OperatorModel
 from pdekit.operators.spectral_transforms import (TRANSFORMS, _use_dft, check_modes, fitting_modes,
                                                   forward_modes_cl, forward_modes_complex_cl, inverse_modes_cl,
                                                   inverse_modes_complex_cl, mode_index, retained_modes)
-from pdekit.operators.spectral_weights import FACTORIZATIONS, SpectralWeights, legacy_rank
+from pdekit.operators.spectral_weights import FACTORIZATIONS, SpectralWeights, WeightView, legacy_rank
 
 __all__ = ["SpectralConv", "PRECISIONS"]
 
@@ -188,12 +188,13 @@ class SpectralConv(OperatorModel):
 
     # -- the weight as neuraloperator exposes it ---------------------------------------------
     @property
-    def weight(self) -> SpectralWeights:
-        """The spectral weights (a tensor-like: ``torch.is_complex(conv.weight)``,
-        ``conv.weight.to_tensor()``). Assigning a dense complex tensor, or anything with a
-        ``to_tensor()`` method (tensorly-torch's factorized tensors), sets the weight of a
-        one-layer convolution (:meth:`SpectralWeights.assign_dense`)."""
-        return self.weights
+    def weight(self) -> WeightView:
+        """The spectral weights seen as a tensor (``torch.is_complex(conv.weight)``,
+        ``conv.weight.to_tensor()``), as neuraloperator exposes them; the module holding them is
+        :attr:`weights`. Assigning a dense complex tensor, or anything with a ``to_tensor()``
+        method (tensorly-torch's factorized tensors, a view), sets the weight of a one-layer
+        convolution (:meth:`SpectralWeights.assign_dense`)."""
+        return WeightView(self.weights)
 
     def __setattr__(self, name: str, value) -> None:
         if name == "weight" and "weights" in self.__dict__.get("_modules", {}):

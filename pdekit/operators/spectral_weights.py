@@ -27,7 +27,7 @@ lowest frequencies when a layer uses fewer modes than it holds weights for).
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ from pdekit._validation import check_choice
 from pdekit.tensor_formats import cp as cp_decomposition
 from pdekit.tensor_formats import cp_rank, tt, tt_rank, tucker, tucker_rank
 
-__all__ = ["SpectralWeights", "resolve_rank", "legacy_rank", "FACTORIZATIONS"]
+__all__ = ["SpectralWeights", "WeightView", "resolve_rank", "legacy_rank", "FACTORIZATIONS"]
 
 FACTORIZATIONS = ("dense", "tucker", "cp", "tt")
 
@@ -143,8 +143,8 @@ class SpectralWeights(nn.Module):
 
     Notes
     -----
-    Used where a tensor is expected (``torch.is_complex(w)``, ``w.to_tensor()``), a
-    SpectralWeights stands for its dense weight, as tensorly-torch's factorized tensors do.
+    :class:`WeightView` presents the weights as a tensor (``torch.is_complex(view)``,
+    ``view.to_tensor()``), as tensorly-torch's factorized tensors present themselves.
     """
 
     def __init__(self, in_channels: int, out_channels: int, modes: Sequence[int], *,
@@ -205,17 +205,6 @@ class SpectralWeights(nn.Module):
         if self.n_layers == 1:
             return self.reconstruct(0)
         return torch.stack([self.reconstruct(layer) for layer in range(self.n_layers)])
-
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
-        def dense(a):
-            if isinstance(a, SpectralWeights):
-                return a.to_tensor()
-            if isinstance(a, (list, tuple)):
-                return type(a)(dense(b) for b in a)
-            return a
-
-        return func(*dense(args), **{k: dense(v) for k, v in (kwargs or {}).items()})
 
     # -- per-layer factors -------------------------------------------------------------------
     def _layer_factors(self, layer: int, index=None):
@@ -412,3 +401,41 @@ class SpectralWeights(nn.Module):
         return (f"{self.in_channels}, {self.out_channels}, modes={self.modes}, n_layers={self.n_layers}, "
                 f"factorization={self.factorization!r}, rank={self.rank}, joint={self.joint}"
                 + (", separable=True" if self.separable else ""))
+
+
+class WeightView:
+    """:class:`SpectralWeights` seen as the dense complex tensor they stand for (not a module).
+
+    ``to_tensor()`` forms it (with gradients); any torch function given the view gets that tensor
+    (``torch.is_complex(view)``), through the ``__torch_function__`` protocol that
+    tensorly-torch's factorized tensors follow too.
+    """
+
+    def __init__(self, weights: SpectralWeights):
+        self.weights = weights
+
+    def to_tensor(self) -> torch.Tensor:
+        """The dense weight (all layers stacked along a leading mode when there are several)."""
+        return self.weights.to_tensor()
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.weights.shape
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.weights.parameters()).dtype
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        def dense(a):
+            if isinstance(a, WeightView):
+                return a.to_tensor()
+            if isinstance(a, (list, tuple)):
+                return type(a)(dense(b) for b in a)
+            return a
+
+        return func(*dense(args), **{k: dense(v) for k, v in (kwargs or {}).items()})
+
+    def __repr__(self) -> str:
+        return f"WeightView(shape={self.shape}, factorization={self.weights.factorization!r})"

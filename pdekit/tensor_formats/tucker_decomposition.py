@@ -64,9 +64,9 @@ def tucker(tensor: Any, rank: Any, *, fixed_factors: Sequence[int] | None = None
     random_state : None, int, numpy RandomState or Generator
         Source of the random start (``init="random"``).
     mask : array of the tensor's shape, optional
-        1 (True) where the entry is known, 0 where it is missing: every sweep fills the missing
-        entries with the current approximation (expectation-maximization); errors are measured
-        on the known entries.
+        1 (True) where the entry is known, 0 where it is missing (missing entries may hold
+        anything, NaN included): every sweep fills them with the current approximation
+        (expectation-maximization); errors are measured on the known entries.
     verbose : bool or int
         Print the relative error after every sweep (on standard output, as tensorly does).
     max_rel_error : float in (0, 1), optional
@@ -103,6 +103,8 @@ def tucker(tensor: Any, rank: Any, *, fixed_factors: Sequence[int] | None = None
     (1, 1, 1)
     """
     check_choice("method", method, K.METHODS)
+    if mask is not None:  # missing entries may hold anything (NaN included): zero them before the checks
+        tensor = _zero_missing(tensor, mask)
     x = check_tensor(tensor)
     if rank is not None and max_rel_error is not None:
         raise ValueError(f"give either rank or max_rel_error, not both; got rank={rank!r}, "
@@ -198,6 +200,19 @@ def _fixed_modes(fixed_factors: Any, d: int, given: list[Any] | None) -> list[in
     if modes[0] < 0 or modes[-1] >= d:
         raise ValueError(f"fixed_factors must be modes 0..{d - 1}; got {list(fixed_factors)}")
     return modes
+
+
+def _zero_missing(tensor: Any, mask: Any) -> Any:
+    """``tensor`` with its missing entries (``mask`` false) set to 0, of the tensor's kind."""
+    known = np.asarray(B.to_numpy(mask)).astype(bool)
+    if B.is_torch(tensor):
+        if tuple(known.shape) != tuple(tensor.shape):
+            return tensor  # reported by _check_mask
+        return tensor.masked_fill(~B.like(known, tensor.real).bool(), 0)
+    arr = np.asarray(tensor)
+    if known.shape != arr.shape or arr.dtype == object:
+        return tensor
+    return np.where(known, arr, 0)
 
 
 def _check_mask(mask: Any, x: Any) -> Any:

@@ -44,12 +44,12 @@ def test_job_that_keeps_failing_is_reported_with_its_error(tmp_path, job_env):
 
 
 def test_timed_out_job_is_run_again(tmp_path, job_env):
-    launcher = Launcher("local", tmp_path / "jobs", options=JobOptions(time="0:05"))
+    launcher = Launcher("local", tmp_path / "jobs", options=JobOptions(time="0:08"))
     plain = launcher.submit(slow_once, str(tmp_path / "m1"), 60, 1, label="plain")
     resumable = launcher.submit(slow_once, str(tmp_path / "m2"), 60, 2, label="resumable", resumable=True)
     t0 = time.monotonic()
     assert wait_for([plain, resumable], **FAST) == [1, 2]
-    assert time.monotonic() - t0 < 30
+    assert time.monotonic() - t0 < 40
     assert plain.attempts == 2  # failed at its time limit, resubmitted by wait_for
     assert resumable.attempts == 1  # checkpointed and requeued by submitit itself
 

@@ -230,11 +230,11 @@ def test_dataset_records_domain_boundary_conditions_and_environment(tmp_path):
 
 
 def test_resume_in_another_environment_is_refused(tmp_path, monkeypatch):
-    from pdekit.data import generation
+    from pdekit.data import plan
 
     path = tmp_path / "e.h5"
     generate("toy-2d", path, n=3, resolution=4, seed=0, workers=0, shard="0/2")
-    real = generation.environment()
-    monkeypatch.setattr(generation, "environment", lambda: {**real, "numpy": "0.0.1"})
+    real = plan.environment()
+    monkeypatch.setattr(plan, "environment", lambda: {**real, "numpy": "0.0.1"})
     with pytest.raises(ValueError, match=r"numpy version: file made with .*, this run has 0\.0\.1"):
         generate("toy-2d", path, n=3, resolution=4, seed=0, workers=0)

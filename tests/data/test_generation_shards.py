@@ -41,7 +41,8 @@ def reference(references):
     return references[0.0]
 
 
-def _start_shard(path: Path, shard: str, delay: float = 0.0) -> subprocess.Popen:
+def _start_shard(path: Path, shard: str, delay: float = 0.0, gate: Path | None = None,
+                 pause: float = 0.0) -> subprocess.Popen:
     script = textwrap.dedent(f"""
         import tests.data.toy_problems
         from pdekit.data import generate
@@ -49,6 +50,9 @@ def _start_shard(path: Path, shard: str, delay: float = 0.0) -> subprocess.Popen
             generate("toy-2d", {str(path)!r}, n={N}, workers=0, shard={shard!r}, delay={delay}, **{KW!r})
     """)
     env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1")
+    if gate is not None:  # the shard holds its first sample until the gate file exists
+        env["PDEKIT_TOY_GATE"] = str(gate)
+    env["PDEKIT_TOY_PAUSE"] = str(pause)  # more time per sample, the same data
     return subprocess.Popen([sys.executable, "-c", script], cwd=REPO, env=env, start_new_session=True,
                             stderr=subprocess.PIPE, text=True)
 
@@ -66,11 +70,11 @@ def _same_file(a: Path, b: Path) -> None:
 
 @pytest.mark.parametrize("count", [2, 3])
 def test_concurrent_shards_then_a_plain_run_give_the_single_run_bytes(references, tmp_path, count):
-    path = tmp_path / "sharded.h5"
-    procs = [_start_shard(path, f"{k}/{count}", delay=SLOW) for k in range(count)]
+    path, gate = tmp_path / "sharded.h5", tmp_path / "gate"
+    procs = [_start_shard(path, f"{k}/{count}", delay=SLOW, gate=gate) for k in range(count)]
     try:
         locks = DatasetLocks(journal_dir(path), path)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while (len(locks.running_shards()) < count or not path.exists()) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert locks.running_shards() == [(k, count) for k in range(count)]  # all at once
@@ -78,6 +82,7 @@ def test_concurrent_shards_then_a_plain_run_give_the_single_run_bytes(references
         with pytest.raises(FileExistsError, match="still running"):  # never merge under a shard
             generate("toy-2d", path, n=N, workers=0, delay=SLOW, **KW)
         assert path.read_bytes() == before
+        gate.touch()  # let the shards solve
         for p in procs:
             assert p.wait(timeout=120) == 0, p.stderr.read()
     finally:
@@ -96,7 +101,7 @@ def test_concurrent_shards_then_a_plain_run_give_the_single_run_bytes(references
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
 def test_shard_killed_mid_way_resumes_and_merges_identically(references, tmp_path):
     path = tmp_path / "killed.h5"
-    proc = _start_shard(path, "0/2", delay=SLOW)
+    proc = _start_shard(path, "0/2", delay=SLOW, pause=0.3)  # a wide window to kill it in
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and len(list(journal_dir(path).glob("*.npz"))) < 2:
@@ -223,3 +228,20 @@ def test_bad_shard_and_launcher_input_touch_nothing(tmp_path, kwargs, error, mat
         generate("toy-2d", path, n=N, workers=0, **KW, **kwargs)
     assert path.read_bytes() == before
     assert {p.name: p.read_bytes() for p in journal_dir(path).iterdir() if p.is_file()} == snapshot
+
+
+def test_a_shard_that_keeps_failing_stops_the_launch_and_keeps_the_work(tmp_path, monkeypatch):
+    from pdekit.cluster import JobError
+    from pdekit.data.shards import shard_progress
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    path = tmp_path / "failing.h5"
+    with pytest.raises(JobError, match=r"shard 0/2 \(job \d+\) failed on its only attempt: RuntimeError: "
+                                       r"sample 0 \(seed \d+\) of 'toy-2d' failed: ArithmeticError"):
+        generate("toy-2d", path, n=N, launcher="local", jobs=2, max_resubmits=0, fail=True, **KW)
+    info = read_info(path)  # the file exists, empty, and the parts folder tells what happened
+    assert info.n_completed == 0 and journal_dir(path).is_dir()
+    progress = shard_progress(path, info.completed)
+    assert [(str(p.shard), p.solved, p.running) for p in progress] == [("0/2", 0, False), ("1/2", 0, False)]
+    assert list((journal_dir(path) / "jobs").glob("*_log.err"))  # the jobs' logs are kept for a look

@@ -6,8 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
-from pdekit.data.layout import (FORMAT, DatasetHeader, read_info, sample_axes, sample_seeds,
-                                write_dataset)
+from pdekit.data.layout import FORMAT, DatasetHeader, sample_axes, sample_seeds, write_dataset
+from pdekit.data.reading import read_info
 
 
 def _header(n=4, **kw) -> DatasetHeader:

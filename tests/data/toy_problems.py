@@ -3,11 +3,14 @@
 ``toy-2d``: input ``a ~ scale * N(0, 1)`` on an ``(r, r)`` grid; outputs ``(cumsum_x a, a**2)``.
 ``toy-time``: input ``a`` on ``r`` points; output ``a * (k + 1)`` for steps ``k = 0 .. steps-1``.
 ``toy-2d-time``: input ``w0`` on ``(r, r)``; output ``w0 / 2**k`` for ``k = 1 .. steps``.
-``toy-2d`` and ``toy-time`` sleep ``delay`` seconds per sample (to catch a run mid-way) and raise when ``fail`` is set.
+``toy-2d`` and ``toy-time`` sleep ``delay`` seconds per sample (to catch a run mid-way) and raise when ``fail`` is set;
+``toy-2d`` also waits for the file named by ``$PDEKIT_TOY_GATE``, if set (to make runs overlap), and
+sleeps ``$PDEKIT_TOY_PAUSE`` more seconds per sample (to widen a window): neither changes the data.
 """
 
 from __future__ import annotations
 
+import os
 import time
 
 import numpy as np
@@ -15,10 +18,21 @@ import numpy as np
 from pdekit.data.problems import Problem, Sample, register_problem
 
 
+def _wait_for_gate() -> None:
+    """Hold the solve until the file named by $PDEKIT_TOY_GATE exists (tests that need runs
+    to overlap in time set it; it changes no data)."""
+    gate = os.environ.get("PDEKIT_TOY_GATE")
+    deadline = time.monotonic() + 120
+    while gate and not os.path.exists(gate) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(float(os.environ.get("PDEKIT_TOY_PAUSE", "0")))  # extra seconds per sample
+
+
 def _toy2d_solve(rng: np.random.Generator, resolution: int, *, scale: float, delay: float,
                  fail: bool) -> Sample:
     if fail:
         raise ArithmeticError("toy failure requested")
+    _wait_for_gate()
     if delay:
         time.sleep(delay)
     a = scale * rng.standard_normal((resolution, resolution))

@@ -108,3 +108,31 @@ def test_cp_assignment_recovers_a_low_rank_weight():
     _double(w)
     w.assign_dense(dense)
     assert torch.allclose(w.reconstruct(0), dense, atol=1e-8 * dense.abs().max().item())
+
+
+@pytest.mark.parametrize("factorization,rank", [("tucker", 6), ("tt", 20), ("tt", 0.9)])
+def test_assignment_through_tensor_formats_is_exact_even_when_over_parametrized(factorization, rank):
+    # ranks beyond what the weight can use (tensorly allows them) are filled with zeros
+    torch.manual_seed(5)
+    w = SpectralWeights(3, 4, (5, 3), factorization=factorization, rank=rank)
+    _double(w)
+    dense = torch.randn(3, 4, 5, 3, dtype=torch.complex128)
+    if factorization == "tucker" or rank == 20:
+        w.assign_dense(dense)
+        assert torch.allclose(w.reconstruct(0), dense, atol=1e-10, rtol=0)
+    else:  # a truncated TT-SVD: the best error of its ranks, not zero
+        w.assign_dense(dense)
+        err = (w.reconstruct(0) - dense).norm() / dense.norm()
+        assert 0 < err < 1
+
+
+def test_separable_weights_scale_each_channel():
+    torch.manual_seed(6)
+    w = SpectralWeights(3, 3, (4, 3), factorization="tt", rank=0.7, separable=True)
+    _double(w)
+    x = torch.randn(2, 3, 4, 3, dtype=torch.complex128)
+    dense = w.reconstruct(0)
+    assert dense.shape == (3, 4, 3)
+    assert torch.allclose(w.contract(x, 0), x * dense, atol=1e-12)
+    with pytest.raises(ValueError, match="separable spectral weight needs in_channels == out_channels"):
+        SpectralWeights(3, 4, (4,), separable=True)

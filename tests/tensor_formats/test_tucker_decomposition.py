@@ -175,6 +175,9 @@ def test_masked_entries_are_ignored():
     assert np.abs(plain.full() - exact).max() > 0.1  # without the mask the outliers pull it off
     ones = tucker(corrupted, rank=(1, 2, 1), mask=np.ones(exact.shape))
     assert np.array_equal(ones.full(), plain.full())
+    corrupted[~mask] = np.nan  # missing entries may be NaN
+    again = tucker(corrupted, rank=(1, 2, 1), mask=mask, tol=1e-12, n_iter_max=500)
+    assert np.abs(again.full() - t.full()).max() < 1e-9 * np.abs(exact).max()
 
 
 def test_iteration_tolerance_errors_verbose_and_progress(capsys):
@@ -251,3 +254,10 @@ def test_the_format_does_not_import_the_decomposition():
             "print('pdekit.tensor_formats.tucker_decomposition' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_progress_true_draws_a_bar_on_stderr(capsys):
+    x = smooth_field(16) + 0.05 * np.random.default_rng(1).standard_normal((16, 16, 16))
+    tucker(x, rank=(3, 3, 3), n_iter_max=3, tol=0, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "Tucker (HOOI sweeps)" in captured.err and "3/3" in captured.err
