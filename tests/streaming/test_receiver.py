@@ -269,3 +269,37 @@ def test_a_rank_stops_when_the_coordinator_goes_silent(ctl):
             client(rec, 0).open()
     finally:
         rec.stop()
+
+
+def test_another_protocol_version_is_rejected_with_both_versions_named(ctl):
+    rec, ident = start_receiver(ctl)
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 0)
+    try:
+        sock.connect(rec.address)
+        sock.send_multipart([b"pdekit-stream/2", b"HELLO", b"{}"])
+        assert sock.poll(5000)
+        proto, kind, header = sock.recv_multipart()
+        assert (proto, kind) == (b"pdekit-stream/1", b"REJECT")
+        assert "'pdekit-stream/2' is not supported; this side speaks 'pdekit-stream/1'" in header.decode()
+        ctl.pump(lambda: any("rejected a message" in line for line in ctl.events["log"]))
+    finally:
+        sock.close()
+        ctx.term()
+        rec.stop()
+
+
+def test_a_busy_port_is_a_clear_error():
+    from pdekit.streaming.receiver import bind_address
+
+    ctx = zmq.Context()
+    a, b = ctx.socket(zmq.ROUTER), ctx.socket(zmq.ROUTER)
+    try:
+        port = int(bind_address(a, "127.0.0.1", 0).rsplit(":", 1)[1])
+        with pytest.raises(OSError, match=f"cannot listen on tcp://127.0.0.1:{port}: the address is already in use"):
+            bind_address(b, "127.0.0.1", port)
+    finally:
+        a.close(0)
+        b.close(0)
+        ctx.term()

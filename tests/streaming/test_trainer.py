@@ -62,6 +62,14 @@ def test_heat_ensemble_on_two_gloo_ranks_exactly_once_and_no_training_bytes_on_d
     assert written["0"] <= allowance and written["1"] <= 16384, (written, allowance)
     assert report["bytes_received"] >= 7 * 12 * 32 * 32 * 8 > 10 * 16384
     assert not (out / "checkpoint.pt").exists()
+    # pdekit evaluate scores it on a dataset of one-frame steps (u0 -> u at the frame spacing)
+    h5 = tmp_path / "steps.h5"
+    assert main(["generate", "heat", "--n", "2", "--resolution", "32", "--n-records", "1",
+                 "--t-final", repr(1 / 12), "--workers", "0", "-o", str(h5), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", str(out), str(h5), "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert math.isfinite(row["relative_l2"]) and row["n"] == 2
 
 
 def test_rank_killed_with_minus_9_resumes_from_its_checkpoint_exactly_once(tmp_path, monkeypatch):
