@@ -11,8 +11,8 @@ from pdekit._lazy import attach
 _EXPORTS: dict[str, str] = {
     "solve": "dispatch",
     "LinearSolver": "dispatch",
-    "prefers_direct": "dispatch",
-    "graph_dimension": "dispatch",
+    "prefers_direct": "auto",
+    "graph_dimension": "auto",
     "clear_preconditioner_cache": "dispatch",
     "DirectSolver": "direct",
     "cg": "krylov",

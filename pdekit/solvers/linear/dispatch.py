@@ -73,71 +73,18 @@ import scipy.sparse.linalg as spla
 from pdekit._validation import check_choice
 from pdekit.solvers.linear._base import Preconditioner, as_csr_matrix
 from pdekit.solvers.linear._common import SolveInfo, _is_torch, as_preconditioner_fn, as_system, finish
+from pdekit.solvers.linear.auto import graph_dimension, prefers_direct  # noqa: F401  (graph_dimension: doctest)
 from pdekit.solvers.linear.direct import DirectSolver
 from pdekit.solvers.linear.krylov import flexible_cg, preconditioned_cg
 from pdekit.solvers.linear.preconditioners import PRECONDITIONERS, make_preconditioner
 
-__all__ = ["solve", "LinearSolver", "prefers_direct", "graph_dimension", "clear_preconditioner_cache",
-           "METHODS", "CACHE_SIZE"]
+__all__ = ["solve", "LinearSolver", "clear_preconditioner_cache", "METHODS", "CACHE_SIZE"]
 
 #: the methods of :func:`solve`
 METHODS = ("auto", "direct", "cg", "pcg", "fcg", "dcdm")
 #: sparsity patterns whose preconditioners are kept (per process)
 CACHE_SIZE = 4
-#: measured crossovers of ``method="auto"`` (``benchmarks/bench_linear_auto.py``): below the first
-#: the direct solver wins in 2D and 3D, above the second AMG-PCG wins; in between the direct solver
-#: wins for two-dimensional matrix graphs only. For one matrix with many right-hand sides (time
-#: steps) one factorisation is amortised: 2D graphs take it up to ``DIRECT_2D_REPEATED`` unknowns.
-DIRECT_ALWAYS, DIRECT_2D, DIRECT_2D_REPEATED = 2_000, 6_000, 250_000
 _AMG_NAMES = ("amg", "sa-amg", "rs-amg")
-_DIMENSIONS: collections.OrderedDict = collections.OrderedDict()
-
-
-def graph_dimension(A: sp.spmatrix) -> float:
-    """Growth dimension of the matrix graph: ``log2(N(2r) / N(r))`` for the balls of radius ``r``
-    (a quarter of the graph's radius) around a central node; about 2 for planar grids and
-    meshes whatever the stencil, about 2.2-3 for 3D ones (small 3D graphs read low)."""
-    from scipy.sparse.csgraph import shortest_path
-
-    G = sp.csr_matrix((np.ones(A.nnz), A.indices, A.indptr), shape=A.shape)
-
-    def distances(i):
-        d = shortest_path(G, method="D", unweighted=True, directed=False, indices=i)
-        d[~np.isfinite(d)] = -1
-        return d
-
-    d1 = distances(int(distances(0).argmax()))
-    d2 = distances(int(d1.argmax()))
-    centre = int(np.argmin(np.abs(d1 - d2) + np.abs(d1 + d2 - d1.max())))
-    dc = distances(centre)
-    r = max(1, int(dc.max() // 4))
-    return float(np.log2(np.count_nonzero(dc <= 2 * r) / np.count_nonzero(dc <= r)))
-
-
-def prefers_direct(A: sp.spmatrix, *, repeated: bool = False) -> bool:
-    """Whether ``method="auto"`` takes the direct solver for ``A`` (see the module doc).
-
-    Up to :data:`DIRECT_ALWAYS` unknowns: yes; above :data:`DIRECT_2D` (``DIRECT_2D_REPEATED``
-    when the factorisation serves many right-hand sides, ``repeated=True``): no; in between,
-    yes when :func:`graph_dimension` is below 2.1 (computed once per sparsity pattern).
-    """
-    n = A.shape[0]
-    upper = DIRECT_2D_REPEATED if repeated else DIRECT_2D
-    if n <= DIRECT_ALWAYS or n > upper:
-        return n <= DIRECT_ALWAYS
-    A = sp.csr_matrix(A)
-    key = (n, A.nnz, zlib.crc32(np.ascontiguousarray(A.indptr)), zlib.crc32(np.ascontiguousarray(A.indices)))
-    with _CACHE_LOCK:
-        dim = _DIMENSIONS.get(key)
-    if dim is None:
-        dim = graph_dimension(A)
-        with _CACHE_LOCK:
-            _DIMENSIONS[key] = dim
-            while len(_DIMENSIONS) > 16:
-                _DIMENSIONS.popitem(last=False)
-    return dim < 2.1
-
-
 # ---------------------------------------------------------------------- preconditioner cache
 @dataclasses.dataclass
 class _Cached:

@@ -14,7 +14,7 @@ from pdekit.solvers import fem
 from pdekit.solvers.fd import poisson_system
 from pdekit.solvers.linear import (ConvergenceError, ConvergenceWarning, LinearSolver, clear_preconditioner_cache,
                                    graph_dimension, ic0, jacobi, prefers_direct, solve)
-from pdekit.solvers.linear import dispatch
+from pdekit.solvers.linear import dispatch  # the pattern cache
 from tests.solvers.linear._systems import laplacian_2d
 
 
