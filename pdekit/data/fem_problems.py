@@ -31,7 +31,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from pdekit.data.problems import Problem, Sample, register_problem, resolve_preconditioner
+from pdekit.data import limits as L
+from pdekit.data.problems import (Problem, Sample, preconditioner_name, register_problem,
+                                  resolve_preconditioner)
+from pdekit.solvers.linear.dispatch import LEGACY_METHODS, METHODS
+
+#: the ``solver`` parameter: a method of pdekit.solvers.linear.solve (or a legacy name it maps)
+SOLVE_METHODS = (*METHODS, *LEGACY_METHODS)
 
 __all__ = ["load_mesh", "record_steps"]
 
@@ -73,6 +79,15 @@ def load_mesh(resolution: int, mesh: str | None = None):
     return _MESHES[key]
 
 
+def _mesh_check(resolution: int, *, mesh, **_) -> None:
+    """A mesh file must exist (the unit square of ``resolution`` nodes per side is made)."""
+    from pathlib import Path
+
+    if mesh and not Path(mesh).is_file():
+        raise FileNotFoundError(f"mesh file {mesh!r} not found; give a file pdekit.meshes.read reads "
+                                f"(.msh, .vtu, .xdmf), or no --mesh for the unit square")
+
+
 def _darcy_fem_solve(rng, resolution, *, mesh, degree, coefficient, length_scale, kernel,
                      n_features, a_high, a_low, scale, f, solver, preconditioner) -> Sample:
     from pdekit.meshes import cell_centroids
@@ -103,6 +118,13 @@ register_problem(Problem(
               "scale": 1.0, "f": 1.0, "solver": "auto", "preconditioner": ""},
     solve=_darcy_fem_solve, coordinates=_darcy_fem_coordinates,
     input_names=("a",), output_names=("p",),
+    limits={"degree": L.one_of(1, 2), "coefficient": L.one_of("threshold", "lognormal"),
+            "length_scale": L.positive, "kernel": L.one_of("gaussian", "matern"),
+            "n_features": L.at_least(1), "a_high": L.positive, "a_low": L.positive,
+            "scale": L.positive, "solver": L.one_of(*SOLVE_METHODS),
+            "preconditioner": preconditioner_name},
+    resolution_range=(2, 2049), check=_mesh_check,
+    boundary_conditions={"boundary": "dirichlet p = 0"},
 ), replace=True)
 
 
@@ -144,4 +166,9 @@ register_problem(Problem(
               "length_scale": 0.1, "kernel": "gaussian", "n_features": 256},
     solve=_wave_fem_solve, coordinates=_wave_fem_coordinates,
     input_names=("u0",), output_names=("u",),
+    limits={"degree": L.one_of(1, 2), "c": L.positive, "t_final": L.positive, "n_records": L.at_least(1),
+            "dt": L.positive, "length_scale": L.positive, "kernel": L.one_of("gaussian", "matern"),
+            "n_features": L.at_least(1)},
+    resolution_range=(2, 2049), check=_mesh_check,
+    boundary_conditions={"boundary": "dirichlet u = 0"},
 ), replace=True)

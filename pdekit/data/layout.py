@@ -10,7 +10,7 @@ One file holds one dataset of ``n`` samples of one problem (see ``docs/data_form
 
 and root attributes ``pdekit_format``, ``pde``, ``summary``, ``params`` (JSON), ``seed``,
 ``n``, ``resolution``, ``pdekit_version``, ``input_names``, ``output_names``,
-``n_completed``. ``/inputs`` and ``/outputs`` carry an ``axes`` attribute such as
+``n_completed``, and ``domain``, ``boundary_conditions``, ``environment`` (JSON). ``/inputs`` and ``/outputs`` carry an ``axes`` attribute such as
 ``"N,T,X,Y,C"``; they are absent while no sample is complete.
 
 Files are written whole, in sample order, with no time stamps, so the same samples give
@@ -20,6 +20,7 @@ the same bytes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 from pathlib import Path
@@ -48,9 +49,15 @@ def sample_seeds(seed: int, n: int) -> np.ndarray:
     -------
     seeds : (n,) uint64
     """
+    return _seeds(int(seed), int(n)).copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _seeds(seed: int, n: int) -> np.ndarray:
     out = np.empty(n, dtype=np.uint64)
     for i in range(n):
         out[i] = np.random.SeedSequence(seed, spawn_key=(i,)).generate_state(1, np.uint64)[0]
+    out.flags.writeable = False
     return out
 
 
@@ -96,6 +103,13 @@ class DatasetHeader:
     coords : dict of name -> ndarray
         Coordinates of the grid or mesh (``x``, ``y``, ``t``, ``points``, ``cells`` ...).
     pdekit_version : str
+    domain : dict
+        The physical domain, e.g. ``{"x": [0.0, 1.0], "y": [0.0, 1.0], "periodic": true}``.
+    boundary_conditions : dict
+        The boundary conditions, e.g. ``{"x": "periodic", "y": "periodic"}``.
+    environment : dict of str -> str
+        Versions of the packages that produced the samples (pdekit, python, numpy, scipy,
+        torch, h5py).
     """
 
     pde: str
@@ -108,6 +122,9 @@ class DatasetHeader:
     output_names: tuple[str, ...]
     coords: Mapping[str, np.ndarray]
     pdekit_version: str
+    domain: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    boundary_conditions: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    environment: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def params_json(self) -> str:
         """The parameters as canonical JSON (sorted keys)."""
@@ -149,6 +166,9 @@ def write_dataset(path: str | os.PathLike, header: DatasetHeader, *, completed: 
         f.attrs["input_names"] = list(header.input_names)
         f.attrs["output_names"] = list(header.output_names)
         f.attrs["n_completed"] = np.int64(done.size)
+        f.attrs["domain"] = json.dumps(dict(header.domain), sort_keys=True)
+        f.attrs["boundary_conditions"] = json.dumps(dict(header.boundary_conditions), sort_keys=True)
+        f.attrs["environment"] = json.dumps(dict(header.environment), sort_keys=True)
         coords = f.create_group("coords")
         for name in sorted(header.coords):
             _create(coords, name, np.asarray(header.coords[name]))
@@ -273,8 +293,85 @@ _REQUIRED_ATTRS = ("pde", "params", "seed", "n", "resolution", "pdekit_version",
                    "input_names", "output_names")
 
 
-def _str(v) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
+class _Damaged(Exception):
+    """A check of :func:`read_info` failed: becomes a ValueError naming the file."""
+
+
+def _attr(f: h5py.File | h5py.Dataset, name: str):
+    if name not in f.attrs:
+        raise _Damaged(f"it lacks the attribute {name!r}")
+    return f.attrs[name]
+
+
+def _str_attr(f, name: str, default: str | None = None) -> str:
+    if default is not None and name not in f.attrs:
+        return default
+    v = _attr(f, name)
+    if isinstance(v, np.ndarray) and v.shape == ():
+        v = v[()]
+    if isinstance(v, bytes):
+        try:
+            return v.decode()
+        except UnicodeDecodeError:
+            raise _Damaged(f"attribute {name!r} is not UTF-8 text") from None
+    if not isinstance(v, str):
+        raise _Damaged(f"attribute {name!r} is {type(v).__name__} {v!r:.60}; expected text")
+    return v
+
+
+def _int_attr(f, name: str, *, minimum: int = 0) -> int:
+    v = _attr(f, name)
+    if isinstance(v, np.ndarray) and v.shape == ():
+        v = v[()]
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < minimum:
+        raise _Damaged(f"attribute {name!r} is {v!r:.60}; expected an integer >= {minimum}")
+    return int(v)
+
+
+def _names_attr(f, name: str) -> tuple[str, ...]:
+    v = _attr(f, name)
+    items = list(v) if isinstance(v, (np.ndarray, list, tuple)) and np.ndim(v) == 1 else None
+    if not items or not all(isinstance(s, (str, bytes)) for s in items):
+        raise _Damaged(f"attribute {name!r} is {v!r:.60}; expected a list of channel names")
+    try:
+        return tuple(s.decode() if isinstance(s, bytes) else s for s in items)
+    except UnicodeDecodeError:
+        raise _Damaged(f"attribute {name!r} is not UTF-8 text") from None
+
+
+def _json_attr(f: h5py.File, name: str, *, optional: bool = True) -> dict:
+    """A JSON-object attribute (the optional ones are absent in older files: ``{}``)."""
+    if optional and name not in f.attrs:
+        return {}
+    try:
+        value = json.loads(_str_attr(f, name))
+    except ValueError:  # JSONDecodeError
+        value = None
+    if not isinstance(value, dict):
+        raise _Damaged(f"attribute {name!r} is not a JSON object")
+    return value
+
+
+def _array(f: h5py.File, name: str, *, kinds: str, shape: tuple | None = None) -> np.ndarray:
+    obj = f.get(name)
+    if not isinstance(obj, h5py.Dataset):
+        raise _Damaged(f"it lacks the dataset /{name}")
+    if obj.dtype.kind not in kinds or (shape is not None and obj.shape != shape):
+        want = f"shape {shape}" if shape is not None else "a numeric array"
+        raise _Damaged(f"/{name} is {obj.dtype} of shape {obj.shape}; expected {want}")
+    return obj[()]
+
+
+def _check_axes(key: str, axes: str, shape: tuple[int, ...], coords: Mapping[str, np.ndarray]) -> None:
+    names = axes.split(",")
+    expected = sample_axes(shape[1:], coords) if len(shape) >= 3 else None
+    if expected is None or axes != expected:
+        raise _Damaged(f"/{key} has axes {axes!r} for shape {shape}; expected {expected!r}")
+    for name, size in zip(names[1:-1], shape[1:-1]):
+        c = coords.get(name.lower())
+        if c is not None and name in ("X", "Y", "Z") and c.shape != (size,):
+            raise _Damaged(f"/{key} axis {name} has {size} points but /coords/{name.lower()} has shape "
+                           f"{c.shape}")
 
 
 def read_info(path: str | os.PathLike) -> DatasetInfo:
@@ -285,8 +382,9 @@ def read_info(path: str | os.PathLike) -> DatasetInfo:
     FileNotFoundError
         No such file.
     ValueError
-        Not an HDF5 file, or not a pdekit dataset of this format, or inconsistent shapes;
-        the message says what was found and what was expected.
+        Not an HDF5 file, not a pdekit dataset of this format, or a damaged one (missing or
+        mistyped attributes and datasets, inconsistent shapes, an HDF5 structure that
+        cannot be read); the message says what was found and what was expected.
     """
     path = Path(path)
     if not path.is_file():
@@ -296,49 +394,62 @@ def read_info(path: str | os.PathLike) -> DatasetInfo:
     except OSError as exc:
         raise ValueError(f"{str(path)!r} is not a readable HDF5 file ({exc}); expected a pdekit "
                          f"dataset written by `pdekit generate`") from None
-    with f:
-        fmt = f.attrs.get("pdekit_format")
-        if fmt is None:
-            raise ValueError(
-                f"{str(path)!r} is an HDF5 file but not a pdekit dataset: it has no root attribute "
-                f"'pdekit_format' (expected {FORMAT!r}); top-level keys: {sorted(f.keys())}"
-            )
-        fmt = _str(fmt)
-        if fmt != FORMAT:
-            raise ValueError(f"{str(path)!r} has pdekit_format {fmt!r}; this pdekit reads {FORMAT!r}")
-        missing = [a for a in _REQUIRED_ATTRS if a not in f.attrs]
-        missing += [f"/{d}" for d in ("seeds", "completed", "coords") if d not in f]
-        if missing:
-            raise ValueError(f"{str(path)!r} is an incomplete pdekit dataset: missing {missing}")
-        n = int(f.attrs["n"])
-        header = DatasetHeader(
-            pde=_str(f.attrs["pde"]), summary=_str(f.attrs.get("summary", "")),
-            params=json.loads(_str(f.attrs["params"])), seed=int(f.attrs["seed"]), n=n,
-            resolution=int(f.attrs["resolution"]),
-            input_names=tuple(_str(s) for s in f.attrs["input_names"]),
-            output_names=tuple(_str(s) for s in f.attrs["output_names"]),
-            coords={k: f["coords"][k][()] for k in f["coords"]},
-            pdekit_version=_str(f.attrs["pdekit_version"]),
+    try:
+        with f:
+            return _read_info(f, path)
+    except _Damaged as exc:
+        raise ValueError(f"{str(path)!r} is not a valid pdekit dataset: {exc}") from None
+    except (OSError, RuntimeError, KeyError, TypeError, IndexError, AttributeError, OverflowError) as exc:
+        # the HDF5 library's answer to a damaged file (a broken header, B-tree or heap)
+        raise ValueError(f"{str(path)!r} is damaged: HDF5 cannot read it ({type(exc).__name__}: "
+                         f"{str(exc)[:200]})") from None
+
+
+def _read_info(f: h5py.File, path: Path) -> DatasetInfo:
+    if "pdekit_format" not in f.attrs:
+        raise ValueError(
+            f"{str(path)!r} is an HDF5 file but not a pdekit dataset: it has no root attribute "
+            f"'pdekit_format' (expected {FORMAT!r}); top-level keys: {sorted(f.keys())}"
         )
-        completed = f["completed"][()].astype(bool)
-        seeds = f["seeds"][()]
-        if completed.shape != (n,) or seeds.shape != (n,):
-            raise ValueError(f"{str(path)!r}: /completed {completed.shape} and /seeds {seeds.shape} "
-                             f"must both have shape ({n},)")
-        shapes, axes = {}, {}
-        for key, names in (("inputs", header.input_names), ("outputs", header.output_names)):
-            if key not in f:
-                if completed.any():
-                    raise ValueError(f"{str(path)!r} marks {int(completed.sum())} samples completed "
-                                     f"but has no /{key} dataset")
-                shapes[key] = axes[key] = None
-                continue
-            ds = f[key]
-            if ds.ndim < 3 or ds.shape[0] != n or ds.shape[-1] != len(names):
-                raise ValueError(f"{str(path)!r}: /{key} has shape {ds.shape}; expected "
-                                 f"({n}, ..., {len(names)}) for {n} samples and channels {list(names)}")
-            shapes[key] = tuple(ds.shape)
-            axes[key] = _str(ds.attrs.get("axes", ""))
+    fmt = _str_attr(f, "pdekit_format")
+    if fmt != FORMAT:
+        raise ValueError(f"{str(path)!r} has pdekit_format {fmt!r}; this pdekit reads {FORMAT!r}")
+    missing = [a for a in _REQUIRED_ATTRS if a not in f.attrs]
+    missing += [f"/{d}" for d in ("seeds", "completed", "coords") if d not in f]
+    if missing:
+        raise ValueError(f"{str(path)!r} is an incomplete pdekit dataset: missing {missing}")
+    n = _int_attr(f, "n", minimum=1)
+    if not isinstance(f["coords"], h5py.Group):
+        raise _Damaged("/coords is not a group")
+    coords = {k: _array(f, f"coords/{k}", kinds="fiu") for k in f["coords"]}
+    params = _json_attr(f, "params", optional=False)
+    header = DatasetHeader(
+        pde=_str_attr(f, "pde"), summary=_str_attr(f, "summary", default=""), params=params,
+        seed=_int_attr(f, "seed"), n=n, resolution=_int_attr(f, "resolution"),
+        input_names=_names_attr(f, "input_names"), output_names=_names_attr(f, "output_names"),
+        coords=coords, pdekit_version=_str_attr(f, "pdekit_version"),
+        domain=_json_attr(f, "domain"), boundary_conditions=_json_attr(f, "boundary_conditions"),
+        environment=_json_attr(f, "environment"),
+    )
+    completed = _array(f, "completed", kinds="bui", shape=(n,)).astype(bool)
+    seeds = _array(f, "seeds", kinds="u", shape=(n,))
+    shapes, axes = {}, {}
+    for key, names in (("inputs", header.input_names), ("outputs", header.output_names)):
+        if key not in f:
+            if completed.any():
+                raise ValueError(f"{str(path)!r} marks {int(completed.sum())} samples completed "
+                                 f"but has no /{key} dataset")
+            shapes[key] = axes[key] = None
+            continue
+        ds = f[key]
+        if not isinstance(ds, h5py.Dataset) or ds.dtype != np.float32 or ds.ndim < 3 \
+                or ds.shape[0] != n or ds.shape[-1] != len(names):
+            raise ValueError(f"{str(path)!r}: /{key} is {getattr(ds, 'dtype', 'a group')} of shape "
+                             f"{getattr(ds, 'shape', None)}; expected float32 ({n}, ..., {len(names)}) "
+                             f"for {n} samples and channels {list(names)}")
+        shapes[key] = tuple(ds.shape)
+        axes[key] = _str_attr(ds, "axes")
+        _check_axes(key, axes[key], shapes[key], coords)
     return DatasetInfo(path=path, header=header, completed=completed, seeds=seeds,
                        input_shape=shapes["inputs"], output_shape=shapes["outputs"],
                        input_axes=axes["inputs"], output_axes=axes["outputs"], format=fmt,

@@ -28,6 +28,7 @@ _EXPORTS: dict[str, str] = {
     "circumradius": "quality",
     "quality_summary": "quality",
     "cell_volumes": "geometry",
+    "vertex_volumes": "geometry",
     "signed_volumes": "geometry",
     "facet_measures": "geometry",
     "cell_centroids": "geometry",

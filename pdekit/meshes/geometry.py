@@ -6,7 +6,7 @@ from math import factorial
 
 import numpy as np
 
-__all__ = ["jacobians", "signed_volumes", "cell_volumes", "facet_measures", "cell_centroids"]
+__all__ = ["jacobians", "signed_volumes", "cell_volumes", "vertex_volumes", "facet_measures", "cell_centroids"]
 
 
 def jacobians(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
@@ -57,6 +57,52 @@ def signed_volumes(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
 def cell_volumes(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
     """Measure (length, area, volume) of each cell, ``|signed_volumes|``; shape (m,)."""
     return np.abs(signed_volumes(points, cells))
+
+
+def vertex_volumes(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
+    """Measure of each vertex's barycentric dual cell: its share ``|K| / (d+1)`` of every cell K.
+
+    These are the nodal quadrature weights of the mesh (the diagonal of the lumped P1 mass
+    matrix): ``vertex_volumes(p, c) @ f`` integrates a function given at the vertices, exactly
+    for affine functions, and the weights sum to the measure of the domain.
+
+    Parameters
+    ----------
+    points : (n, d) float array
+    cells : (m, d+1) int array, a d-simplex per row; at least one
+
+    Returns
+    -------
+    weights : (n,) float64
+        Zero at points that no cell uses.
+
+    Raises
+    ------
+    ValueError
+        No cells (a point cloud has no measure), or cells that are not d-simplices of the points.
+
+    Examples
+    --------
+    >>> p = np.array([[0., 0.], [1., 0.], [0., 1.], [1., 1.]])
+    >>> vertex_volumes(p, np.array([[0, 1, 2], [1, 3, 2]])).tolist()
+    [0.16666666666666666, 0.3333333333333333, 0.3333333333333333, 0.16666666666666666]
+    """
+    points = np.asarray(points, dtype=np.float64)
+    cells = np.asarray(cells)
+    if points.ndim != 2 or not 1 <= points.shape[1] <= 3:
+        raise ValueError(f"points must have shape (n, d) with d = 1, 2 or 3; got {points.shape}")
+    d = points.shape[1]
+    if cells.ndim != 2 or cells.shape[0] == 0:
+        raise ValueError(f"vertex weights need the mesh's cells, an (m, {d + 1}) array with m >= 1; got "
+                         f"shape {cells.shape}: a point cloud without cells has no quadrature weights")
+    if cells.shape[1] != d + 1 or cells.dtype.kind not in "iu":
+        raise ValueError(f"cells must be an integer (m, {d + 1}) array of {d}-simplices for {d}-D points; "
+                         f"got dtype {cells.dtype}, shape {cells.shape}")
+    if cells.min() < 0 or cells.max() >= len(points):
+        raise ValueError(f"cells index points 0..{len(points) - 1}; found index "
+                         f"{int(cells.min()) if cells.min() < 0 else int(cells.max())}")
+    share = np.repeat(cell_volumes(points, cells) / (d + 1), d + 1)
+    return np.bincount(cells.ravel(), weights=share, minlength=len(points))
 
 
 def facet_measures(points: np.ndarray, facets: np.ndarray) -> np.ndarray:

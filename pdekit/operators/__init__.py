@@ -1,4 +1,5 @@
-"""Neural operators: spectral convolutions, FNO, TFNO, multigrid patching, losses, normalizers, learned inverses.
+"""Neural operators: spectral convolutions, FNO, TFNO, multigrid patching, GINO on meshes, losses, normalizers,
+learned inverses.
 
 Public names are imported on first use (:mod:`pdekit._lazy`).
 """
@@ -30,6 +31,12 @@ _EXPORTS: dict[str, str] = {
     "NormalizedOperator": "normalizers",
     "MGPatching": "mg_patching",
     "MGTFNO": "mgtfno",
+    "GINO": "gino",
+    "bind_geometry": "gino",
+    "KernelIntegral": "gno",
+    "MeshGeometry": "mesh_geometry",
+    "Neighborhoods": "neighborhoods",
+    "radius_neighborhoods": "neighborhoods",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
+
 from pdekit._validation import check_choice
 
 __all__ = ["MODEL_NAMES", "build_model"]
@@ -50,7 +52,8 @@ def build_model(name: str, *, in_channels: int, out_channels: int, n_dim: int,
     rank : float
         Fraction of the dense parameter count kept by the factorization (tfno, mgtfno).
     domain_padding : float, optional
-        Zero padding as a fraction of the domain (for non-periodic problems such as Darcy).
+        Zero padding as a fraction of the domain, in [0, 1] (for non-periodic problems such
+        as Darcy).
     levels : int
         Multigrid levels (mgtfno only).
     **options
@@ -63,6 +66,11 @@ def build_model(name: str, *, in_channels: int, out_channels: int, n_dim: int,
     check_choice("model", name, MODEL_NAMES)
     if n_dim not in (1, 2, 3):
         raise ValueError(f"data must have 1, 2 or 3 spatial dimensions; got {n_dim}")
+    if domain_padding is not None:
+        fractions = np.atleast_1d(np.asarray(domain_padding, dtype=float))
+        if not (np.isfinite(fractions).all() and (fractions >= 0).all() and (fractions <= 1).all()):
+            raise ValueError(f"domain padding is a fraction of the domain, between 0 and 1 (0.1 to 0.25 is "
+                             f"usual for non-periodic data); got {domain_padding}")
     import pdekit.operators as ops
 
     kw = dict(in_channels=int(in_channels), out_channels=int(out_channels), hidden_channels=int(width),

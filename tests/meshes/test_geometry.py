@@ -36,3 +36,26 @@ def test_centroids_average_to_domain_centroid():
     c = cell_centroids(m.points, m.cells)
     w = cell_volumes(m.points, m.cells)
     np.testing.assert_allclose((c * w[:, None]).sum(0) / w.sum(), [2.0, 0.5, 0.5])
+
+
+def test_vertex_volumes_are_the_lumped_mass_and_sum_to_the_measure():
+    from pdekit import meshes
+    from pdekit.solvers.fem import FunctionSpace, mass_matrix
+
+    mesh = meshes.unstructured_square(6, rng=0)
+    w = meshes.vertex_volumes(mesh.points, mesh.cells)
+    lumped = np.asarray(mass_matrix(FunctionSpace(mesh, degree=1)).sum(axis=1)).ravel()
+    np.testing.assert_allclose(w, lumped, rtol=1e-12)
+    cube = meshes.unit_cube(3)
+    assert meshes.vertex_volumes(cube.points, cube.cells).sum() == pytest.approx(1.0, rel=1e-12)
+
+
+def test_vertex_volumes_need_cells():
+    from pdekit.meshes import vertex_volumes
+
+    with pytest.raises(ValueError, match="without cells has no quadrature weights"):
+        vertex_volumes(np.zeros((4, 2)), np.zeros((0, 3), dtype=np.int64))
+    with pytest.raises(ValueError, match="cells index points 0..3"):
+        vertex_volumes(np.zeros((4, 2)), np.array([[0, 1, 4]]))
+    with pytest.raises(ValueError, match=r"integer \(m, 3\) array"):
+        vertex_volumes(np.zeros((4, 2)), np.array([[0, 1, 2, 3]]))

@@ -26,15 +26,15 @@ def test_tucker_rank_fraction_matches_neuraloperator_counts():
 def test_explicit_and_fractional_ranks():
     assert resolve_rank("cp", (4, 4, 6, 4), 0.5) == round(0.5 * 384 / 18)
     assert resolve_rank("tt", (4, 4, 6, 4), 3) == [1, 3, 3, 3, 1]
-    assert resolve_rank("tucker", (4, 4, 6, 4), 5) == [4, 4, 5, 4]
+    assert resolve_rank("tucker", (4, 4, 6, 4), 5) == [5, 5, 5, 5]  # over-parametrized, as in tensorly
+    assert resolve_rank("tt", (15, 15, 5, 3), 0.2) == [1, 7, 5, 2, 1]  # tensorly's validate_tt_rank
+    assert resolve_rank("tucker", (16, 16, 12, 7), 0.1, fixed_rank_modes=True)[0] == 16
     tt = resolve_rank("tt", (8, 8, 6, 4), 0.2)
     assert tt[0] == tt[-1] == 1 and len(tt) == 5
     with pytest.raises(ValueError, match="must be > 0"):
         resolve_rank("tucker", (4, 4), -0.1)
     with pytest.raises(ValueError, match="must be 4 positive ints"):
         resolve_rank("tucker", (4, 4, 3, 3), (2, 2))
-    with pytest.raises(ValueError, match=r"TT rank 3 = 9 exceeds 3"):
-        resolve_rank("tt", (3, 4, 5, 3), (1, 3, 12, 9, 1))
     with pytest.raises(ValueError, match="start and end with 1"):
         resolve_rank("tt", (4, 4, 3), (2, 2, 2, 2))
     with pytest.raises(ValueError, match="unknown factorization"):

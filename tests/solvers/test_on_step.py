@@ -116,3 +116,23 @@ def test_on_step_must_be_callable():
         fd.heat(_grf(16), 0.1, 0.1, dt=0.01, on_step=3)
     with pytest.raises(TypeError, match="on_step must be a callable"):
         fem.heat(unit_square(2), u0=0.0, dt=0.1, n_steps=1, on_step="x")
+
+
+@pytest.mark.parametrize("pde, params", [
+    ("heat", {"n_records": 4, "t_final": 0.04}),
+    ("advection-diffusion", {"n_records": 3, "t_final": 0.03}),
+    ("wave", {"n_records": 4, "t_final": 0.1}),
+    ("navier-stokes", {"t_final": 4e-3, "dt": 1e-3, "record_every": 2, "solve_resolution": 16}),
+])
+def test_problem_solves_report_each_stored_frame(pde, params):
+    from pdekit.data.problems import get_problem
+
+    problem = get_problem(pde)
+    kw = problem.resolve_params(params)
+    frames = []
+    sample = problem.solve(np.random.default_rng(0), 8, **kw,
+                           on_record=lambda j, t, f: frames.append((j, t, np.array(f))))
+    assert [j for j, _, _ in frames] == list(range(len(sample.outputs)))
+    np.testing.assert_array_equal(np.stack([f for _, _, f in frames]), sample.outputs)
+    again = problem.solve(np.random.default_rng(0), 8, **kw)
+    np.testing.assert_array_equal(again.outputs, sample.outputs)

@@ -26,12 +26,10 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from pdekit._warnings import ConvergenceWarning
+
 __all__ = ["SolveInfo", "ConvergenceWarning", "ConvergenceError", "SystemOperator", "as_system",
            "as_preconditioner_fn", "check_tolerances"]
-
-
-class ConvergenceWarning(RuntimeWarning):
-    """A linear solve stopped before reaching the requested tolerance (``throw=False``)."""
 
 
 class ConvergenceError(RuntimeError):
