@@ -94,7 +94,7 @@ def _check_dofs(A, dofs, values) -> tuple[np.ndarray, np.ndarray]:
 class _Elimination:
     """Where the free-free block of a CSR pattern sits in its data array (kept per pattern)."""
 
-    indptr: np.ndarray  # of the source pattern (held, so that identity checks stay valid)
+    indptr: np.ndarray  # of the source pattern (a copy: compared on every hit)
     indices: np.ndarray
     dofs: np.ndarray
     free: np.ndarray
@@ -108,12 +108,12 @@ _ELIMINATIONS_LOCK = threading.Lock()
 
 
 def _elimination(A: sp.csr_matrix, dofs: np.ndarray) -> _Elimination:
-    """The free-free block's gather for ``A``'s pattern: computed once per (pattern, dofs) when the
-    pattern's index arrays are shared between matrices (as the assembled ones are)."""
-    key = (id(A.indptr), id(A.indices), A.shape, dofs.size, zlib.crc32(dofs))
+    """The free-free block's gather for ``A``'s pattern, computed once per (pattern, dofs)."""
+    key = (A.shape, A.nnz, zlib.crc32(A.indptr), zlib.crc32(A.indices), dofs.size, zlib.crc32(dofs))
     with _ELIMINATIONS_LOCK:
         hit = _ELIMINATIONS.get(key)
-    if hit is not None and hit.indptr is A.indptr and hit.indices is A.indices and np.array_equal(hit.dofs, dofs):
+    if hit is not None and np.array_equal(hit.indptr, A.indptr) and np.array_equal(hit.indices, A.indices) \
+            and np.array_equal(hit.dofs, dofs):
         return hit
     n = A.shape[0]
     mask = np.ones(n, dtype=bool)
@@ -127,7 +127,7 @@ def _elimination(A: sp.csr_matrix, dofs: np.ndarray) -> _Elimination:
     index_type = A.indices.dtype
     block_indptr = np.zeros(free.size + 1, dtype=index_type)
     np.cumsum(counts, out=block_indptr[1:])
-    entry = _Elimination(A.indptr, A.indices, dofs.copy(), free, take, block_indptr,
+    entry = _Elimination(A.indptr.copy(), A.indices.copy(), dofs.copy(), free, take, block_indptr,
                          number[A.indices[take]].astype(index_type))
     with _ELIMINATIONS_LOCK:
         _ELIMINATIONS[key] = entry
