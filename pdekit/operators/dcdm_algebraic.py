@@ -54,7 +54,7 @@ import torch
 
 from pdekit.operators.algebraic_levels import AlgebraicHierarchy, build_algebraic_hierarchy
 from pdekit.operators.base import OperatorModel
-from pdekit.operators.dcdm import _as_scipy, _torch_csr
+from pdekit.operators.dcdm import BoundNetwork, CycleForward, _as_scipy, _torch_csr
 
 #: a level takes a Krylov coarse correction when at least this many levels lie below it
 _K_DEPTH = 3
@@ -96,7 +96,7 @@ class TorchAlgebraicHierarchy:
         self.n = hierarchy.levels[0].n
 
 
-class AlgebraicVCycleNet(OperatorModel):
+class AlgebraicVCycleNet(CycleForward, OperatorModel):
     """Learned symmetric V-cycle on a smoothed-aggregation hierarchy (see the module doc).
 
     Parameters
@@ -192,14 +192,6 @@ class AlgebraicVCycleNet(OperatorModel):
             z = z + self._smooth(w, lev, r - lev.A @ z)
         return z
 
-    def forward(self, hierarchy: TorchAlgebraicHierarchy, r: torch.Tensor) -> torch.Tensor:
-        """Apply the network to residuals ``r`` of shape (n,) or (n, B); returns the same shape."""
-        if r.shape[0] != hierarchy.n:
-            raise ValueError(f"r has {r.shape[0]} rows; the hierarchy has n = {hierarchy.n}")
-        if r.ndim == 1:
-            return self._cycle(hierarchy, 0, r[:, None])[:, 0]
-        return self._cycle(hierarchy, 0, r)
-
 
 def krylov_step(cycle, A, r, dot):
     """Two flexible-CG steps on ``A e = r`` from ``e = 0``, preconditioned by ``cycle`` (the
@@ -231,7 +223,7 @@ def _smoother_matrix(level, w: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix((data, A.indices, A.indptr), shape=A.shape)
 
 
-class BoundAlgebraicVCycle:
+class BoundAlgebraicVCycle(BoundNetwork):
     """An :class:`AlgebraicVCycleNet` set up for one matrix: a callable ``r -> d`` on (n,) vectors.
 
     Attributes
@@ -317,22 +309,6 @@ class BoundAlgebraicVCycle:
         for S in steps[::-1]:
             z += S @ (r - A @ z)
         return z
-
-    def __call__(self, r):
-        """Direction for the residual ``r`` ((n,) numpy array, or torch tensor)."""
-        n = self.hierarchy.levels[0].n
-        size = int(r.numel()) if isinstance(r, torch.Tensor) else int(np.size(r))
-        if size != n:
-            raise ValueError(f"this network is bound to a matrix with {n} unknowns; got a residual of "
-                             f"{size} entries (bind the network to the matrix being solved)")
-        if self.device is not None:
-            with torch.no_grad():
-                t = torch.as_tensor(r, device=self.device).reshape(-1)
-                return self._model(self._torch, t.to(torch.float64)).to(t.dtype)
-        if isinstance(r, torch.Tensor):
-            out = self._cycle(0, r.detach().cpu().numpy().astype(np.float64).reshape(-1))
-            return torch.as_tensor(out, dtype=r.dtype, device=r.device)
-        return self._cycle(0, np.asarray(r, dtype=np.float64).reshape(-1))
 
     def __repr__(self) -> str:
         return (f"BoundAlgebraicVCycle(n={self.hierarchy.levels[0].n}, levels={self.n_levels}, "
