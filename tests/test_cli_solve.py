@@ -121,9 +121,9 @@ def test_issue_12_crashes_are_one_line_errors(tmp_path, capsys):
              shape=np.array([0, 0]), format=np.array("csr"), b=np.zeros(0))
     assert "empty (0 x 0)" in _one_line_error(capsys, "solve", str(tmp_path / "empty.npz"),
                                               "--preconditioner", "amg", "--method", "pcg")
-    (tmp_path / "folder.npy").mkdir()
-    assert "is a folder" in _one_line_error(capsys, "solve", str(tmp_path / "sys.npz"),
-                                           "-o", str(tmp_path / "folder.npy"))
+    for folder in ("folder.npy", "folder"):
+        (tmp_path / folder).mkdir()
+        assert "is a folder" in _one_line_error(capsys, "solve", str(tmp_path / "sys.npz"), "-o", str(tmp_path / folder))
 
 
 def test_issue_12_no_lost_files(tmp_path, capsys):

@@ -126,10 +126,10 @@ def _parse_shape(text: str | None):
 def _output_path(args: argparse.Namespace) -> Path:
     """Where the solution goes, after refusing every place that would lose a file."""
     out = Path(args.output) if args.output else Path(args.system).with_suffix(".solution.npy")
-    if out.suffix != ".npy":
-        raise ValueError(f"the solution is written as .npy; give -o a name ending in .npy (got {str(out)!r})")
     if out.is_dir():
         raise IsADirectoryError(f"-o {str(out)!r} is a folder; give the name of a .npy file")
+    if out.suffix != ".npy":
+        raise ValueError(f"the solution is written as .npy; give -o a name ending in .npy (got {str(out)!r})")
     inputs = [Path(args.system)] + ([Path(args.rhs)] if args.rhs else [])
     for path in inputs:
         if out.exists() and path.exists() and out.resolve() == path.resolve():
