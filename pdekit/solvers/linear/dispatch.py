@@ -92,6 +92,7 @@ class _Cached:
     lock: threading.Lock
     from_reference: bool = False
     fresh_iterations: int | None = None
+    owner: Any = None  # the LinearSolver whose matrix ``M`` is currently set up for
 
 
 _CACHE: collections.OrderedDict = collections.OrderedDict()
@@ -231,6 +232,7 @@ class LinearSolver:
         self._spec = spec
         self._reference = reference
         self._cached: _Cached | None = None
+        self._csr = None
         self._A = A
         self.preconditioner: Any = None
         self.setup_time = 0.0
@@ -285,7 +287,7 @@ class LinearSolver:
             try:
                 if _matches(entry.M, A):
                     entry.M.update(A)
-                    self._cached = entry
+                    entry.owner, self._cached, self._csr = self, entry, A
                     return entry.M
             finally:
                 entry.lock.release()
@@ -303,6 +305,7 @@ class LinearSolver:
                 M = make_preconditioner(name, A, **options)
         entry = _Cached(M, threading.Lock(), from_reference=self._reference is not None and M.updates > 0
                         if hasattr(M, "updates") else self._reference is not None)
+        entry.owner, self._csr = self, A
         with _CACHE_LOCK:
             _CACHE[key] = entry
             while len(_CACHE) > CACHE_SIZE:
@@ -331,6 +334,9 @@ class LinearSolver:
         lock = self._cached.lock if self._cached is not None else None
         if lock is not None:
             lock.acquire()
+            if self._cached.owner is not self:  # another solver re-set it up meanwhile: back to ours
+                M.update(self._csr)
+                self._cached.owner = self
         try:
             if method in ("cg", "pcg"):
                 apply_M = as_preconditioner_fn(M, self.system)

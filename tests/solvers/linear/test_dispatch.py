@@ -198,3 +198,17 @@ def test_a_network_bound_to_another_matrix_is_refused():
         solve(s.matrix, s.rhs, method="dcdm", preconditioner=net.bind(other.matrix, unknowns=other.unknowns))
     with pytest.raises(ValueError, match="a learned network is not a linear SPD preconditioner"):
         solve(s.matrix, s.rhs, method="pcg", preconditioner=net)
+
+
+def test_two_solvers_sharing_a_cached_hierarchy_each_solve_their_own_matrix():
+    clear_preconditioner_cache()
+    s1 = poisson_system((65, 65), a=np.random.default_rng(1).uniform(1, 12, (65, 65)))
+    s2 = poisson_system((65, 65), a=np.random.default_rng(2).uniform(1, 12, (65, 65)))
+    first = LinearSolver(s1.matrix, preconditioner="amg", rtol=1e-10)
+    second = LinearSolver(s2.matrix, preconditioner="amg", rtol=1e-10)  # re-sets up the shared hierarchy
+    assert first.preconditioner is second.preconditioner
+    x1, info1 = first.solve(s1.rhs)  # set up for s1 again before solving
+    assert abs(first.preconditioner._operators[0] - s1.matrix).max() == 0
+    alone = LinearSolver(s1.matrix, preconditioner="amg", rtol=1e-10, reuse=False)
+    assert info1.iterations <= alone.solve(s1.rhs)[1].iterations + 3
+    assert np.linalg.norm(s1.matrix @ x1 - s1.rhs) <= 1e-10 * np.linalg.norm(s1.rhs)
