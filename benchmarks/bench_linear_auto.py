@@ -5,8 +5,8 @@ coefficient, one thread, median of 3: the direct solver (SuperLU, factorise + so
 set up afresh (a single solve), AMG-PCG re-set-up on the pattern (the next sample of a dataset)
 and what ``method="auto"`` does, all to rtol 1e-10. The table shows, per family, the sizes at
 which the direct solver stops being the faster choice: the thresholds in
-:mod:`pdekit.solvers.linear.auto` come from this run (2D graphs: direct up to ~6,000 unknowns;
-3D: up to ~2,000).
+:mod:`pdekit.solvers.linear.auto` come from this run (2D graphs: direct up to ~10,000 unknowns;
+3D, or rows denser than 18 entries: up to ~2,000).
 
     PYTHONPATH=. .venv-bench/bin/python benchmarks/bench_linear_auto.py [--quick]
 """

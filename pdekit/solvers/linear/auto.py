@@ -16,14 +16,16 @@ import zlib
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["graph_dimension", "prefers_direct", "DIRECT_ALWAYS", "DIRECT_2D", "DIRECT_2D_REPEATED"]
+__all__ = ["graph_dimension", "prefers_direct", "DIRECT_ALWAYS", "DIRECT_2D", "DIRECT_2D_REPEATED", "DENSE_ROWS"]
 
 _LOCK = threading.Lock()
 #: measured crossovers of ``method="auto"`` (``benchmarks/bench_linear_auto.py``): below the first
 #: the direct solver wins in 2D and 3D, above the second AMG-PCG wins; in between the direct solver
 #: wins for two-dimensional matrix graphs only. For one matrix with many right-hand sides (time
 #: steps) one factorisation is amortised: 2D graphs take it up to ``DIRECT_2D_REPEATED`` unknowns.
-DIRECT_ALWAYS, DIRECT_2D, DIRECT_2D_REPEATED = 2_000, 6_000, 250_000
+DIRECT_ALWAYS, DIRECT_2D, DIRECT_2D_REPEATED = 2_000, 10_000, 250_000
+#: rows denser than this fill in like 3D ones whatever the graph reads (P2 tetrahedra: 22-27)
+DENSE_ROWS = 18.0
 _DIMENSIONS: collections.OrderedDict = collections.OrderedDict()
 
 
@@ -53,13 +55,16 @@ def prefers_direct(A: sp.spmatrix, *, repeated: bool = False) -> bool:
 
     Up to :data:`DIRECT_ALWAYS` unknowns: yes; above :data:`DIRECT_2D` (``DIRECT_2D_REPEATED``
     when the factorisation serves many right-hand sides, ``repeated=True``): no; in between,
-    yes when :func:`graph_dimension` is below 2.1 (computed once per sparsity pattern).
+    yes when the rows are not denser than :data:`DENSE_ROWS` and :func:`graph_dimension` is
+    below 2.1 (computed once per sparsity pattern).
     """
     n = A.shape[0]
     upper = DIRECT_2D_REPEATED if repeated else DIRECT_2D
     if n <= DIRECT_ALWAYS or n > upper:
         return n <= DIRECT_ALWAYS
     A = sp.csr_matrix(A)
+    if A.nnz / n > DENSE_ROWS:
+        return False
     key = (n, A.nnz, zlib.crc32(np.ascontiguousarray(A.indptr)), zlib.crc32(np.ascontiguousarray(A.indices)))
     with _LOCK:
         dim = _DIMENSIONS.get(key)

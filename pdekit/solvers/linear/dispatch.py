@@ -23,7 +23,7 @@ Methods
 ``"auto"`` (default)
     The fastest measured choice for the size (``benchmarks/bench_linear_auto.py``): the direct
     solver for small systems, AMG-preconditioned CG above them (see :func:`prefers_direct`:
-    up to 2,000 unknowns always, up to 6,000 when the matrix graph is two-dimensional, whose
+    up to 2,000 unknowns always, up to 10,000 when the matrix graph is two-dimensional, whose
     factorisation fills in far less than a 3D one's); with a network, DCDM; with another
     preconditioner, PCG (a name or pdekit's Preconditioner) or FCG (a callable).
 
@@ -45,12 +45,12 @@ preconditioners of at most :data:`CACHE_SIZE` patterns per process.
 Examples
 --------
 >>> import numpy as np, scipy.sparse as sp
->>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(100, 100))
->>> A = (sp.kron(sp.identity(100), T) + sp.kron(T, sp.identity(100))).tocsr()
->>> x, info = solve(A, np.ones(10_000), rtol=1e-10)
+>>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(120, 120))
+>>> A = (sp.kron(sp.identity(120), T) + sp.kron(T, sp.identity(120))).tocsr()
+>>> x, info = solve(A, np.ones(14_400), rtol=1e-10)
 >>> info.method, info.preconditioner, info.converged
 ('pcg', 'sa-amg', True)
->>> x, info = solve(A, np.ones(10_000), method="direct")
+>>> x, info = solve(A, np.ones(14_400), method="direct")
 >>> info.method, info.iterations, info.converged
 ('direct', 0, True)
 >>> 1.8 < graph_dimension(A) < 2.1, prefers_direct(A[:5000, :5000])

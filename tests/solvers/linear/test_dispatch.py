@@ -73,14 +73,19 @@ def test_dcdm_with_a_grid_network_and_a_callable():
 def test_auto_takes_the_measured_fastest_choice():
     small = laplacian_2d(30)
     assert solve(small, np.ones(900))[1].method == "direct"
-    big = laplacian_2d(90)  # 8,100 unknowns: above every direct limit
-    x, info = solve(big, np.ones(8100))
+    big = laplacian_2d(110)  # 12,100 unknowns: above every direct limit
+    x, info = solve(big, np.ones(12100))
     assert (info.method, info.preconditioner) == ("pcg", "sa-amg")
     plane = poisson_system((72, 72)).matrix  # 4,900 unknowns, 2D graph: direct
     cube = poisson_system((19, 19, 19)).matrix  # 4,913 unknowns, 3D graph: AMG
     assert graph_dimension(plane) < 2.1 < graph_dimension(cube)
     assert prefers_direct(plane) and not prefers_direct(cube)
     assert solve(cube, np.ones(cube.shape[0]))[1].method == "pcg"
+    from pdekit.meshes import unit_cube
+
+    V = fem.function_space(unit_cube(7), 2)  # P2 tetrahedra: 27 entries a row fill in like 3D
+    p2 = fem.condense(fem.stiffness_matrix(V, 1.0), fem.load_vector(V, 1.0), fem.dirichlet_dofs(V), 0.0).matrix
+    assert 2000 < p2.shape[0] < 10_000 and p2.nnz / p2.shape[0] > 18 and not prefers_direct(p2)
     assert solve(small, np.ones(900), preconditioner=lambda r: r)[1].method == "fcg(2)"
     assert solve(small, np.ones(900), preconditioner="jacobi")[1].method == "pcg"
 
