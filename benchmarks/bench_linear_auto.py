@@ -6,7 +6,8 @@ set up afresh (a single solve), AMG-PCG re-set-up on the pattern (the next sampl
 and what ``method="auto"`` does, all to rtol 1e-10. The table shows, per family, the sizes at
 which the direct solver stops being the faster choice: the thresholds in
 :mod:`pdekit.solvers.linear.auto` come from this run (2D graphs: direct up to ~10,000 unknowns;
-3D, or rows denser than 18 entries: up to ~2,000).
+3D, or rows denser than 18 entries: up to ~2,000; the next matrix of a pattern, whose AMG is only
+re-set-up: up to ~2,000 in every dimension).
 
     PYTHONPATH=. .venv-bench/bin/python benchmarks/bench_linear_auto.py [--quick]
 """

@@ -50,15 +50,19 @@ def graph_dimension(A: sp.spmatrix) -> float:
     return float(np.log2(np.count_nonzero(dc <= 2 * r) / np.count_nonzero(dc <= r)))
 
 
-def prefers_direct(A: sp.spmatrix, *, repeated: bool = False) -> bool:
+def prefers_direct(A: sp.spmatrix, *, repeated: bool = False, family: bool = False) -> bool:
     """Whether ``method="auto"`` takes the direct solver for ``A`` (see the module doc).
 
     Up to :data:`DIRECT_ALWAYS` unknowns: yes; above :data:`DIRECT_2D` (``DIRECT_2D_REPEATED``
     when the factorisation serves many right-hand sides, ``repeated=True``): no; in between,
     yes when the rows are not denser than :data:`DENSE_ROWS` and :func:`graph_dimension` is
-    below 2.1 (computed once per sparsity pattern).
+    below 2.1 (computed once per sparsity pattern). For a *family* of matrices on one pattern
+    (``family=True``: a dataset's samples, whose AMG is only re-set-up after the first), the
+    measured crossover is :data:`DIRECT_ALWAYS` whatever the dimension.
     """
     n = A.shape[0]
+    if family and not repeated:
+        return n <= DIRECT_ALWAYS
     upper = DIRECT_2D_REPEATED if repeated else DIRECT_2D
     if n <= DIRECT_ALWAYS or n > upper:
         return n <= DIRECT_ALWAYS

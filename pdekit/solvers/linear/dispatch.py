@@ -24,7 +24,9 @@ Methods
     The fastest measured choice for the size (``benchmarks/bench_linear_auto.py``): the direct
     solver for small systems, AMG-preconditioned CG above them (see :func:`prefers_direct`:
     up to 2,000 unknowns always, up to 10,000 when the matrix graph is two-dimensional, whose
-    factorisation fills in far less than a 3D one's); with a network, DCDM; with another
+    factorisation fills in far less than a 3D one's; for a family of matrices on one pattern,
+    given with ``reference=``, up to 2,000 only, since the AMG is then re-set-up, not rebuilt);
+    with a network, DCDM; with another
     preconditioner, PCG (a name or pdekit's Preconditioner) or FCG (a callable).
 
 Preconditioners
@@ -200,6 +202,9 @@ class LinearSolver:
     reference : sparse matrix or callable, optional
         A matrix with the sparsity pattern of ``A`` (or a function returning one) from which a
         named preconditioner is built when its pattern is not cached yet (see the module doc).
+        Giving one says that ``A`` is one of a family of matrices on this pattern (the samples
+        of a dataset): ``"auto"`` then uses the crossover of re-set-up AMG against the direct
+        solver (:func:`prefers_direct` ``family=True``).
     repeated : bool
         The solver will serve many right-hand sides (time steps): ``"auto"`` then weighs one
         factorisation against many iterative solves (:func:`prefers_direct` ``repeated=True``).
@@ -222,8 +227,8 @@ class LinearSolver:
         self.system = as_system(A, check_symmetry=check_symmetry)
         if self.system.n == 0:
             raise ValueError("A is empty (0 x 0): there is nothing to solve")
-        if method == "auto" and repeated and preconditioner is None and sp.issparse(A):
-            method = "direct" if prefers_direct(A, repeated=True) else "pcg"
+        if method == "auto" and (repeated or reference is not None) and preconditioner is None and sp.issparse(A):
+            method = "direct" if prefers_direct(A, repeated=repeated, family=reference is not None) else "pcg"
         self.method, spec = _choose(A, method, preconditioner)
         self.rtol, self.atol, self.maxiter, self.throw = rtol, atol, maxiter, bool(throw)
         self.reuse, self.k = bool(reuse), int(k)
@@ -429,7 +434,8 @@ def solve(A: Any, b: Any, *, method: str = "auto", preconditioner: Any = None, r
         Directions kept by ``"fcg"`` and ``"dcdm"``.
     reference : sparse matrix or callable, optional
         Build a named preconditioner's structure (AMG transfers) from this matrix of the same
-        pattern, e.g. the a = 1 operator, so that answers do not depend on earlier solves.
+        pattern, e.g. the a = 1 operator, so that answers do not depend on earlier solves; it
+        also tells ``"auto"`` that ``A`` belongs to a family of matrices on one pattern.
 
     Returns
     -------
