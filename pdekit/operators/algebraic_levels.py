@@ -39,9 +39,11 @@ class AlgebraicLevel:
         The off-diagonal entries of ``matrix`` (CSR order).
     couplings : (m,) float array
         ``a_ij / sqrt(a_ii a_jj)`` of those entries.
-    off_diagonal : (nnz,) bool array
-        Which stored entries of ``matrix`` are off the diagonal (a matrix with the pattern of
-        ``matrix`` is built by filling its data array).
+    off_diagonal : (m,) int array
+        Positions of those entries in ``matrix.data``; ``diagonal`` (n,) the positions of the
+        diagonal entries (a matrix with the pattern of ``matrix`` is built by filling its data).
+    coupling_scale : (m,) float array
+        ``(a_ii a_jj)^-1/2`` of the off-diagonal entries.
     prolongation : (n, n_coarse) scipy CSR or None
         Interpolation from the next coarser level (None on the coarsest).
     """
@@ -52,6 +54,8 @@ class AlgebraicLevel:
     cols: np.ndarray
     couplings: np.ndarray
     off_diagonal: np.ndarray
+    diagonal: np.ndarray
+    coupling_scale: np.ndarray
     prolongation: sp.csr_matrix | None = None
 
     @property
@@ -89,9 +93,11 @@ def _level(A: sp.csr_matrix) -> AlgebraicLevel:
         raise ValueError("the learned V-cycle needs an SPD matrix with a positive diagonal; found "
                          f"diagonal entry {d.min():.3g}")
     dis = 1.0 / np.sqrt(d)
-    off = rows != A.indices
+    on = rows == A.indices
+    off = np.flatnonzero(~on)
     rows, cols = rows[off], A.indices[off].astype(np.int64)
-    return AlgebraicLevel(A, dis, rows, cols, A.data[off] * dis[rows] * dis[cols], off)
+    scale = dis[rows] * dis[cols]
+    return AlgebraicLevel(A, dis, rows, cols, A.data[off] * scale, off, np.flatnonzero(on), scale)
 
 
 def build_algebraic_hierarchy(A: sp.spmatrix, *, coarse_size: int = 256, max_levels: int = 12) -> AlgebraicHierarchy:

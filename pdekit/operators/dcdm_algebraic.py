@@ -209,18 +209,16 @@ def krylov_step(cycle, A, r, dot):
 
 
 def _smoother_matrix(level, w: np.ndarray) -> sp.csr_matrix:
-    """``D^-1/2 (w_0 I + G) D^-1/2`` of one level as a CSR matrix."""
-    g = np.zeros_like(level.couplings)
-    power = np.ones_like(level.couplings)
-    for k in range(1, w.shape[0]):
-        power = power * level.couplings
-        g += w[k] * power
-    dis = level.inv_sqrt_diagonal
+    """``D^-1/2 (w_0 I + G) D^-1/2`` of one level as a CSR matrix with the level's pattern."""
+    c = level.couplings
+    g = w[-1] * c if w.shape[0] > 1 else np.zeros_like(c)
+    for k in range(w.shape[0] - 2, 0, -1):  # Horner: c (w_1 + c (w_2 + ...))
+        g = (g + w[k]) * c
     A = level.matrix
     data = np.empty_like(A.data)
-    data[level.off_diagonal] = g * dis[level.rows] * dis[level.cols]
-    data[~level.off_diagonal] = w[0] * dis * dis  # the diagonal entries, one per row in row order
-    return sp.csr_matrix((data, A.indices, A.indptr), shape=A.shape)
+    data[level.off_diagonal] = g * level.coupling_scale
+    data[level.diagonal] = w[0] * level.inv_sqrt_diagonal ** 2
+    return sp.csr_matrix((data, A.indices, A.indptr), shape=A.shape, copy=False)
 
 
 class BoundAlgebraicVCycle(BoundNetwork):
