@@ -13,7 +13,7 @@ _EXPORTS: dict[str, str] = {
     "LinearSolver": "dispatch",
     "prefers_direct": "auto",
     "graph_dimension": "auto",
-    "clear_preconditioner_cache": "dispatch",
+    "clear_preconditioner_cache": "pattern_cache",
     "DirectSolver": "direct",
     "cg": "krylov",
     "pcg": "krylov",

@@ -41,8 +41,9 @@ of the pattern, or from ``reference`` (a matrix of the same pattern, e.g. the a 
 or a function returning it): then every solve's answer is independent of which matrices came
 before, which keeps generated data reproducible whatever the order of the samples. Without a
 reference, when a re-set-up AMG needs clearly more iterations than the fresh one did
-(``max(fresh + 3, 1.5 fresh)``), the next solve rebuilds it. The cache holds the
-preconditioners of at most :data:`CACHE_SIZE` patterns per process.
+(``max(fresh + 3, 1.5 fresh)``), the next solve rebuilds it. The cache
+(:mod:`pdekit.solvers.linear.pattern_cache`) holds the preconditioners of at most
+:data:`~pdekit.solvers.linear.pattern_cache.CACHE_SIZE` patterns per process.
 
 Examples
 --------
@@ -61,11 +62,7 @@ Examples
 
 from __future__ import annotations
 
-import collections
-import dataclasses
-import threading
 import time
-import zlib
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -78,45 +75,13 @@ from pdekit.solvers.linear._common import SolveInfo, _is_torch, as_preconditione
 from pdekit.solvers.linear.auto import graph_dimension, prefers_direct  # noqa: F401  (graph_dimension: doctest)
 from pdekit.solvers.linear.direct import DirectSolver
 from pdekit.solvers.linear.krylov import flexible_cg, preconditioned_cg
+from pdekit.solvers.linear.pattern_cache import AMG_NAMES, cached_preconditioner
 from pdekit.solvers.linear.preconditioners import PRECONDITIONERS, make_preconditioner
 
-__all__ = ["solve", "LinearSolver", "clear_preconditioner_cache", "METHODS", "CACHE_SIZE"]
+__all__ = ["solve", "LinearSolver", "METHODS"]
 
 #: the methods of :func:`solve`
 METHODS = ("auto", "direct", "cg", "pcg", "fcg", "dcdm")
-#: sparsity patterns whose preconditioners are kept (per process)
-CACHE_SIZE = 4
-_AMG_NAMES = ("amg", "sa-amg", "rs-amg")
-# ---------------------------------------------------------------------- preconditioner cache
-@dataclasses.dataclass
-class _Cached:
-    M: Preconditioner
-    lock: threading.Lock
-    from_reference: bool = False
-    fresh_iterations: int | None = None
-    owner: Any = None  # the LinearSolver whose matrix ``M`` is currently set up for
-
-
-_CACHE: collections.OrderedDict = collections.OrderedDict()
-_CACHE_LOCK = threading.Lock()
-
-
-def clear_preconditioner_cache() -> None:
-    """Forget the preconditioners :func:`solve` keeps per sparsity pattern (``reuse=True``)."""
-    with _CACHE_LOCK:
-        _CACHE.clear()
-
-
-def _pattern_key(name: str, A: sp.csr_matrix, options: dict, from_reference: bool) -> tuple:
-    extra = tuple(sorted((k, zlib.crc32(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else repr(v))
-                         for k, v in options.items()))
-    return (name, from_reference, A.shape[0], A.nnz, zlib.crc32(A.indptr), zlib.crc32(A.indices), extra)
-
-
-def _matches(M: Preconditioner, A: sp.csr_matrix) -> bool:
-    same = getattr(M, "same_pattern", None)
-    return M.shape == A.shape and (same is None or same(A))
-
 
 # ---------------------------------------------------------------------- method choice
 def _is_network(p: Any) -> bool:
@@ -236,7 +201,7 @@ class LinearSolver:
         self._options = {} if near_null_space is None else {"near_null_space": np.asarray(near_null_space)}
         self._spec = spec
         self._reference = reference
-        self._cached: _Cached | None = None
+        self._cached = None  # a CachedPreconditioner when the preconditioner is kept per pattern
         self._csr = None
         self._A = A
         self.preconditioner: Any = None
@@ -280,43 +245,12 @@ class LinearSolver:
                                 f"{type(A).__name__} (use 'jacobi', or pass a Preconditioner)")
             return make_preconditioner(name, A)
         A = as_csr_matrix(A)
-        options = self._options if name in _AMG_NAMES else {}
+        options = self._options if name in AMG_NAMES else {}
         if not self.reuse:
             return make_preconditioner(name, A, **options)
-        key = _pattern_key(name, A, options, self._reference is not None)
-        with _CACHE_LOCK:
-            entry = _CACHE.get(key)
-            if entry is not None:
-                _CACHE.move_to_end(key)
-        if entry is not None and entry.lock.acquire(blocking=False):
-            try:
-                if _matches(entry.M, A):
-                    entry.M.update(A)
-                    entry.owner, self._cached, self._csr = self, entry, A
-                    return entry.M
-            finally:
-                entry.lock.release()
-        if self._reference is None:
-            M = make_preconditioner(name, A, **options)
-        else:
-            reference = self._reference() if callable(self._reference) else self._reference
-            reference = as_csr_matrix(reference, "reference")
-            if reference.shape != A.shape:
-                raise ValueError(f"reference must have the shape {A.shape} of A; got {reference.shape}")
-            M = make_preconditioner(name, reference, **options)
-            try:
-                M.update(A)
-            except ValueError:  # the reference's pattern differs (entries that cancelled): use A's own
-                M = make_preconditioner(name, A, **options)
-        entry = _Cached(M, threading.Lock(), from_reference=self._reference is not None and M.updates > 0
-                        if hasattr(M, "updates") else self._reference is not None)
-        entry.owner, self._csr = self, A
-        with _CACHE_LOCK:
-            _CACHE[key] = entry
-            while len(_CACHE) > CACHE_SIZE:
-                _CACHE.popitem(last=False)
-        self._cached = entry
-        return M
+        self._cached = cached_preconditioner(name, A, options, self._reference, owner=self)
+        self._csr = A
+        return self._cached.M
 
     def update(self, A: Any) -> "LinearSolver":
         """Prepare for new values of the matrix (same size, and same sparsity pattern for a
@@ -358,26 +292,11 @@ class LinearSolver:
             if lock is not None:
                 lock.release()
         info.preconditioner = _describe(self._spec, M)
-        self._watch_reuse(info)
+        if self._cached is not None and isinstance(self._spec, str):
+            self._cached.watch(info)
         return finish(info, x, info.status, throw=self.throw)
 
     __call__ = solve
-
-    def _watch_reuse(self, info: SolveInfo) -> None:
-        """Record the fresh AMG's iterations; drop a re-set-up one that has clearly degraded."""
-        entry = self._cached
-        if entry is None or entry.from_reference or not isinstance(self._spec, str) or self._spec not in _AMG_NAMES:
-            return
-        if entry.M.updates == 0 or entry.fresh_iterations is None:
-            if info.converged:
-                entry.fresh_iterations = info.iterations
-            return
-        fresh = entry.fresh_iterations
-        if info.iterations > max(fresh + 3, 1.5 * fresh):
-            with _CACHE_LOCK:
-                for key, value in list(_CACHE.items()):
-                    if value is entry:
-                        del _CACHE[key]
 
 
 def _describe(spec: Any, M: Any) -> str:

@@ -14,7 +14,7 @@ from pdekit.solvers import fem
 from pdekit.solvers.fd import poisson_system
 from pdekit.solvers.linear import (ConvergenceError, ConvergenceWarning, LinearSolver, clear_preconditioner_cache,
                                    graph_dimension, ic0, jacobi, prefers_direct, solve)
-from pdekit.solvers.linear import dispatch  # the pattern cache
+from pdekit.solvers.linear import pattern_cache
 from tests.solvers.linear._systems import laplacian_2d
 
 
@@ -123,13 +123,13 @@ def test_a_degraded_re_set_up_hierarchy_is_rebuilt():
     s1 = poisson_system((65, 65))
     s2 = poisson_system((65, 65), a=np.random.default_rng(3).uniform(1, 12, (65, 65)))
     solve(s1.matrix, s1.rhs, preconditioner="amg")
-    (entry,) = dispatch._CACHE.values()
+    (entry,) = pattern_cache._CACHE.values()
     assert entry.fresh_iterations is not None
     entry.fresh_iterations = 1  # pretend the fresh hierarchy needed one iteration
     solve(s2.matrix, s2.rhs, preconditioner="amg")  # re-set-up: more than max(1 + 3, 1.5): dropped
-    assert not dispatch._CACHE
+    assert not pattern_cache._CACHE
     solve(s2.matrix, s2.rhs, preconditioner="amg")
-    (entry,) = dispatch._CACHE.values()
+    (entry,) = pattern_cache._CACHE.values()
     assert entry.M.updates == 0
 
 
