@@ -3,9 +3,12 @@
 One sample of the FNO Darcy set: a Neumann GRF (alpha 2, tau 3) thresholded to a = 12 / 3,
 then -div(a grad u) = 1 on the unit square, u = 0 on the boundary, on the s x s node grid.
 
-* pdekit: ``gaussian_random_field`` + ``threshold_coefficient`` + ``fd.darcy(a,
-  method="auto")`` (5-point scheme, cached CSR pattern, SA-AMG prolongators cached per grid
-  with Galerkin coarse operators per sample, CG to rtol 1e-10; sparse LU on small grids).
+* pdekit: ``gaussian_random_field`` + ``threshold_coefficient`` + ``fd.darcy(a)`` with its
+  defaults, the call ``pdekit generate darcy`` makes (5-point scheme, cached CSR pattern,
+  ``solver="auto"``: SA-AMG transfers built once per grid from the a = 1 operator and re-set-up
+  per sample, PCG to rtol 1e-10; sparse LU on small grids). Beside it the same call with
+  ``preconditioner=pretrained("dcdm-poisson-2d")`` (deep conjugate directions, the network bound
+  to every sample's matrix), what ``--preconditioner dcdm-poisson-2d`` runs.
 * competitor, what a user would otherwise write: the same GRF and coefficient, P1 finite
   elements of scikit-fem on the same grid (``MeshTri.init_tensor``, two triangles per cell,
   coefficient interpolated at the nodes), ``condense`` on the boundary, then either pyamg
@@ -38,9 +41,10 @@ import scipy  # noqa: E402
 import scipy.sparse as sp  # noqa: E402
 import scipy.sparse.linalg as spla  # noqa: E402
 
-from pdekit.solvers.fd import _darcy, darcy, poisson  # noqa: E402
+from pdekit.solvers.fd import darcy, poisson_system  # noqa: E402
+from pdekit.solvers.linear import solve  # noqa: E402
 from pdekit.solvers.random_fields import gaussian_random_field, threshold_coefficient  # noqa: E402
-from _record import write_record
+from _record import write_record  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 TARGET = 3.0
@@ -53,32 +57,28 @@ def coefficient(s: int, rng: np.random.Generator) -> np.ndarray:
 
 
 class Pdekit:
-    """pdekit's generator, with its per-sample time split into assembly and solve."""
+    """pdekit's generator call, end to end, and the same work split into assembly and solve."""
 
-    def __init__(self, s: int):
+    def __init__(self, s: int, preconditioner=None):
+        self.preconditioner = preconditioner
         t = time.perf_counter()
-        darcy(np.ones((s, s)), method="auto")  # builds the pattern (and AMG transfers)
+        darcy(np.ones((s, s)), preconditioner=preconditioner)  # pattern (and AMG transfers)
         self.setup = time.perf_counter() - t
         self.s = s
+        self.reference = poisson_system((s, s)).matrix  # a = 1: what darcy builds its AMG from
 
     def sample(self, a: np.ndarray):
+        """Assembly (poisson_system) and solve (linear.solve, the default darcy's choices)."""
         t0 = time.perf_counter()
-        shape, pattern = poisson._prepare(a.shape, "dirichlet", None, "harmonic")
-        data = poisson._matrix_data(pattern, poisson._check_coefficient(a, shape), "harmonic")
-        n = pattern.n
-        matrix = sp.csr_matrix((data, pattern.indices, pattern.indptr), shape=(n, n))
-        rhs = pattern.volume[pattern.unknowns].copy()
+        system = poisson_system(a.shape, a=a)
         t1 = time.perf_counter()
-        method = "direct" if n <= _darcy._DIRECT_MAX[2] else "amg"
-        x = _darcy.solve_spd(matrix, rhs, method=method, rtol=RTOL,
-                             reference=lambda: None, cache_key=("darcy",) + pattern.key)
-        u = np.zeros(shape)
-        u[pattern.unknowns] = x
-        t2 = time.perf_counter()
-        return u, t1 - t0, t2 - t1
+        x, info = solve(system.matrix, system.rhs, rtol=RTOL, check_symmetry=False,
+                        preconditioner=self.preconditioner, unknowns=system.unknowns, reference=self.reference)
+        u = system.to_grid(x)
+        return u, t1 - t0, time.perf_counter() - t1, info
 
     def end_to_end(self, a: np.ndarray) -> np.ndarray:
-        return darcy(a, method="auto", rtol=RTOL)
+        return darcy(a, rtol=RTOL, preconditioner=self.preconditioner)
 
 
 class ScikitFem:
@@ -130,21 +130,26 @@ class ScikitFem:
         return u, t1 - t0, t2 - t1
 
 
-def bench_size(s: int, n_samples: int, warmup: int, seed: int, with_spsolve: bool) -> dict:
+def bench_size(s: int, n_samples: int, warmup: int, seed: int, with_spsolve: bool, network) -> dict:
     rng = np.random.default_rng(seed)
-    ours, theirs = Pdekit(s), ScikitFem(s)
+    ours = {"pdekit": Pdekit(s), "pdekit+dcdm-poisson-2d": Pdekit(s, network)}
+    theirs = ScikitFem(s)
     solvers = ["pyamg"] + (["spsolve"] if with_spsolve else [])
-    rows = {"pdekit": [], **{f"skfem+{k}": [] for k in solvers}}
-    grf_times, diffs = [], []
+    rows = {**{k: [] for k in ours}, **{f"skfem+{k}": [] for k in solvers}}
+    methods, grf_times, diffs = {}, [], []
     for i in range(warmup + n_samples):
         t = time.perf_counter()
         a = coefficient(s, rng)
         t_grf = time.perf_counter() - t
-        t = time.perf_counter()
-        u_ours = ours.end_to_end(a)
-        t_total = time.perf_counter() - t
-        u_split, t_asm, t_solve = ours.sample(a)
-        entries = {"pdekit": (t_asm, t_solve, t_total)}
+        entries, outputs = {}, {}
+        for name, pipeline in ours.items():
+            t = time.perf_counter()
+            outputs[name] = pipeline.end_to_end(a)
+            t_total = time.perf_counter() - t
+            u_split, t_asm, t_solve, info = pipeline.sample(a)
+            methods[name] = f"{info.method} + {info.preconditioner}"
+            entries[name] = (t_asm, t_solve, t_total)
+            assert np.allclose(outputs[name], u_split, rtol=1e-6, atol=1e-9)
         for k in solvers:
             u_fem, t_asm_f, t_solve_f = theirs.sample(a, k)
             entries[f"skfem+{k}"] = (t_asm_f, t_solve_f, t_asm_f + t_solve_f)
@@ -152,22 +157,25 @@ def bench_size(s: int, n_samples: int, warmup: int, seed: int, with_spsolve: boo
             grf_times.append(t_grf)
             for k, v in entries.items():
                 rows[k].append(v)
-            diffs.append(np.linalg.norm(u_ours - u_fem) / np.linalg.norm(u_fem))
-            assert np.allclose(u_ours, u_split, rtol=1e-6, atol=1e-9)
+            diffs.append(np.linalg.norm(outputs["pdekit"] - u_fem) / np.linalg.norm(u_fem))
+            assert np.allclose(outputs["pdekit"], outputs["pdekit+dcdm-poisson-2d"], rtol=1e-6,
+                               atol=1e-8 * np.abs(outputs["pdekit"]).max())
     t_grf = float(np.median(grf_times))
     out = {"s": s, "unknowns": (s - 2) ** 2, "n_samples": n_samples, "grf_s": t_grf,
-           "rel_l2_pdekit_vs_p1": float(np.median(diffs)), "pipelines": {}}
+           "rel_l2_pdekit_vs_p1": float(np.median(diffs)), "pdekit_methods": methods, "pipelines": {}}
     for k, v in rows.items():
         v = np.array(v)
         total = float(np.median(v[:, 2])) + t_grf
         out["pipelines"][k] = {
-            "setup_s": ours.setup if k == "pdekit" else theirs.setup,
+            "setup_s": ours[k].setup if k in ours else theirs.setup,
             "assembly_s": float(np.median(v[:, 0])), "solve_s": float(np.median(v[:, 1])),
             "per_sample_s": total, "samples_per_s": 1.0 / total,
         }
-    best = max((k for k in rows if k != "pdekit"), key=lambda k: out["pipelines"][k]["samples_per_s"])
+    best = max((k for k in rows if k not in ours), key=lambda k: out["pipelines"][k]["samples_per_s"])
     out["best_competitor"] = best
-    out["speedup"] = out["pipelines"]["pdekit"]["samples_per_s"] / out["pipelines"][best]["samples_per_s"]
+    for k in ours:
+        out[f"speedup_{k}"] = out["pipelines"][k]["samples_per_s"] / out["pipelines"][best]["samples_per_s"]
+    out["speedup"] = out["speedup_pdekit"]
     out["meets_target"] = out["speedup"] >= TARGET
     return out
 
@@ -183,24 +191,31 @@ def main(argv=None) -> int:
     sizes = args.sizes or ([85, 129] if args.quick else [85, 256, 421])
     import pyamg
     import skfem
+    import torch
 
+    from pdekit.operators import pretrained
+
+    torch.set_num_threads(1)
+    network = pretrained("dcdm-poisson-2d")
     results = []
     for s in sizes:
         n = args.samples or (5 if args.quick else (15 if s <= 128 else 7))
-        results.append(bench_size(s, n, warmup=2, seed=args.seed, with_spsolve=s <= 300))
-    print(f"Darcy generation, FNO setting; threads = 1; target pdekit >= {TARGET:g}x best competitor")
-    print(f"{'s':>4} {'pipeline':>14} {'setup s':>8} {'assemble s':>10} {'solve s':>9} "
+        results.append(bench_size(s, n, warmup=2, seed=args.seed, with_spsolve=s <= 300, network=network))
+    print(f"Darcy generation, FNO setting; threads = 1; target pdekit (defaults) >= {TARGET:g}x best competitor")
+    print(f"{'s':>4} {'pipeline':>24} {'setup s':>8} {'assemble s':>10} {'solve s':>9} "
           f"{'sample s':>9} {'samples/s':>9}")
     for r in results:
         for k, v in r["pipelines"].items():
-            print(f"{r['s']:>4} {k:>14} {v['setup_s']:8.3f} {v['assembly_s']:10.4f} {v['solve_s']:9.4f} "
+            print(f"{r['s']:>4} {k:>24} {v['setup_s']:8.3f} {v['assembly_s']:10.4f} {v['solve_s']:9.4f} "
                   f"{v['per_sample_s']:9.4f} {v['samples_per_s']:9.1f}")
         flag = "ok" if r["meets_target"] else "MISS"
-        print(f"{r['s']:>4} speedup vs {r['best_competitor']}: {r['speedup']:.2f}x [{flag}]; GRF "
-              f"{r['grf_s'] * 1e3:.1f} ms in every sample; rel. L2(pdekit FD - skfem P1) "
-              f"{r['rel_l2_pdekit_vs_p1']:.2e}")
+        print(f"{r['s']:>4} defaults ({r['pdekit_methods']['pdekit']}) vs {r['best_competitor']}: "
+              f"{r['speedup']:.2f}x [{flag}]; with dcdm-poisson-2d: "
+              f"{r['speedup_pdekit+dcdm-poisson-2d']:.2f}x; GRF {r['grf_s'] * 1e3:.1f} ms in every sample; "
+              f"rel. L2(pdekit FD - skfem P1) {r['rel_l2_pdekit_vs_p1']:.2e}")
     record = {
-        "benchmark": "darcy_generation", "threads": 1, "rtol": RTOL, "target_speedup": TARGET,
+        "benchmark": "darcy_generation", "threads": 1, "torch_threads": torch.get_num_threads(),
+        "rtol": RTOL, "target_speedup": TARGET, "load_average": os.getloadavg(),
         "python": sys.version.split()[0], "platform": platform.platform(),
         "versions": {"numpy": np.__version__, "scipy": scipy.__version__,
                      "pyamg": pyamg.__version__, "scikit-fem": skfem.__version__},

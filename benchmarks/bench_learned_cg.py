@@ -6,14 +6,23 @@ sides and (for some) a piecewise-constant Darcy coefficient, drawn with a seed t
 never used, plus the plain Dirichlet Poisson problem of the reference figures. Every solver
 runs to a true relative residual of 1e-8; the iterations and time at which 1e-4 and 1e-6 were
 first reached are read from the same residual history, which holds true residuals
-``||b - A x_k|| / ||b||`` (every solver pays one extra SpMV per iteration for them). Setup (IC(0) factorisation, AMG
-hierarchy, network binding = its Galerkin hierarchy) and solve are timed apart. Runs under a
+``||b - A x_k|| / ||b||`` (every solver pays one extra SpMV per iteration for them). SA-AMG-PCG
+is pyamg's own hierarchy and V-cycle (symmetric Gauss-Seidel) as the preconditioner of the same
+PCG. Setup (IC(0) factorisation, AMG hierarchy, network binding = its Galerkin hierarchy) and
+solve are timed apart. Runs under a
 second are repeated (median of 5 after a warm-up), runs under 30 s median of 3, longer runs
-once (the machines are shared: compare ratios within one run). An unstructured P1 FEM system (disk mesh)
-shows what happens where a grid network does not apply.
+once (the machines are shared: compare ratios within one run).
 
-Usage: ``python benchmarks/bench_learned_cg.py [--quick] [--skip-slow]``; JSON goes to
-``benchmarks/results/bench_learned_cg.json``.
+Unstructured FEM, where a grid network has no grid: ``-div(a grad u) = 1`` on the disk and on
+the L-shape (shapes the networks never saw in training), ``a`` a 12/3 thresholded random field
+(held-out seed), P1 and P2, each on three meshes (a base mesh and two uniform refinements: 16x
+the unknowns from the coarsest to the finest, the same range for P1 and P2). DCDM runs with the
+shipped ``dcdm-algebraic`` network and with the same architecture untrained (what training buys),
+against SA-AMG-PCG with pyamg's own hierarchy and V-cycle (symmetric Gauss-Seidel, the default)
+as the preconditioner of the same PCG, all to 1e-8.
+
+Usage: ``python benchmarks/bench_learned_cg.py [--quick] [--skip-slow] [--fem-only]``; JSON goes
+to ``benchmarks/results/bench_learned_cg.json``.
 """
 
 from __future__ import annotations
@@ -36,7 +45,7 @@ import torch  # noqa: E402
 from pdekit.operators import pretrained  # noqa: E402
 from pdekit.operators.pretrained_networks import pretrained_card  # noqa: E402
 from pdekit.solvers.fd import poisson_system  # noqa: E402
-from pdekit.solvers.linear import ConvergenceWarning, amg, cg, dcdm, ic0, pcg  # noqa: E402
+from pdekit.solvers.linear import ConvergenceWarning, cg, dcdm, ic0, pcg  # noqa: E402
 from pdekit.training.dcdm import random_grid_system  # noqa: E402
 from _record import write_record
 
@@ -86,16 +95,54 @@ def _systems(quick: bool):
     return out
 
 
-def _fem_system(quick: bool):
-    try:
-        from pdekit.meshes import disk
-        from pdekit.solvers.fem import (condense, dirichlet_dofs, function_space, load_vector,
-                                        stiffness_matrix)
-    except ImportError as err:  # pragma: no cover - FEM not present
-        return None, f"pdekit.solvers.fem unavailable ({err})"
-    space = function_space(disk(60 if quick else 400), 1)
-    system = condense(stiffness_matrix(space, 1.0), load_vector(space, 1.0), dirichlet_dofs(space), 0.0)
-    return system, None
+def _fem_series(quick: bool):
+    """(name, [(label, A, b), ...] coarsest to finest) for the disk and L-shape, P1 and P2."""
+    from pdekit.meshes import cell_centroids, disk, l_shape, refine
+    from pdekit.solvers import fem
+    from pdekit.solvers.random_fields import draw_random_field, threshold_coefficient
+
+    out = []
+    for shape, build in (("disk", disk), ("L-shape", l_shape)):
+        for degree in (1, 2):
+            base = build((16 if quick else 64) // degree)  # P2 on half the cells: the same unknowns
+            series = []
+            for level in range(3):
+                mesh = refine(base, level) if level else base
+                V = fem.function_space(mesh, degree)
+                field = draw_random_field(np.random.default_rng(HELD_OUT_SEED), 2, length_scale=0.2)
+                a = threshold_coefficient(field(cell_centroids(mesh.points, mesh.cells).T), high=12.0, low=3.0)
+                s = fem.condense(fem.stiffness_matrix(V, a), fem.load_vector(V, 1.0), fem.dirichlet_dofs(V), 0.0)
+                series.append((f"P{degree} FEM {shape} r{level}", s.matrix, s.rhs))
+            out.append((f"P{degree} FEM {shape}", series))
+    return out
+
+
+def bench_fem(name, A, b, networks):
+    cases = [("SA-AMG-PCG (pyamg)", lambda: _pyamg_cycle(A), lambda M: pcg(A, b, rtol=1e-8, M=M, maxiter=500)[1])]
+    for label, net in networks:
+        cases.append((label, lambda net=net: net.bind(A), lambda M: dcdm(A, b, network=M, rtol=1e-8, maxiter=500)[1]))
+    rows = []
+    for label, setup_fn, solve_fn in cases:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            setup, info, M = _run(setup_fn, solve_fn)
+        row = {"problem": name, "method": label, "n": A.shape[0], "setup_s": setup, "converged": info.converged,
+               "precond_s": info.preconditioner_time}
+        for tol in TOLS:
+            it, t = _at_tol(info, tol)
+            row[f"it@{tol:g}"], row[f"solve_s@{tol:g}"] = it, t
+            row[f"total_s@{tol:g}"] = None if t is None else setup + t
+        if hasattr(M, "spmv_equivalents"):
+            row["network_spmv"] = M.spmv_equivalents
+        rows.append(row)
+    return rows
+
+
+def _pyamg_cycle(A):
+    """pyamg's own smoothed-aggregation hierarchy and V-cycle (symmetric Gauss-Seidel), as PCG's M."""
+    import pyamg
+
+    return pyamg.smoothed_aggregation_solver(A).aspreconditioner(cycle="V")
 
 
 def bench_one(name, ndim, A, b, unknowns, *, skip_slow: bool, networks):
@@ -103,7 +150,7 @@ def bench_one(name, ndim, A, b, unknowns, *, skip_slow: bool, networks):
     n = A.shape[0]
     cases = [("CG", lambda: None, lambda M: cg(A, b, rtol=1e-8, maxiter=20000)[1]),
              ("IC(0)-PCG", lambda: ic0(A), lambda M: pcg(A, b, rtol=1e-8, M=M, maxiter=20000)[1]),
-             ("SA-AMG-PCG", lambda: amg(A), lambda M: pcg(A, b, rtol=1e-8, M=M)[1])]
+             ("SA-AMG-PCG", lambda: _pyamg_cycle(A), lambda M: pcg(A, b, rtol=1e-8, M=M)[1])]
     if unknowns is not None:
         for label, net in networks[ndim]:
             cases.append((label, lambda net=net: net.bind(A, unknowns=unknowns),
@@ -124,8 +171,7 @@ def bench_one(name, ndim, A, b, unknowns, *, skip_slow: bool, networks):
             row[f"total_s@{tol:g}"] = None if t is None else setup + t
         if hasattr(M, "spmv_equivalents"):
             row["network_spmv"] = M.spmv_equivalents
-        if hasattr(M, "operator_complexity"):
-            row["amg_levels"], row["amg_complexity"] = M.levels, M.operator_complexity
+
         rows.append(row)
     return rows
 
@@ -162,7 +208,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     parser.add_argument("--skip-slow", action="store_true", help="skip CG and IC(0) above 600k unknowns")
-    parser.add_argument("--fem-only", action="store_true", help="run only the unstructured P1 FEM case")
+    parser.add_argument("--fem-only", action="store_true",
+                        help="run only the unstructured FEM series (record: bench_learned_cg_fem.json)")
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "bench_learned_cg.json"))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -170,11 +217,14 @@ def main(argv=None):
     for d in (2, 3):  # the same architecture before training: what training buys
         base = networks[d][0][1]
         networks[d].append(("DCDM untrained", type(base)(**base.config)))
+    algebraic = pretrained("dcdm-algebraic")
+    fem_networks = [("DCDM(2) dcdm-algebraic", algebraic),
+                    ("DCDM algebraic untrained", type(algebraic)(**algebraic.config))]
     warm = poisson_system((17, 17))
     cg(warm.matrix, warm.rhs)
     dcdm(warm.matrix, warm.rhs, network=networks[2][0][1].bind(warm.matrix, unknowns=warm.unknowns))
     rows, extra = [], {}
-    for name, ndim, s in ([] if args.fem_only else _systems(args.quick)):
+    for name, ndim, s in ([] if args.fem_only else _systems(args.quick)):  # grids
         rng = np.random.default_rng(7)
         b = s.rhs if "poisson" in name else rng.normal(size=s.matrix.shape[0])
         new = bench_one(name, ndim, s.matrix, b, s.unknowns, skip_slow=args.skip_slow, networks=networks)
@@ -189,27 +239,54 @@ def main(argv=None):
         rows += new
         print_table(new)
         print(flush=True)
-    fem, why = _fem_system(args.quick)
-    if fem is not None:
-        rows += bench_one("P1 FEM disk", 2, fem.matrix, fem.rhs, None, skip_slow=args.skip_slow,
-                          networks=networks)
-        rows.append({"problem": "P1 FEM disk", "method": "DCDM(2) VCycleNet", "n": fem.matrix.shape[0],
-                     "skipped": "unstructured mesh: a grid network has no grid; use SA-AMG-PCG"})
-        print_table(rows[-4:])
-    else:
-        extra["fem"] = why
+    fem_rows = []
+    for series_name, series in _fem_series(args.quick):
+        for name, A, b in series:
+            new = bench_fem(name, A, b, fem_networks)
+            fem_rows += new
+            print_table(new)
+        print(flush=True)
+    rows += fem_rows
+    extra["fem_summary"] = analyse_fem(fem_rows)
+    print("\n".join(extra["fem_summary"]["lines"]))
     cards = {d: pretrained_card(f"dcdm-poisson-{d}d") for d in (2, 3)}
+    extra["algebraic_training"] = {k: pretrained_card("dcdm-algebraic")[k]
+                                   for k in ("total_seconds", "train_seconds", "final_loss", "n_parameters")}
     summary = analyse(rows, cards)
     print("\n" + "\n".join(summary["lines"]))
-    out = Path(args.out)
+    out = Path(args.out if not args.fem_only else str(args.out).replace(".json", "_fem.json"))
     out.parent.mkdir(parents=True, exist_ok=True)
     record = {"threads": {"omp": os.environ.get("OMP_NUM_THREADS"), "torch": torch.get_num_threads()},
+              "load_average": os.getloadavg(),
               "quick": args.quick, "rows": rows, "training": {d: {k: cards[d][k] for k in
                                                                   ("total_seconds", "train_seconds", "final_loss")}
                                                               for d in cards},
               "summary": summary, **extra}
     write_record(out, record, indent=1, default=float)
     print(f"\nwrote {out}")
+
+
+def analyse_fem(rows):
+    """Per series: DCDM-algebraic iterations against pyamg's at 1e-8, growth, total time at the finest."""
+    lines, checks = [], {}
+    by = {(r["problem"], r["method"]): r for r in rows}
+    for series in sorted({r["problem"].rsplit(" r", 1)[0] for r in rows}):
+        probs = sorted({r["problem"] for r in rows if r["problem"].startswith(series + " r")})
+        learned = [by[(p, "DCDM(2) dcdm-algebraic")]["it@1e-08"] for p in probs]
+        untrained = [by[(p, "DCDM algebraic untrained")]["it@1e-08"] for p in probs]
+        amg_its = [by[(p, "SA-AMG-PCG (pyamg)")]["it@1e-08"] for p in probs]
+        finest = probs[-1]
+        t_dcdm = by[(finest, "DCDM(2) dcdm-algebraic")]["total_s@1e-08"]
+        t_amg = by[(finest, "SA-AMG-PCG (pyamg)")]["total_s@1e-08"]
+        ok_its = None not in learned and None not in amg_its and all(a <= b for a, b in zip(learned, amg_its))
+        growth = learned[-1] / learned[0] if None not in learned else None
+        checks[series] = {"iterations_le_pyamg": ok_its, "growth": growth, "growth_le_1.3": growth is not None and growth <= 1.3,
+                          "total_s_finest": t_dcdm, "pyamg_total_s_finest": t_amg,
+                          "time_le_pyamg": t_dcdm is not None and t_amg is not None and t_dcdm <= t_amg}
+        lines.append(f"{series}: DCDM-algebraic iterations to 1e-8 {learned} (untrained {untrained}; pyamg SA-AMG-PCG "
+                     f"{amg_its}); growth {growth:.2f}x (target <= 1.3x); total at the finest "
+                     f"{t_dcdm:.3f}s vs pyamg {t_amg:.3f}s (ratio {t_dcdm / t_amg:.2f})")
+    return {"lines": lines, "checks": checks}
 
 
 def analyse(rows, cards):
@@ -235,7 +312,7 @@ def analyse(rows, cards):
             lines.append(f"{p}: total to 1e-6 DCDM {d['total_s@1e-06']:.3f}s vs SA-AMG {a['total_s@1e-06']:.3f}s "
                          f"(ratio {d['total_s@1e-06'] / a['total_s@1e-06']:.2f}); training "
                          f"{card['total_seconds']:.0f}s -> {even}")
-    lines.append(f"training cost of both shipped networks: {train:.0f} s on one CPU thread")
+    lines.append(f"training cost of the two grid networks: {train:.0f} s on one CPU thread")
     return {"lines": lines}
 
 

@@ -34,7 +34,7 @@ _EXPORTS: dict[str, str] = {
     "reachable_resolutions": "strides",
     "save_system": "systems",
     "load_system": "systems",
-    "SystemFileError": "systems",
+    "SystemFileError": "matrix_market",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

@@ -4,7 +4,7 @@ scipy's reader (``scipy.io.mmread``, a compiled parser) trusts the file: a corru
 entries than the header declares, say) made it crash the interpreter in pdekit's fuzz tests. This
 reader parses the header in Python and the body with :func:`numpy.loadtxt`, then checks the
 count of entries, every index and every value before it builds anything, so a broken file
-raises :class:`~pdekit.data.systems.SystemFileError` and never reaches compiled code unchecked.
+raises :class:`SystemFileError` and never reaches compiled code unchecked.
 
 Supported: ``matrix coordinate|array`` with field ``real``, ``double`` or ``integer`` and
 symmetry ``general``, ``symmetric``, ``skew-symmetric`` or ``hermitian`` (real, so symmetric).
@@ -28,15 +28,18 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["read_matrix_market"]
+__all__ = ["read_matrix_market", "SystemFileError"]
 
 _FIELDS = ("real", "double", "integer")
 _SYMMETRIES = ("general", "symmetric", "skew-symmetric", "hermitian")
 
 
-def _error(path, message: str) -> Exception:
-    from pdekit.data.systems import SystemFileError
+class SystemFileError(ValueError):
+    """A system or right-hand-side file is unreadable, corrupted or inconsistent (also raised by
+    :func:`pdekit.data.load_system`)."""
 
+
+def _error(path, message: str) -> Exception:
     return SystemFileError(f"{str(path)!r}: {message}")
 
 

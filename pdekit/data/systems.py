@@ -43,15 +43,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from pdekit.data.matrix_market import SystemFileError, read_matrix_market
+
 __all__ = ["save_system", "load_system", "load_vector", "checked_sparse", "SystemFileError"]
 
 #: suffixes :func:`load_system` reads
 SYSTEM_SUFFIXES = (".npz", ".mtx")
 _NPZ_KEYS = ("data", "indices", "indptr", "shape")
-
-
-class SystemFileError(ValueError):
-    """A system or right-hand-side file is unreadable, corrupted or inconsistent."""
 
 
 def _where(path) -> str:
@@ -222,8 +220,6 @@ def _read_npz(p: Path) -> tuple[sp.csr_matrix, np.ndarray | None, np.ndarray | N
 
 
 def _matrix_from_mtx(p: Path) -> sp.csr_matrix:
-    from pdekit.data.matrix_market import read_matrix_market
-
     M = sp.csr_matrix(read_matrix_market(p))
     return checked_sparse(M.data, M.indices, M.indptr, np.array(M.shape), source=_where(p))
 
@@ -243,8 +239,6 @@ def load_vector(path: str | os.PathLike, n: int | None = None) -> np.ndarray:
         raise FileNotFoundError(f"no right-hand side file at {_where(path)}")
     where = _where(p)
     if p.suffix == ".mtx":
-        from pdekit.data.matrix_market import read_matrix_market
-
         v = read_matrix_market(p)
         v = v.toarray() if sp.issparse(v) else v
     else:

@@ -12,6 +12,8 @@ from pdekit._lazy import attach
 _EXPORTS: dict[str, str] = {
     "VCycleNet": "dcdm",
     "BoundVCycle": "dcdm",
+    "AlgebraicVCycleNet": "dcdm_algebraic",
+    "BoundAlgebraicVCycle": "dcdm_algebraic",
     "pretrained": "pretrained_networks",
     "list_pretrained": "pretrained_networks",
     "OperatorModel": "base",

@@ -41,7 +41,7 @@ import torch
 from pdekit.operators.base import OperatorModel
 from pdekit.operators.dcdm_levels import GridHierarchy, build_hierarchy, stencil_offsets
 
-__all__ = ["VCycleNet", "BoundVCycle", "TorchHierarchy"]
+__all__ = ["VCycleNet", "BoundVCycle", "BoundNetwork", "TorchHierarchy"]
 
 
 def _torch_csr(M: sp.spmatrix, device, dtype) -> torch.Tensor:
@@ -110,7 +110,20 @@ def _grid_mask(n: int, shape: Sequence[int] | None, unknowns: np.ndarray | None)
     return mask
 
 
-class VCycleNet(OperatorModel):
+class CycleForward:
+    """The forward pass every learned cycle shares: ``model(hierarchy, r)`` runs ``_cycle`` from
+    level 0 on residuals of shape (n,) or (n, B)."""
+
+    def forward(self, hierarchy, r: torch.Tensor) -> torch.Tensor:
+        """Apply the network to residuals ``r`` of shape (n,) or (n, B); returns the same shape."""
+        if r.shape[0] != hierarchy.n:
+            raise ValueError(f"r has {r.shape[0]} rows; the hierarchy has n = {hierarchy.n}")
+        if r.ndim == 1:
+            return self._cycle(hierarchy, 0, r[:, None])[:, 0]
+        return self._cycle(hierarchy, 0, r)
+
+
+class VCycleNet(CycleForward, OperatorModel):
     """Learned V-cycle approximating ``A^-1`` (up to a constant) on 2D or 3D grids.
 
     Parameters
@@ -247,13 +260,6 @@ class VCycleNet(OperatorModel):
             z = z + self._smooth(w, lev, r - lev.A @ z)
         return z
 
-    def forward(self, hierarchy: TorchHierarchy, r: torch.Tensor) -> torch.Tensor:
-        """Apply the network to residuals ``r`` of shape (n,) or (n, B); returns the same shape."""
-        if r.shape[0] != hierarchy.n:
-            raise ValueError(f"r has {r.shape[0]} rows; the hierarchy has n = {hierarchy.n}")
-        if r.ndim == 1:
-            return self._cycle(hierarchy, 0, r[:, None])[:, 0]
-        return self._cycle(hierarchy, 0, r)
 
 
 def _as_scipy(A: Any) -> sp.csr_matrix:
@@ -286,7 +292,32 @@ class _SmootherPattern:
         return sp.csr_matrix((w[self.offset] * self.scale, self.indices, self.indptr), shape=(self.n, self.n))
 
 
-class BoundVCycle:
+class BoundNetwork:
+    """What a learned cycle bound to one matrix shares: the size check and the backend dispatch.
+
+    Subclasses set ``hierarchy`` (levels with ``n``), ``device`` (None: scipy on the CPU),
+    ``_cycle(0, r)`` (the numpy cycle), and for a torch device ``_model`` and ``_torch``.
+    """
+
+    def __call__(self, r):
+        """Direction for the residual ``r`` ((n,) numpy array, or torch tensor)."""
+        n = self.hierarchy.levels[0].n
+        size = int(r.numel()) if isinstance(r, torch.Tensor) else int(np.size(r))
+        if size != n:
+            raise ValueError(f"this network is bound to a matrix with {n} unknowns; got a residual of "
+                             f"{size} entries (bind the network to the matrix being solved)")
+        if self.device is not None:
+            with torch.no_grad():
+                t = torch.as_tensor(r, device=self.device).reshape(-1)
+                return self._model(self._torch, t.to(torch.float64)).to(t.dtype)
+        if isinstance(r, torch.Tensor):
+            out = self._cycle(0, r.detach().cpu().numpy().astype(np.float64).reshape(-1))
+            return torch.as_tensor(out, dtype=r.dtype, device=r.device)
+        return self._cycle(0, np.asarray(r, dtype=np.float64).reshape(-1))
+
+
+
+class BoundVCycle(BoundNetwork):
     """A :class:`VCycleNet` set up for one matrix: a callable ``r -> d`` on (n,) vectors.
 
     Attributes
@@ -381,22 +412,6 @@ class BoundVCycle:
         for S in self._post[level]:
             z += S @ (r - A @ z)
         return z
-
-    def __call__(self, r):
-        """Direction for the residual ``r`` ((n,) numpy array, or torch tensor)."""
-        n = self.hierarchy.levels[0].n
-        size = int(r.numel()) if isinstance(r, torch.Tensor) else int(np.size(r))
-        if size != n:
-            raise ValueError(f"this network is bound to a matrix with {n} unknowns; got a residual of "
-                             f"{size} entries (bind the network to the matrix being solved)")
-        if self.device is not None:
-            with torch.no_grad():
-                t = torch.as_tensor(r, device=self.device).reshape(-1)
-                return self._model(self._torch, t.to(torch.float64)).to(t.dtype)
-        if isinstance(r, torch.Tensor):
-            out = self._cycle(0, r.detach().cpu().numpy().astype(np.float64).reshape(-1))
-            return torch.as_tensor(out, dtype=r.dtype, device=r.device)
-        return self._cycle(0, np.asarray(r, dtype=np.float64).reshape(-1))
 
     def __repr__(self) -> str:
         return (f"BoundVCycle(n={self.hierarchy.levels[0].n}, levels={self.n_levels}, "

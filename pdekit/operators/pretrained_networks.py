@@ -29,6 +29,8 @@ PRETRAINED_DIR = Path(__file__).with_name("pretrained")
 CATALOG: dict[str, str] = {
     "dcdm-poisson-2d": "learned V-cycle (VCycleNet) for DCDM on 2D 5-point Poisson/Darcy grids",
     "dcdm-poisson-3d": "learned V-cycle (VCycleNet) for DCDM on 3D 7-point Poisson/Darcy grids",
+    "dcdm-algebraic": "learned multigrid cycle on an aggregation hierarchy (AlgebraicVCycleNet) for DCDM on "
+                      "any SPD matrix: unstructured P1/P2 FEM, 2D and 3D",
 }
 
 

@@ -7,13 +7,17 @@ The loss of Kaneda et al. (ICML 2023): for a unit right-hand side ``b`` and ``q 
 the squared residual left by one exact line search along the network's direction; it is zero
 when ``f`` is a multiple of ``A^-1``. Right-hand sides come from Lanczos Ritz vectors of each
 matrix, low end of the spectrum weighted 9x (:func:`pdekit.data.ritz.ritz_rhs`). Systems are
-drawn at random (:func:`random_grid_system`): 2D or 3D Poisson grids with random obstacles,
-random Dirichlet/Neumann sides and, for some, a piecewise-constant Darcy coefficient.
-Optimisation, checkpoints and progress go through :class:`pdekit.training.Trainer`.
+drawn at random: for grid networks (:func:`random_grid_system`) 2D or 3D Poisson grids with
+random obstacles, random Dirichlet/Neumann sides and, for some, a piecewise-constant Darcy
+coefficient; for algebraic networks (:func:`random_fem_system`) finite-element stiffness
+matrices of pdekit's own meshes, P1 and P2, 2D and 3D, with random thresholded or lognormal
+coefficients and random Dirichlet parts of the boundary. Optimisation, checkpoints and progress
+go through :class:`pdekit.training.Trainer`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from typing import Any, Iterator, Sequence
@@ -26,7 +30,8 @@ from pdekit.solvers.fd import GridSystem, poisson_system, side_names
 from pdekit.solvers.random_fields import gaussian_random_field, threshold_coefficient
 from pdekit.training.trainer import Trainer
 
-__all__ = ["dcdm_loss", "random_grid_system", "RitzBatches", "train_dcdm", "train_pretrained", "PRETRAINED_RECIPES"]
+__all__ = ["dcdm_loss", "random_grid_system", "random_fem_system", "FEMSystem", "RitzBatches", "train_dcdm",
+           "train_pretrained", "PRETRAINED_RECIPES"]
 
 
 def dcdm_loss(model: Any, batch: dict[str, Any]) -> torch.Tensor:
@@ -95,6 +100,73 @@ def random_grid_system(ndim: int, size: int, rng: np.random.Generator, *, max_ob
                           bc=dict(zip(sides, kinds)))
 
 
+@dataclasses.dataclass
+class FEMSystem:
+    """A condensed finite-element system: ``matrix`` (n, n) SPD, ``rhs`` (n,), and what it is."""
+
+    matrix: Any
+    rhs: np.ndarray
+    description: str
+    unknowns: None = None  # no grid
+
+
+def random_fem_system(rng: np.random.Generator, *, dim: int | None = None, degree: int | None = None,
+                      size: int | None = None) -> FEMSystem:
+    """A random SPD stiffness matrix ``-div(a grad u)`` of one of pdekit's meshes (see the module doc).
+
+    Parameters
+    ----------
+    rng : numpy Generator
+    dim : {2, 3}, optional
+        Drawn when None.
+    degree : {1, 2}, optional
+        Drawn when None.
+    size : int, optional
+        Mesh resolution parameter (cells per side); drawn so that the system has about 1,000 to
+        15,000 unknowns when None.
+
+    Notes
+    -----
+    2D meshes: the structured and the perturbed (unstructured) unit square; 3D: the structured
+    and the unstructured unit cube. The disk and the L-shape are kept out of training: the
+    benchmark evaluates on them. The coefficient is a random-feature Gaussian field (length
+    scale in [0.05, 0.3]) thresholded to a contrast in [2, 50] or made lognormal; Dirichlet
+    conditions hold on the whole boundary or on one to three sides (Neumann elsewhere).
+    """
+    from pdekit import meshes
+    from pdekit.solvers import fem
+    from pdekit.solvers.random_fields import draw_random_field, lognormal_coefficient, threshold_coefficient
+
+    dim = int(rng.choice([2, 3])) if dim is None else int(dim)
+    degree = int(rng.choice([1, 2])) if degree is None else int(degree)
+    if dim not in (2, 3) or degree not in (1, 2):
+        raise ValueError(f"dim must be 2 or 3 and degree 1 or 2; got dim={dim}, degree={degree}")
+    if size is None:
+        size = int(rng.integers(30, 100)) if dim == 2 else int(rng.integers(8, 20))
+        size = max(4, size // degree)
+    unstructured = bool(rng.random() < 0.6)
+    if dim == 2:
+        mesh = meshes.unstructured_square(size, rng=rng) if unstructured else meshes.unit_square(size)
+        sides = ["left", "right", "bottom", "top"]
+    else:
+        mesh = meshes.unstructured_cube(size, rng=rng) if unstructured else meshes.unit_cube(size)
+        sides = ["left", "right", "bottom", "top", "front", "back"]
+    space = fem.function_space(mesh, degree)
+    field = draw_random_field(rng, dim, length_scale=float(rng.uniform(0.05, 0.3)))
+    values = field(meshes.cell_centroids(mesh.points, mesh.cells).T)
+    if rng.random() < 0.5:
+        contrast = float(np.exp(rng.uniform(np.log(2.0), np.log(50.0))))
+        a, kind = threshold_coefficient(values, high=contrast, low=1.0), f"threshold {contrast:.3g}"
+    else:
+        a, kind = lognormal_coefficient(values, scale=float(rng.uniform(0.5, 2.0))), "lognormal"
+    tags = None if rng.random() < 0.5 else list(rng.choice(sides, size=int(rng.integers(1, 4)), replace=False))
+    dofs = fem.dirichlet_dofs(space, tags)
+    system = fem.condense(fem.stiffness_matrix(space, a), fem.load_vector(space, 1.0), dofs, 0.0)
+    what = (f"P{degree} {'unstructured' if unstructured else 'structured'} {dim}D size {size}, {kind}, "
+            f"Dirichlet on {'all sides' if tags is None else '+'.join(tags)}")
+    return FEMSystem(system.matrix, system.rhs, what)
+
+
 class RitzBatches:
     """Batches ``{"hierarchy", "rhs"}`` cycling over systems, with Ritz right-hand sides.
 
@@ -102,7 +174,8 @@ class RitzBatches:
     ----------
     model : VCycleNet
         Builds each system's hierarchy (setup is done once, here).
-    systems : sequence of GridSystem
+    systems : sequence of GridSystem or FEMSystem
+        Their ``matrix`` and, for grid networks, ``unknowns``.
     rhs_per_system : int
         Ritz right-hand sides drawn per system.
     batch_size : int
@@ -119,7 +192,8 @@ class RitzBatches:
             raise ValueError("RitzBatches needs at least one system")
         self.items = []
         for i, s in enumerate(systems):
-            h = model.hierarchy(s.matrix, unknowns=s.unknowns)
+            grid = {} if getattr(s, "unknowns", None) is None else {"unknowns": s.unknowns}
+            h = model.hierarchy(s.matrix, **grid)
             rhs = ritz_rhs(s.matrix, rhs_per_system, n_ritz=min(n_ritz, s.matrix.shape[0]), seed=seed + 7 * i)
             self.items.append((h, torch.from_numpy(rhs.T.copy())))
         self.batch_size = min(int(batch_size), int(rhs_per_system))
@@ -179,6 +253,10 @@ PRETRAINED_RECIPES: dict[str, dict[str, Any]] = {
     "dcdm-poisson-3d": {"model": {"ndim": 3, "stencil": "box", "smoothing_steps": 1, "interpolation": "operator"},
                         "sizes": [25, 33], "n_systems": 10, "epochs": 10, "steps_per_epoch": 30,
                         "batch_size": 4, "rhs_per_system": 16, "n_ritz": 48, "lr": 2e-2, "seed": 0},
+    "dcdm-algebraic": {"network": "AlgebraicVCycleNet",
+                       "model": {"degree": 2, "smoothing_steps": 2, "level_groups": 2, "cycle": "K"},
+                       "fem": True, "n_systems": 16, "epochs": 12, "steps_per_epoch": 40,
+                       "batch_size": 8, "rhs_per_system": 32, "n_ritz": 64, "lr": 2e-2, "seed": 0},
 }
 
 
@@ -206,6 +284,7 @@ def train_pretrained(name: str, directory: str | os.PathLike, *, scale: float = 
 
     from pdekit._atomic import atomic_path
     from pdekit.operators.dcdm import VCycleNet
+    from pdekit.operators.dcdm_algebraic import AlgebraicVCycleNet
 
     if name not in PRETRAINED_RECIPES:
         raise ValueError(f"unknown pretrained network {name!r}; expected one of {sorted(PRETRAINED_RECIPES)}")
@@ -215,17 +294,24 @@ def train_pretrained(name: str, directory: str | os.PathLike, *, scale: float = 
     rng = np.random.default_rng(recipe["seed"])
     n_systems = max(1, int(round(recipe["n_systems"] * scale)))
     t0 = time.perf_counter()
-    systems = [random_grid_system(recipe["model"]["ndim"], int(rng.choice(recipe["sizes"])), rng)
-               for _ in range(n_systems)]
+    if recipe.get("fem"):  # one of each (dim, degree) first, then at random
+        kinds = [(2, 1), (2, 2), (3, 1), (3, 2)]
+        systems = [random_fem_system(rng, dim=kinds[i][0], degree=kinds[i][1]) if i < len(kinds)
+                   else random_fem_system(rng) for i in range(n_systems)]
+    else:
+        systems = [random_grid_system(recipe["model"]["ndim"], int(rng.choice(recipe["sizes"])), rng)
+                   for _ in range(n_systems)]
     generate = time.perf_counter() - t0
-    model = VCycleNet(**recipe["model"])
+    model = AlgebraicVCycleNet(**recipe["model"]) if recipe.get("network") == "AlgebraicVCycleNet" \
+        else VCycleNet(**recipe["model"])
     result = train_dcdm(model, systems, epochs=max(1, int(round(recipe["epochs"] * scale))),
                         steps_per_epoch=recipe["steps_per_epoch"], batch_size=recipe["batch_size"],
                         rhs_per_system=recipe["rhs_per_system"], n_ritz=recipe["n_ritz"], lr=recipe["lr"],
                         seed=recipe["seed"], progress=progress)
     card = {"name": name, "model": type(model).__name__, "config": model.config, "recipe": recipe,
             "scale": scale, "n_parameters": model.n_parameters(),
-            "systems": [{"shape": list(s.shape), "unknowns": int(s.matrix.shape[0])} for s in systems],
+            "systems": [{"shape": list(s.shape), "unknowns": int(s.matrix.shape[0])} if hasattr(s, "shape")
+                        else {"system": s.description, "unknowns": int(s.matrix.shape[0])} for s in systems],
             "generate_seconds": generate, "setup_seconds": result["setup_seconds"],
             "train_seconds": result["train_seconds"],
             "total_seconds": generate + result["setup_seconds"] + result["train_seconds"],

@@ -72,3 +72,20 @@ def test_wave_fem_layout_and_boundary(tmp_path):
     generate("wave-fem", tmp_path / "w.h5", n=1, resolution=5, seed=0, n_records=3, dt=0.05)
     with h5py.File(tmp_path / "w.h5") as h:
         assert h["outputs"].attrs["axes"] == "N,T,node,C" and h["outputs"].shape == (1, 3, 25, 1)
+
+
+def test_darcy_fem_preconditioner_is_recorded_and_gives_the_same_pressure(tmp_path):
+    """`pdekit generate darcy-fem --preconditioner dcdm-algebraic` (issue 10)."""
+    import h5py
+
+    from pdekit.cli import main
+    from pdekit.data import read_info
+
+    common = ["--n", "2", "--resolution", "33", "--workers", "0", "--quiet"]
+    assert main(["generate", "darcy-fem", *common, "--preconditioner", "dcdm-algebraic",
+                 "-o", str(tmp_path / "learned.h5")]) == 0
+    assert main(["generate", "darcy-fem", *common, "--solver", "direct", "-o", str(tmp_path / "direct.h5")]) == 0
+    params = read_info(tmp_path / "learned.h5").header.params
+    assert params["preconditioner"] == "dcdm-algebraic" and params["solver"] == "auto"
+    with h5py.File(tmp_path / "learned.h5") as f, h5py.File(tmp_path / "direct.h5") as g:
+        np.testing.assert_allclose(f["outputs"][:], g["outputs"][:], rtol=1e-5, atol=1e-8)

@@ -4,8 +4,8 @@ The matrix comes from :func:`pdekit.solvers.fd.poisson_system`'s assembly (one
 implementation): the sparsity pattern is built once per grid and boundary condition, and a new
 coefficient only refills the CSR data array. The solve goes through
 :func:`pdekit.solvers.linear.solve` (``solver=`` and ``preconditioner=`` mean what they mean
-there). Its default, ``"auto"``, is the measured fastest choice: sparse LU on small grids,
-conjugate gradients preconditioned by smoothed-aggregation AMG above them. The AMG transfers
+there). Its default, ``"auto"``, is the measured fastest choice for a dataset's samples: sparse
+LU up to 2,000 unknowns, conjugate gradients preconditioned by smoothed-aggregation AMG above. The AMG transfers
 are built once per grid from the a = 1 operator and kept; for each new ``a`` only the Galerkin
 coarse operators are recomputed, so every sample of a dataset costs a fraction of a full setup
 and its answer does not depend on the samples solved before it. Coefficients of contrast

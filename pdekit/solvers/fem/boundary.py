@@ -9,7 +9,10 @@ so the matrix stays symmetric. Both give the same solution. The solves themselve
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import threading
+import zlib
 
 import numpy as np
 import scipy.sparse as sp
@@ -87,16 +90,70 @@ def _check_dofs(A, dofs, values) -> tuple[np.ndarray, np.ndarray]:
     return dofs, np.ascontiguousarray(values[first])
 
 
-def condense(A: sp.spmatrix, b: np.ndarray, dofs: np.ndarray, values) -> CondensedSystem:
-    """Eliminate the Dirichlet dofs ``dofs`` (values ``values``) from ``A x = b``."""
-    A = sp.csr_matrix(A)
-    dofs, values = _check_dofs(A, dofs, values)
-    mask = np.ones(A.shape[0], dtype=bool)
+@dataclasses.dataclass(frozen=True)
+class _Elimination:
+    """Where the free-free block of a CSR pattern sits in its data array (kept per pattern)."""
+
+    indptr: np.ndarray  # of the source pattern (a copy: compared on every hit)
+    indices: np.ndarray
+    dofs: np.ndarray
+    free: np.ndarray
+    take: np.ndarray  # positions in the source data array, in the block's CSR order
+    block_indptr: np.ndarray
+    block_indices: np.ndarray
+
+
+_ELIMINATIONS: collections.OrderedDict = collections.OrderedDict()
+_ELIMINATIONS_LOCK = threading.Lock()
+
+
+def _elimination(A: sp.csr_matrix, dofs: np.ndarray) -> _Elimination:
+    """The free-free block's gather for ``A``'s pattern, computed once per (pattern, dofs)."""
+    key = (A.shape, A.nnz, zlib.crc32(A.indptr), zlib.crc32(A.indices), dofs.size, zlib.crc32(dofs))
+    with _ELIMINATIONS_LOCK:
+        hit = _ELIMINATIONS.get(key)
+    if hit is not None and np.array_equal(hit.indptr, A.indptr) and np.array_equal(hit.indices, A.indices) \
+            and np.array_equal(hit.dofs, dofs):
+        return hit
+    n = A.shape[0]
+    mask = np.ones(n, dtype=bool)
     mask[dofs] = False
     free = np.flatnonzero(mask)
-    A_f = A[free]
-    rhs = np.asarray(b, dtype=np.float64)[free] - A_f[:, dofs] @ values
-    return CondensedSystem(A_f[:, free].tocsr(), rhs, free, dofs, values)
+    number = np.cumsum(mask) - 1  # new index of every free dof
+    rows = np.repeat(np.arange(n), np.diff(A.indptr))
+    keep = mask[rows] & mask[A.indices]
+    take = np.flatnonzero(keep)  # CSR order of the block: rows and columns keep their order
+    counts = np.bincount(number[rows[take]], minlength=free.size) if free.size else np.zeros(0, np.int64)
+    index_type = A.indices.dtype
+    block_indptr = np.zeros(free.size + 1, dtype=index_type)
+    np.cumsum(counts, out=block_indptr[1:])
+    entry = _Elimination(A.indptr.copy(), A.indices.copy(), dofs.copy(), free, take, block_indptr,
+                         number[A.indices[take]].astype(index_type))
+    with _ELIMINATIONS_LOCK:
+        _ELIMINATIONS[key] = entry
+        while len(_ELIMINATIONS) > 8:
+            _ELIMINATIONS.popitem(last=False)
+    return entry
+
+
+def condense(A: sp.spmatrix, b: np.ndarray, dofs: np.ndarray, values) -> CondensedSystem:
+    """Eliminate the Dirichlet dofs ``dofs`` (values ``values``) from ``A x = b``.
+
+    The position of the free-free block in ``A``'s data array is computed once per sparsity
+    pattern and set of dofs, so condensing the next matrix of the same pattern is one gather.
+    """
+    A = sp.csr_matrix(A)
+    A.sort_indices()
+    dofs, values = _check_dofs(A, dofs, values)
+    e = _elimination(A, dofs)
+    rhs = np.asarray(b, dtype=np.float64)
+    if values.any():
+        g = np.zeros(A.shape[0])
+        g[dofs] = values
+        rhs = rhs - A @ g
+    matrix = sp.csr_matrix((A.data[e.take], e.block_indices, e.block_indptr), shape=(e.free.size,) * 2)
+    matrix.has_sorted_indices = True
+    return CondensedSystem(matrix, rhs[e.free].copy(), e.free, dofs, values)
 
 
 def lift(A: sp.spmatrix, b: np.ndarray, dofs: np.ndarray, values) -> tuple[sp.csr_matrix, np.ndarray]:

@@ -53,6 +53,19 @@ def dirichlet_dofs(space: FunctionSpace, tag=None, *, exclude=(), component: int
     return (c * nodes[:, None] + np.arange(c)).reshape(-1)
 
 
+def _load(space: FunctionSpace, f: Coefficient) -> np.ndarray:
+    """``load_vector(space, f)``; a constant ``f`` scales the space's unit load, computed once
+    (repeated solves on one mesh, such as a dataset's samples, share it)."""
+    if callable(f) or np.ndim(f) != 0:
+        return load_vector(space, f)
+    if "unit load vector" not in space.cache:
+        space.cache["unit load vector"] = load_vector(space, 1.0)
+    value = float(f)
+    if not np.isfinite(value):
+        raise ValueError(f"the source f must be finite; got {f!r}")
+    return value * space.cache["unit load vector"]
+
+
 def poisson(mesh, *, f: Coefficient, a: Coefficient = 1.0, dirichlet=0.0, degree: int = 1,
             dirichlet_tag=None, neumann: Mapping | None = None, robin: Mapping | None = None,
             solver: str = "auto", preconditioner: Any = None, rtol: float = 1e-10) -> FEFunction:
@@ -108,7 +121,7 @@ def poisson(mesh, *, f: Coefficient, a: Coefficient = 1.0, dirichlet=0.0, degree
     a_q = at_quadrature(space, a, rule, name="coefficient a", positive=True)
     if callable(a):  # already evaluated: do not call it again
         a = a_q
-    b = load_vector(space, f)
+    b = _load(space, f)
     neumann, robin = dict(neumann or {}), dict(robin or {})
     for tag, g in neumann.items():
         b = b + facet_load_vector(space, g, tag)

@@ -11,9 +11,9 @@ from pdekit._lazy import attach
 _EXPORTS: dict[str, str] = {
     "solve": "dispatch",
     "LinearSolver": "dispatch",
-    "prefers_direct": "dispatch",
-    "graph_dimension": "dispatch",
-    "clear_preconditioner_cache": "dispatch",
+    "prefers_direct": "auto",
+    "graph_dimension": "auto",
+    "clear_preconditioner_cache": "pattern_cache",
     "DirectSolver": "direct",
     "cg": "krylov",
     "pcg": "krylov",

@@ -23,8 +23,10 @@ Methods
 ``"auto"`` (default)
     The fastest measured choice for the size (``benchmarks/bench_linear_auto.py``): the direct
     solver for small systems, AMG-preconditioned CG above them (see :func:`prefers_direct`:
-    up to 2,000 unknowns always, up to 6,000 when the matrix graph is two-dimensional, whose
-    factorisation fills in far less than a 3D one's); with a network, DCDM; with another
+    up to 2,000 unknowns always, up to 10,000 when the matrix graph is two-dimensional, whose
+    factorisation fills in far less than a 3D one's; for a family of matrices on one pattern,
+    given with ``reference=``, up to 2,000 only, since the AMG is then re-set-up, not rebuilt);
+    with a network, DCDM; with another
     preconditioner, PCG (a name or pdekit's Preconditioner) or FCG (a callable).
 
 Preconditioners
@@ -39,18 +41,19 @@ of the pattern, or from ``reference`` (a matrix of the same pattern, e.g. the a 
 or a function returning it): then every solve's answer is independent of which matrices came
 before, which keeps generated data reproducible whatever the order of the samples. Without a
 reference, when a re-set-up AMG needs clearly more iterations than the fresh one did
-(``max(fresh + 3, 1.5 fresh)``), the next solve rebuilds it. The cache holds the
-preconditioners of at most :data:`CACHE_SIZE` patterns per process.
+(``max(fresh + 3, 1.5 fresh)``), the next solve rebuilds it. The cache
+(:mod:`pdekit.solvers.linear.pattern_cache`) holds the preconditioners of at most
+:data:`~pdekit.solvers.linear.pattern_cache.CACHE_SIZE` patterns per process.
 
 Examples
 --------
 >>> import numpy as np, scipy.sparse as sp
->>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(100, 100))
->>> A = (sp.kron(sp.identity(100), T) + sp.kron(T, sp.identity(100))).tocsr()
->>> x, info = solve(A, np.ones(10_000), rtol=1e-10)
+>>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(120, 120))
+>>> A = (sp.kron(sp.identity(120), T) + sp.kron(T, sp.identity(120))).tocsr()
+>>> x, info = solve(A, np.ones(14_400), rtol=1e-10)
 >>> info.method, info.preconditioner, info.converged
 ('pcg', 'sa-amg', True)
->>> x, info = solve(A, np.ones(10_000), method="direct")
+>>> x, info = solve(A, np.ones(14_400), method="direct")
 >>> info.method, info.iterations, info.converged
 ('direct', 0, True)
 >>> 1.8 < graph_dimension(A) < 2.1, prefers_direct(A[:5000, :5000])
@@ -59,11 +62,7 @@ Examples
 
 from __future__ import annotations
 
-import collections
-import dataclasses
-import threading
 import time
-import zlib
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -73,100 +72,16 @@ import scipy.sparse.linalg as spla
 from pdekit._validation import check_choice
 from pdekit.solvers.linear._base import Preconditioner, as_csr_matrix
 from pdekit.solvers.linear._common import SolveInfo, _is_torch, as_preconditioner_fn, as_system, finish
+from pdekit.solvers.linear.auto import graph_dimension, prefers_direct  # noqa: F401  (graph_dimension: doctest)
 from pdekit.solvers.linear.direct import DirectSolver
 from pdekit.solvers.linear.krylov import flexible_cg, preconditioned_cg
+from pdekit.solvers.linear.pattern_cache import AMG_NAMES, cached_preconditioner
 from pdekit.solvers.linear.preconditioners import PRECONDITIONERS, make_preconditioner
 
-__all__ = ["solve", "LinearSolver", "prefers_direct", "graph_dimension", "clear_preconditioner_cache",
-           "METHODS", "CACHE_SIZE"]
+__all__ = ["solve", "LinearSolver", "METHODS"]
 
 #: the methods of :func:`solve`
 METHODS = ("auto", "direct", "cg", "pcg", "fcg", "dcdm")
-#: sparsity patterns whose preconditioners are kept (per process)
-CACHE_SIZE = 4
-#: measured crossovers of ``method="auto"`` (``benchmarks/bench_linear_auto.py``): below the first
-#: the direct solver wins in 2D and 3D, above the second AMG-PCG wins; in between the direct solver
-#: wins for two-dimensional matrix graphs only. For one matrix with many right-hand sides (time
-#: steps) one factorisation is amortised: 2D graphs take it up to ``DIRECT_2D_REPEATED`` unknowns.
-DIRECT_ALWAYS, DIRECT_2D, DIRECT_2D_REPEATED = 2_000, 6_000, 250_000
-_AMG_NAMES = ("amg", "sa-amg", "rs-amg")
-_DIMENSIONS: collections.OrderedDict = collections.OrderedDict()
-
-
-def graph_dimension(A: sp.spmatrix) -> float:
-    """Growth dimension of the matrix graph: ``log2(N(2r) / N(r))`` for the balls of radius ``r``
-    (a quarter of the graph's radius) around a central node; about 2 for planar grids and
-    meshes whatever the stencil, about 2.2-3 for 3D ones (small 3D graphs read low)."""
-    from scipy.sparse.csgraph import shortest_path
-
-    G = sp.csr_matrix((np.ones(A.nnz), A.indices, A.indptr), shape=A.shape)
-
-    def distances(i):
-        d = shortest_path(G, method="D", unweighted=True, directed=False, indices=i)
-        d[~np.isfinite(d)] = -1
-        return d
-
-    d1 = distances(int(distances(0).argmax()))
-    d2 = distances(int(d1.argmax()))
-    centre = int(np.argmin(np.abs(d1 - d2) + np.abs(d1 + d2 - d1.max())))
-    dc = distances(centre)
-    r = max(1, int(dc.max() // 4))
-    return float(np.log2(np.count_nonzero(dc <= 2 * r) / np.count_nonzero(dc <= r)))
-
-
-def prefers_direct(A: sp.spmatrix, *, repeated: bool = False) -> bool:
-    """Whether ``method="auto"`` takes the direct solver for ``A`` (see the module doc).
-
-    Up to :data:`DIRECT_ALWAYS` unknowns: yes; above :data:`DIRECT_2D` (``DIRECT_2D_REPEATED``
-    when the factorisation serves many right-hand sides, ``repeated=True``): no; in between,
-    yes when :func:`graph_dimension` is below 2.1 (computed once per sparsity pattern).
-    """
-    n = A.shape[0]
-    upper = DIRECT_2D_REPEATED if repeated else DIRECT_2D
-    if n <= DIRECT_ALWAYS or n > upper:
-        return n <= DIRECT_ALWAYS
-    A = sp.csr_matrix(A)
-    key = (n, A.nnz, zlib.crc32(np.ascontiguousarray(A.indptr)), zlib.crc32(np.ascontiguousarray(A.indices)))
-    with _CACHE_LOCK:
-        dim = _DIMENSIONS.get(key)
-    if dim is None:
-        dim = graph_dimension(A)
-        with _CACHE_LOCK:
-            _DIMENSIONS[key] = dim
-            while len(_DIMENSIONS) > 16:
-                _DIMENSIONS.popitem(last=False)
-    return dim < 2.1
-
-
-# ---------------------------------------------------------------------- preconditioner cache
-@dataclasses.dataclass
-class _Cached:
-    M: Preconditioner
-    lock: threading.Lock
-    from_reference: bool = False
-    fresh_iterations: int | None = None
-
-
-_CACHE: collections.OrderedDict = collections.OrderedDict()
-_CACHE_LOCK = threading.Lock()
-
-
-def clear_preconditioner_cache() -> None:
-    """Forget the preconditioners :func:`solve` keeps per sparsity pattern (``reuse=True``)."""
-    with _CACHE_LOCK:
-        _CACHE.clear()
-
-
-def _pattern_key(name: str, A: sp.csr_matrix, options: dict, from_reference: bool) -> tuple:
-    extra = tuple(sorted((k, zlib.crc32(np.ascontiguousarray(v)) if isinstance(v, np.ndarray) else repr(v))
-                         for k, v in options.items()))
-    return (name, from_reference, A.shape[0], A.nnz, zlib.crc32(A.indptr), zlib.crc32(A.indices), extra)
-
-
-def _matches(M: Preconditioner, A: sp.csr_matrix) -> bool:
-    same = getattr(M, "same_pattern", None)
-    return M.shape == A.shape and (same is None or same(A))
-
 
 # ---------------------------------------------------------------------- method choice
 def _is_network(p: Any) -> bool:
@@ -252,6 +167,9 @@ class LinearSolver:
     reference : sparse matrix or callable, optional
         A matrix with the sparsity pattern of ``A`` (or a function returning one) from which a
         named preconditioner is built when its pattern is not cached yet (see the module doc).
+        Giving one says that ``A`` is one of a family of matrices on this pattern (the samples
+        of a dataset): ``"auto"`` then uses the crossover of re-set-up AMG against the direct
+        solver (:func:`prefers_direct` ``family=True``).
     repeated : bool
         The solver will serve many right-hand sides (time steps): ``"auto"`` then weighs one
         factorisation against many iterative solves (:func:`prefers_direct` ``repeated=True``).
@@ -274,8 +192,8 @@ class LinearSolver:
         self.system = as_system(A, check_symmetry=check_symmetry)
         if self.system.n == 0:
             raise ValueError("A is empty (0 x 0): there is nothing to solve")
-        if method == "auto" and repeated and preconditioner is None and sp.issparse(A):
-            method = "direct" if prefers_direct(A, repeated=True) else "pcg"
+        if method == "auto" and (repeated or reference is not None) and preconditioner is None and sp.issparse(A):
+            method = "direct" if prefers_direct(A, repeated=repeated, family=reference is not None) else "pcg"
         self.method, spec = _choose(A, method, preconditioner)
         self.rtol, self.atol, self.maxiter, self.throw = rtol, atol, maxiter, bool(throw)
         self.reuse, self.k = bool(reuse), int(k)
@@ -283,7 +201,8 @@ class LinearSolver:
         self._options = {} if near_null_space is None else {"near_null_space": np.asarray(near_null_space)}
         self._spec = spec
         self._reference = reference
-        self._cached: _Cached | None = None
+        self._cached = None  # a CachedPreconditioner when the preconditioner is kept per pattern
+        self._csr = None
         self._A = A
         self.preconditioner: Any = None
         self.setup_time = 0.0
@@ -326,42 +245,12 @@ class LinearSolver:
                                 f"{type(A).__name__} (use 'jacobi', or pass a Preconditioner)")
             return make_preconditioner(name, A)
         A = as_csr_matrix(A)
-        options = self._options if name in _AMG_NAMES else {}
+        options = self._options if name in AMG_NAMES else {}
         if not self.reuse:
             return make_preconditioner(name, A, **options)
-        key = _pattern_key(name, A, options, self._reference is not None)
-        with _CACHE_LOCK:
-            entry = _CACHE.get(key)
-            if entry is not None:
-                _CACHE.move_to_end(key)
-        if entry is not None and entry.lock.acquire(blocking=False):
-            try:
-                if _matches(entry.M, A):
-                    entry.M.update(A)
-                    self._cached = entry
-                    return entry.M
-            finally:
-                entry.lock.release()
-        if self._reference is None:
-            M = make_preconditioner(name, A, **options)
-        else:
-            reference = self._reference() if callable(self._reference) else self._reference
-            reference = as_csr_matrix(reference, "reference")
-            if reference.shape != A.shape:
-                raise ValueError(f"reference must have the shape {A.shape} of A; got {reference.shape}")
-            M = make_preconditioner(name, reference, **options)
-            try:
-                M.update(A)
-            except ValueError:  # the reference's pattern differs (entries that cancelled): use A's own
-                M = make_preconditioner(name, A, **options)
-        entry = _Cached(M, threading.Lock(), from_reference=self._reference is not None and M.updates > 0
-                        if hasattr(M, "updates") else self._reference is not None)
-        with _CACHE_LOCK:
-            _CACHE[key] = entry
-            while len(_CACHE) > CACHE_SIZE:
-                _CACHE.popitem(last=False)
-        self._cached = entry
-        return M
+        self._cached = cached_preconditioner(name, A, options, self._reference, owner=self)
+        self._csr = A
+        return self._cached.M
 
     def update(self, A: Any) -> "LinearSolver":
         """Prepare for new values of the matrix (same size, and same sparsity pattern for a
@@ -384,6 +273,9 @@ class LinearSolver:
         lock = self._cached.lock if self._cached is not None else None
         if lock is not None:
             lock.acquire()
+            if self._cached.owner is not self:  # another solver re-set it up meanwhile: back to ours
+                M.update(self._csr)
+                self._cached.owner = self
         try:
             if method in ("cg", "pcg"):
                 apply_M = as_preconditioner_fn(M, self.system)
@@ -400,26 +292,11 @@ class LinearSolver:
             if lock is not None:
                 lock.release()
         info.preconditioner = _describe(self._spec, M)
-        self._watch_reuse(info)
+        if self._cached is not None and isinstance(self._spec, str):
+            self._cached.watch(info)
         return finish(info, x, info.status, throw=self.throw)
 
     __call__ = solve
-
-    def _watch_reuse(self, info: SolveInfo) -> None:
-        """Record the fresh AMG's iterations; drop a re-set-up one that has clearly degraded."""
-        entry = self._cached
-        if entry is None or entry.from_reference or not isinstance(self._spec, str) or self._spec not in _AMG_NAMES:
-            return
-        if entry.M.updates == 0 or entry.fresh_iterations is None:
-            if info.converged:
-                entry.fresh_iterations = info.iterations
-            return
-        fresh = entry.fresh_iterations
-        if info.iterations > max(fresh + 3, 1.5 * fresh):
-            with _CACHE_LOCK:
-                for key, value in list(_CACHE.items()):
-                    if value is entry:
-                        del _CACHE[key]
 
 
 def _describe(spec: Any, M: Any) -> str:
@@ -476,7 +353,8 @@ def solve(A: Any, b: Any, *, method: str = "auto", preconditioner: Any = None, r
         Directions kept by ``"fcg"`` and ``"dcdm"``.
     reference : sparse matrix or callable, optional
         Build a named preconditioner's structure (AMG transfers) from this matrix of the same
-        pattern, e.g. the a = 1 operator, so that answers do not depend on earlier solves.
+        pattern, e.g. the a = 1 operator, so that answers do not depend on earlier solves; it
+        also tells ``"auto"`` that ``A`` belongs to a family of matrices on one pattern.
 
     Returns
     -------

@@ -47,3 +47,16 @@ def test_dirichlet_values_forms():
         dirichlet_values(V, dofs, np.ones(3))
     with pytest.raises(ValueError, match="finite"):
         dirichlet_values(V, dofs, np.nan)
+
+
+def test_condense_reuses_the_block_gather_of_a_pattern():
+    V = function_space(unstructured_square(10, rng=2), 2)
+    b = load_vector(V, 1.0)
+    first, second = stiffness_matrix(V, 1.0), stiffness_matrix(V, lambda x: 2.0 + x[0])
+    for dofs, g in ((dirichlet_dofs(V), 0.0), (dirichlet_dofs(V, "left"), 1.5)):
+        for A in (first, second, second.copy()):
+            s = condense(A, b, dofs, g)
+            mask = np.ones(V.n_dofs, bool)
+            mask[dofs] = False
+            assert abs(s.matrix - A[mask][:, mask]).max() == 0
+            np.testing.assert_allclose(s.rhs, b[mask] - A[mask][:, ~mask] @ np.full((~mask).sum(), g), atol=1e-14)

@@ -64,3 +64,18 @@ def test_bad_arguments():
         wave(MESH, u0=0.0, dt=0.1, n_steps=1, c=-1.0)
     with pytest.raises(ValueError, match="u0 must be"):
         heat(MESH, u0=np.ones(3), dt=0.1, n_steps=1)
+
+
+@pytest.mark.parametrize("kwargs", [{"solver": "pcg", "preconditioner": "amg"}, {"solver": "cg"},
+                                    {"solver": "direct"}])
+def test_step_solvers_agree(kwargs):
+    from pdekit.meshes import unstructured_square
+
+    mesh = unstructured_square(12, rng=0)
+    u0 = lambda x: np.sin(np.pi * x[0]) * np.sin(np.pi * x[1])  # noqa: E731
+    reference = heat(mesh, u0=u0, dt=0.01, n_steps=5)
+    np.testing.assert_allclose(heat(mesh, u0=u0, dt=0.01, n_steps=5, **kwargs).values, reference.values,
+                               rtol=1e-8, atol=1e-10)
+    w_ref = wave(mesh, u0=u0, dt=0.01, n_steps=5)
+    np.testing.assert_allclose(wave(mesh, u0=u0, dt=0.01, n_steps=5, **kwargs).values, w_ref.values,
+                               rtol=1e-8, atol=1e-10)

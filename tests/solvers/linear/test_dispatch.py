@@ -14,7 +14,7 @@ from pdekit.solvers import fem
 from pdekit.solvers.fd import poisson_system
 from pdekit.solvers.linear import (ConvergenceError, ConvergenceWarning, LinearSolver, clear_preconditioner_cache,
                                    graph_dimension, ic0, jacobi, prefers_direct, solve)
-from pdekit.solvers.linear import dispatch
+from pdekit.solvers.linear import pattern_cache
 from tests.solvers.linear._systems import laplacian_2d
 
 
@@ -73,15 +73,23 @@ def test_dcdm_with_a_grid_network_and_a_callable():
 def test_auto_takes_the_measured_fastest_choice():
     small = laplacian_2d(30)
     assert solve(small, np.ones(900))[1].method == "direct"
-    big = laplacian_2d(90)  # 8,100 unknowns: above every direct limit
-    x, info = solve(big, np.ones(8100))
+    big = laplacian_2d(110)  # 12,100 unknowns: above every direct limit
+    x, info = solve(big, np.ones(12100))
     assert (info.method, info.preconditioner) == ("pcg", "sa-amg")
     plane = poisson_system((72, 72)).matrix  # 4,900 unknowns, 2D graph: direct
     cube = poisson_system((19, 19, 19)).matrix  # 4,913 unknowns, 3D graph: AMG
     assert graph_dimension(plane) < 2.1 < graph_dimension(cube)
     assert prefers_direct(plane) and not prefers_direct(cube)
     assert solve(cube, np.ones(cube.shape[0]))[1].method == "pcg"
+    from pdekit.meshes import unit_cube
+
+    V = fem.function_space(unit_cube(7), 2)  # P2 tetrahedra: 27 entries a row fill in like 3D
+    p2 = fem.condense(fem.stiffness_matrix(V, 1.0), fem.load_vector(V, 1.0), fem.dirichlet_dofs(V), 0.0).matrix
+    assert 2000 < p2.shape[0] < 10_000 and p2.nnz / p2.shape[0] > 18 and not prefers_direct(p2)
     assert solve(small, np.ones(900), preconditioner=lambda r: r)[1].method == "fcg(2)"
+    # a family of matrices on one pattern (reference given): re-set-up AMG beats LU from 2,000 unknowns
+    assert solve(plane, np.ones(4900), reference=plane)[1].method == "pcg"
+    assert solve(small, np.ones(900), reference=small)[1].method == "direct"
     assert solve(small, np.ones(900), preconditioner="jacobi")[1].method == "pcg"
 
 
@@ -115,13 +123,13 @@ def test_a_degraded_re_set_up_hierarchy_is_rebuilt():
     s1 = poisson_system((65, 65))
     s2 = poisson_system((65, 65), a=np.random.default_rng(3).uniform(1, 12, (65, 65)))
     solve(s1.matrix, s1.rhs, preconditioner="amg")
-    (entry,) = dispatch._CACHE.values()
+    (entry,) = pattern_cache._CACHE.values()
     assert entry.fresh_iterations is not None
     entry.fresh_iterations = 1  # pretend the fresh hierarchy needed one iteration
     solve(s2.matrix, s2.rhs, preconditioner="amg")  # re-set-up: more than max(1 + 3, 1.5): dropped
-    assert not dispatch._CACHE
+    assert not pattern_cache._CACHE
     solve(s2.matrix, s2.rhs, preconditioner="amg")
-    (entry,) = dispatch._CACHE.values()
+    (entry,) = pattern_cache._CACHE.values()
     assert entry.M.updates == 0
 
 
@@ -198,3 +206,17 @@ def test_a_network_bound_to_another_matrix_is_refused():
         solve(s.matrix, s.rhs, method="dcdm", preconditioner=net.bind(other.matrix, unknowns=other.unknowns))
     with pytest.raises(ValueError, match="a learned network is not a linear SPD preconditioner"):
         solve(s.matrix, s.rhs, method="pcg", preconditioner=net)
+
+
+def test_two_solvers_sharing_a_cached_hierarchy_each_solve_their_own_matrix():
+    clear_preconditioner_cache()
+    s1 = poisson_system((65, 65), a=np.random.default_rng(1).uniform(1, 12, (65, 65)))
+    s2 = poisson_system((65, 65), a=np.random.default_rng(2).uniform(1, 12, (65, 65)))
+    first = LinearSolver(s1.matrix, preconditioner="amg", rtol=1e-10)
+    second = LinearSolver(s2.matrix, preconditioner="amg", rtol=1e-10)  # re-sets up the shared hierarchy
+    assert first.preconditioner is second.preconditioner
+    x1, info1 = first.solve(s1.rhs)  # set up for s1 again before solving
+    assert abs(first.preconditioner._operators[0] - s1.matrix).max() == 0
+    alone = LinearSolver(s1.matrix, preconditioner="amg", rtol=1e-10, reuse=False)
+    assert info1.iterations <= alone.solve(s1.rhs)[1].iterations + 3
+    assert np.linalg.norm(s1.matrix @ x1 - s1.rhs) <= 1e-10 * np.linalg.norm(s1.rhs)

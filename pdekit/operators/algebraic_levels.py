@@ -1,0 +1,137 @@
+"""The algebraic hierarchy a learned V-cycle runs on when the matrix has no grid.
+
+Levels come from smoothed aggregation, built from the matrix alone (pyamg's strength of
+connection, standard aggregation, a tentative prolongator fitted to the constants and smoothed
+by one damped Jacobi step; the same transfers as
+:class:`pdekit.solvers.linear.AMGPreconditioner`, computed by the same library). Restriction is
+the transpose of prolongation and every coarse matrix is the Galerkin product ``P^T A P``; the
+coarsest level (at most ``coarse_size`` unknowns) is solved exactly.
+
+What a learned smoother sees of a level, in place of a grid stencil, is its *normalised
+couplings* ``a_ij / sqrt(a_ii a_jj)`` (numbers in [-1, 1] for an SPD matrix): a smoother is a
+function of them (see :mod:`pdekit.operators.dcdm_algebraic`), so one set of weights applies to
+any mesh, element degree, dimension and coefficient. Everything here depends on the matrix
+only, not on learned weights: it is the setup phase, built once per matrix.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse as sp
+
+__all__ = ["AlgebraicLevel", "AlgebraicHierarchy", "build_algebraic_hierarchy"]
+
+
+@dataclasses.dataclass
+class AlgebraicLevel:
+    """One level of an algebraic hierarchy.
+
+    Attributes
+    ----------
+    matrix : (n, n) scipy CSR
+        The level's operator (the system matrix on level 0, Galerkin products below).
+    inv_sqrt_diagonal : (n,) float array
+        ``a_ii^-1/2``.
+    rows, cols : (m,) int arrays
+        The off-diagonal entries of ``matrix`` (CSR order).
+    couplings : (m,) float array
+        ``a_ij / sqrt(a_ii a_jj)`` of those entries.
+    off_diagonal : (m,) int array
+        Positions of those entries in ``matrix.data``; ``diagonal`` (n,) the positions of the
+        diagonal entries (a matrix with the pattern of ``matrix`` is built by filling its data).
+    coupling_scale : (m,) float array
+        ``(a_ii a_jj)^-1/2`` of the off-diagonal entries.
+    prolongation : (n, n_coarse) scipy CSR or None
+        Interpolation from the next coarser level (None on the coarsest).
+    """
+
+    matrix: sp.csr_matrix
+    inv_sqrt_diagonal: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    couplings: np.ndarray
+    off_diagonal: np.ndarray
+    diagonal: np.ndarray
+    coupling_scale: np.ndarray
+    prolongation: sp.csr_matrix | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.matrix.shape[0])
+
+
+@dataclasses.dataclass
+class AlgebraicHierarchy:
+    """All levels plus the Cholesky factor of the coarsest matrix."""
+
+    levels: list[AlgebraicLevel]
+    coarse_cholesky: tuple
+
+    def coarse_solve(self, r: np.ndarray) -> np.ndarray:
+        return sla.cho_solve(self.coarse_cholesky, r)
+
+    def coarse_inverse(self) -> np.ndarray:
+        """Dense inverse of the coarsest matrix, ``(n_c, n_c)``."""
+        return sla.cho_solve(self.coarse_cholesky, np.eye(self.levels[-1].n))
+
+
+def _level(A: sp.csr_matrix) -> AlgebraicLevel:
+    A = sp.csr_matrix(A, dtype=np.float64)
+    A.sum_duplicates()
+    A.sort_indices()
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    if np.count_nonzero(rows == A.indices) != A.shape[0]:  # store every diagonal entry
+        A = (A + sp.diags(np.zeros(A.shape[0]))).tocsr()
+        A.sum_duplicates()
+        A.sort_indices()
+        rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    d = A.diagonal()
+    if not (d > 0).all():
+        raise ValueError("the learned V-cycle needs an SPD matrix with a positive diagonal; found "
+                         f"diagonal entry {d.min():.3g}")
+    dis = 1.0 / np.sqrt(d)
+    on = rows == A.indices
+    off = np.flatnonzero(~on)
+    rows, cols = rows[off], A.indices[off].astype(np.int64)
+    scale = dis[rows] * dis[cols]
+    return AlgebraicLevel(A, dis, rows, cols, A.data[off] * scale, off, np.flatnonzero(on), scale)
+
+
+def build_algebraic_hierarchy(A: sp.spmatrix, *, coarse_size: int = 256, max_levels: int = 12) -> AlgebraicHierarchy:
+    """Smoothed-aggregation levels of the SPD matrix ``A`` (see the module doc).
+
+    Parameters
+    ----------
+    A : (n, n) SPD sparse matrix
+    coarse_size : int
+        Coarsen until a level has at most this many unknowns.
+    max_levels : int
+
+    Raises
+    ------
+    ValueError
+        ``A`` is not square or has a non-positive diagonal.
+    """
+    import pyamg
+
+    A = sp.csr_matrix(A, dtype=np.float64)
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise ValueError(f"A must be a square matrix; got shape {A.shape}")
+    levels = [_level(A)]
+    if A.shape[0] > coarse_size:
+        state = np.random.get_state()  # pyamg's spectral estimates draw from np.random: seed them
+        np.random.seed(0)
+        try:
+            ml = pyamg.smoothed_aggregation_solver(levels[0].matrix, symmetry="hermitian",
+                                                   max_coarse=int(coarse_size), max_levels=int(max_levels),
+                                                   presmoother=None, postsmoother=None, keep=False)
+        finally:
+            np.random.set_state(state)
+        for fine, coarse in zip(ml.levels[:-1], ml.levels[1:]):  # pyamg's Galerkin products P^T A P
+            levels[-1].prolongation = sp.csr_matrix(fine.P, dtype=np.float64)
+            levels.append(_level(coarse.A))
+    dense = levels[-1].matrix.toarray()
+    return AlgebraicHierarchy(levels, sla.cho_factor(dense, lower=True))
