@@ -1,14 +1,17 @@
-"""``pdekit evaluate MODEL DATA [--resolution R ...]``: relative L2 error of a trained model.
+"""``pdekit evaluate MODEL DATA [DATA ...] [--resolution R ...]``: relative L2 error of a trained model.
 
 MODEL is a file saved by ``pdekit train`` (``RUN/model.pt``) or its run folder. DATA is a
-dataset file; each requested resolution is reached by striding the data's grid (421 -> 141
-with stride 3), so a model trained at one resolution is scored at others.
+dataset file (or several, scored one by one); each requested resolution is reached by striding
+the data's grid (421 -> 141 with stride 3), so a model trained at one resolution is scored at
+others. A mesh operator (GINO) is scored on mesh data at the data's own points: given a file on
+another mesh of the training domain (refined, or meshed differently), the model re-binds to it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 
 __all__ = ["add_parser", "run", "evaluate_file"]
 
@@ -20,7 +23,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Score a trained operator on a dataset file. Resolutions are reached by "
                     "striding the data (points per axis); the default is the data's own.")
     p.add_argument("model", help="model file (RUN/model.pt) or run folder")
-    p.add_argument("data", help="dataset file (.h5)")
+    p.add_argument("data", nargs="+", help="dataset file(s) (.h5); for a GINO, files on any mesh of its domain")
     p.add_argument("--resolution", type=int, nargs="+", default=None,
                    help="points per axis to evaluate at (default: the data's resolution)")
     p.add_argument("--split", choices=("all", "train", "test"), default="all",
@@ -33,18 +36,51 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def evaluate_file(model_path: str, data_path: str, *, resolutions=None, split: str = "all",
+def evaluate_file(model_path: str, data_path, *, resolutions=None, split: str = "all",
                   test_fraction: float = 0.2, batch_size: int = 16, device=None) -> list[dict]:
-    """Rows ``{"resolution", "stride", "n", "relative_l2"}``, one per requested resolution."""
+    """Rows ``{"data", "resolution", "stride", "n", "relative_l2"}``, one per data file and resolution.
+
+    For mesh data ``resolution`` is the number of mesh points (scored there, stride 1).
+    """
     import torch
 
     from pdekit.data.torch_dataset import open_dataset
-    from pdekit.training.batches import ShuffledBatches, resolution_stride
+    from pdekit.operators.gino import uses_mesh
+    from pdekit.training.batches import MeshBatches, ShuffledBatches, resolution_stride
     from pdekit.training.metrics import evaluate_model
     from pdekit.training.normalization import load_model
 
     model = load_model(model_path)
-    data = open_dataset(data_path, split=None if split == "all" else split, test_fraction=test_fraction)
+    dev = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(dev)
+    rows = []
+    for path in [data_path] if isinstance(data_path, (str, os.PathLike)) else list(data_path):
+        data = open_dataset(path, split=None if split == "all" else split, test_fraction=test_fraction)
+        _check_channels(model, data, path)
+        mesh_model, mesh_data = uses_mesh(model), bool(getattr(data, "is_mesh", False))
+        if mesh_model != mesh_data:
+            raise ValueError(f"{str(path)!r} holds {'mesh' if mesh_data else 'grid'} data but the model is a "
+                             f"{'mesh operator (GINO)' if mesh_model else 'grid operator'}"
+                             + ("; train a GINO on mesh data (`pdekit train --model gino`)" if mesh_data else ""))
+        if mesh_data:
+            if resolutions:
+                raise ValueError("mesh data are scored at their own points; --resolution applies to grids "
+                                 "(to score a finer mesh, pass a file generated on it)")
+            batches = MeshBatches(model, data, batch_size=batch_size)
+            score = evaluate_model(model, batches, strides=[1], device=dev)[1]
+            rows.append({"data": str(path), "resolution": score["resolution"], "stride": 1, "n": score["n"],
+                         "relative_l2": score["l2"]})
+            continue
+        size = int(data.x_shape[-1])
+        strides = [resolution_stride(size, r) for r in resolutions or [size]]
+        batches = ShuffledBatches(data, batch_size=batch_size, shuffle=False).batches(0)
+        scores = evaluate_model(model, batches, strides=strides, device=dev)
+        rows += [{"data": str(path), "resolution": scores[s]["resolution"], "stride": s, "n": scores[s]["n"],
+                  "relative_l2": scores[s]["l2"]} for s in strides]
+    return rows
+
+
+def _check_channels(model, data, data_path) -> None:
     expected = getattr(model, "in_channels", None)
     if isinstance(expected, int) and data.in_channels != expected:
         raise ValueError(f"the model takes {expected} input channels; {data_path!r} has "
@@ -53,15 +89,6 @@ def evaluate_file(model_path: str, data_path: str, *, resolutions=None, split: s
     if isinstance(expected, int) and data.out_channels != expected:
         raise ValueError(f"the model predicts {expected} output channels; {data_path!r} has "
                          f"{data.out_channels} (shape {data.y_shape})")
-    size = int(data.x_shape[-1])
-    resolutions = resolutions or [size]
-    strides = [resolution_stride(size, r) for r in resolutions]
-    dev = torch.device(device) if device else torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model.to(dev)
-    batches = ShuffledBatches(data, batch_size=batch_size, shuffle=False).batches(0)
-    scores = evaluate_model(model, batches, strides=strides, device=dev)
-    return [{"resolution": scores[s]["resolution"], "stride": s, "n": scores[s]["n"],
-             "relative_l2": scores[s]["l2"]} for s in strides]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows))
         return 0
-    print(f"{'resolution':>10} {'stride':>6} {'samples':>7} {'relative L2':>12}")
+    several = len({r["data"] for r in rows}) > 1
+    print(f"{'data':<24} " * several + f"{'resolution':>10} {'stride':>6} {'samples':>7} {'relative L2':>12}")
     for r in rows:
-        print(f"{r['resolution']:>10} {r['stride']:>6} {r['n']:>7} {r['relative_l2']:>12.4e}")
+        print(f"{os.path.basename(r['data']):<24} " * several
+              + f"{r['resolution']:>10} {r['stride']:>6} {r['n']:>7} {r['relative_l2']:>12.4e}")
     return 0

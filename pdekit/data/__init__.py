@@ -21,6 +21,7 @@ _EXPORTS: dict[str, str] = {
     "GenerationReport": "generation",
     "open_dataset": "torch_dataset",
     "H5Dataset": "torch_dataset",
+    "MultiMeshDataset": "multi_mesh",
     "read_info": "layout",
     "DatasetInfo": "layout",
     "sample_seeds": "layout",
