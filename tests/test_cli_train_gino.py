@@ -11,6 +11,7 @@ from pdekit import meshes
 from pdekit.cli import main
 from pdekit.data.generation import generate
 from pdekit.training.metrics import read_metrics
+from tests.training._mesh_data import darcy_fem_files
 from tests.training._toy import one_thread  # noqa: F401 (fixture)
 
 SMALL = ["--modes", "4", "--width", "8", "--layers", "2", "--latent-shape", "12", "--batch-size", "8", "--quiet"]
@@ -18,12 +19,7 @@ SMALL = ["--modes", "4", "--width", "8", "--layers", "2", "--latent-shape", "12"
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cli-gino")
-    coarse = meshes.perturb(meshes.l_shape(3), 0.3, rng=0, boundary="slide")
-    meshes.write(d / "coarse.vtu", coarse)
-    meshes.write(d / "fine.vtu", meshes.refine(coarse))
-    generate("darcy-fem", d / "coarse.h5", n=20, resolution=2, seed=0, workers=0, mesh=str(d / "coarse.vtu"))
-    generate("darcy-fem", d / "fine.h5", n=6, resolution=2, seed=1, workers=0, mesh=str(d / "fine.vtu"))
+    d = darcy_fem_files(tmp_path_factory.mktemp("cli-gino"), mesh_n=3, n_coarse=20, n_fine=6)
     generate("darcy", d / "grid.h5", n=4, resolution=9, seed=0, workers=0)
     return d
 

@@ -10,13 +10,13 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 
-from pdekit import meshes
-from pdekit.data import generate, open_dataset
+from pdekit.data import open_dataset
 from pdekit.training import Trainer
 from pdekit.training.batches import MeshBatches
 from pdekit.training.models import build_model
 from pdekit.training.normalization import NormalizedOperator, fit_normalizers
-from tests.training._toy import params_of, one_thread  # noqa: F401 (fixture)
+from tests.training._mesh_data import darcy_fem_files
+from tests.training._toy import one_thread, params_of  # noqa: F401 (fixture)
 from tests.training.test_trainer import StopAfter
 
 SMALL = dict(modes=4, width=8, layers=2, latent_shape=12)
@@ -24,13 +24,7 @@ SMALL = dict(modes=4, width=8, layers=2, latent_shape=12)
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    d = tmp_path_factory.mktemp("gino")
-    coarse = meshes.perturb(meshes.l_shape(4), 0.3, rng=0, boundary="slide")
-    meshes.write(d / "coarse.vtu", coarse)
-    meshes.write(d / "fine.vtu", meshes.refine(coarse))
-    generate("darcy-fem", d / "train.h5", n=40, resolution=2, seed=0, workers=0, mesh=str(d / "coarse.vtu"))
-    generate("darcy-fem", d / "fine.h5", n=8, resolution=2, seed=1, workers=0, mesh=str(d / "fine.vtu"))
-    return d
+    return darcy_fem_files(tmp_path_factory.mktemp("gino"), mesh_n=4, n_coarse=40, n_fine=8)
 
 
 def _model(train, seed=0):
@@ -40,8 +34,8 @@ def _model(train, seed=0):
 
 
 def test_gino_learns_darcy_on_an_l_shape_and_scores_a_refined_mesh(files, tmp_path, one_thread):
-    train = open_dataset(files / "train.h5", split="train", test_fraction=8)
-    test = open_dataset(files / "train.h5", split="test", test_fraction=8)
+    train = open_dataset(files / "coarse.h5", split="train", test_fraction=8)
+    test = open_dataset(files / "coarse.h5", split="test", test_fraction=8)
     fine = open_dataset(files / "fine.h5")
     model, net = _model(train)
     net.bind(train)
@@ -58,7 +52,7 @@ def test_gino_learns_darcy_on_an_l_shape_and_scores_a_refined_mesh(files, tmp_pa
 
 
 def test_resume_mid_epoch_is_exact(files, tmp_path, one_thread):
-    train = open_dataset(files / "train.h5")
+    train = open_dataset(files / "coarse.h5")
 
     def trainer(out, **kw):
         model, net = _model(train)
@@ -97,7 +91,7 @@ def _rank(rank: int, world: int, port: int, folder: str) -> None:
 
 def _step(folder: str, out: str, *, batch_size: int, distributed: bool = True) -> None:
     """One optimizer step of a GINO on the first 8 samples; save gradients and parameters."""
-    train = open_dataset(os.path.join(folder, "train.h5"), indices=range(8))
+    train = open_dataset(os.path.join(folder, "coarse.h5"), indices=range(8))
     model, net = _model(train)
     net.bind(train)
     trainer = Trainer(model, epochs=1, batch_size=batch_size, lr=1e-2, seed=3, device="cpu",
