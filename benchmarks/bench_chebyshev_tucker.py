@@ -117,7 +117,7 @@ def main(argv=None) -> int:
     grid_pts = np.stack(np.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3)
     full, build_s, build_mib = measure(lambda: f(grid_pts).reshape(n, n, n))
     del grid_pts
-    grid_ranks = list(tucker(full, tol=args.tol).rank)
+    grid_ranks = list(tucker(full, None, max_rel_error=args.tol).rank)
     (core, factors), tl_s, tl_mib = measure(lambda: tl_tucker(full, rank=grid_ranks))
     tl_full = tl.tucker_to_tensor((core, factors))
     grid_err = float(np.linalg.norm(tl_full - full) / np.linalg.norm(full))

@@ -1,11 +1,11 @@
 """Navier-Stokes accuracy: pdekit FNO-2D and MG-TFNO against the FNO paper (nu = 1e-3, 64 x 64).
 
 Data come from pdekit's generator (``navier-stokes``: vorticity on the unit torus, FNO forcing,
-periodic GRF initial vorticity, Crank-Nicolson pseudo-spectral steps), stored once per time
-unit up to T = 50. As in Li et al. (2020) the first 10 stored frames are the input and the next
-40 the output; the 2D models are recurrent: a network maps the last 10 frames to the next one
-and is rolled out 40 times, trained through the whole rollout on the relative L2 error of the
-trajectory.
+periodic GRF initial vorticity, pseudo-spectral steps with Crank-Nicolson viscosity and forward-
+Euler advection), stored once per time unit up to T = 50. As in Li et al. (2020) the first 10
+stored frames are the input and the next 40 the output; the 2D models are recurrent: a network
+maps the last 10 frames to the next one and is rolled out 40 times, trained through the whole
+rollout on the relative L2 error of the trajectory.
 
 Targets: FNO-2D relative L2 <= 0.0128 (paper, N = 1000, 500 epochs); MG-TFNO below FNO's
 error with >= 10x fewer parameters. The paper's data (256 x 256 solves, dt = 1e-4, 1200

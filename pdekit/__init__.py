@@ -3,7 +3,9 @@
 The data flow, one folder each::
 
     meshes -> solvers -> data -> training -> operators
+    streaming (live ensembles: clients -> ZeroMQ -> training ranks)
     tensor_formats (a leaf used by operators and by users)
+    cluster (batch jobs through submitit: SLURM job arrays or local processes; a leaf)
 
 Subpackages are imported on first use, so ``import pdekit`` stays cheap.
 """
@@ -14,7 +16,8 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBPACKAGES = ("meshes", "solvers", "data", "training", "operators", "tensor_formats")
+_SUBPACKAGES = ("meshes", "solvers", "data", "training", "operators", "tensor_formats", "cluster",
+                "streaming")
 
 __all__ = ["__version__", *_SUBPACKAGES]
 

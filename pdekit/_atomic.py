@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_path", "check_writable_dir"]
+__all__ = ["atomic_path", "atomic_files", "check_writable_dir"]
 
 
 def check_writable_dir(path: str | os.PathLike) -> Path:
@@ -51,12 +52,12 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
 
     Examples
     --------
-    >>> import numpy as np, tempfile, os
+    >>> import tempfile, os
     >>> d = tempfile.mkdtemp()
-    >>> with atomic_path(os.path.join(d, "x.npy")) as tmp:
-    ...     np.save(tmp, np.zeros(3))
-    >>> np.load(os.path.join(d, "x.npy")).shape
-    (3,)
+    >>> with atomic_path(os.path.join(d, "x.txt")) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> open(os.path.join(d, "x.txt")).read(), os.listdir(d)
+    ('done', ['x.txt'])
     """
     path = check_writable_dir(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=(suffix if suffix is not None else path.suffix) + ".tmp",
@@ -75,3 +76,32 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_files(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path`` for a file that comes with sidecar files.
+
+    The caller writes ``path.name`` (and any files it references, such as the ``.h5`` of an
+    ``.xdmf``) into the folder. On success every file is moved into ``path``'s folder
+    atomically, the sidecars first and ``path`` last, so a reader never finds the main file
+    without its data; on failure nothing is left behind.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp()
+    >>> with atomic_files(os.path.join(d, "a.xdmf")) as folder:
+    ...     _ = (folder / "a.h5").write_text("data"); _ = (folder / "a.xdmf").write_text("a.h5")
+    >>> sorted(os.listdir(d))
+    ['a.h5', 'a.xdmf']
+    """
+    path = check_writable_dir(path)
+    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else "."))
+    try:
+        yield tmpdir
+        for side in sorted(tmpdir.iterdir(), key=lambda p: p.name == path.name):
+            with atomic_path(path.parent / side.name) as tmp:
+                shutil.move(str(side), str(tmp))
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)

@@ -12,21 +12,40 @@ import argparse
 import importlib
 import sys
 
-__all__ = ["main", "build_parser", "COMMANDS"]
+__all__ = ["main", "build_parser", "given_options", "COMMANDS"]
 
 #: verb -> module under pdekit._commands
 COMMANDS: dict[str, str] = {
     "generate": "generate",
     "info": "info",
+    "export": "export",
     "demo": "demo",
     "train": "train",
     "evaluate": "evaluate",
     "solve": "solve",
+    "stream": "stream",
 }
 
 
 def _command_modules() -> dict[str, object]:
     return {verb: importlib.import_module(f"pdekit._commands.{mod}") for verb, mod in COMMANDS.items()}
+
+
+#: shown under ``pdekit --help``
+EPILOG = """\
+first time? run `pdekit demo` (about three minutes: data, a trained surrogate, a figure).
+
+examples:
+  pdekit generate darcy --n 200 --resolution 64 --seed 0 -o darcy.h5
+  pdekit info darcy.h5
+  pdekit export darcy.h5 --format the-well -o darcy_well.h5
+  pdekit train --model tfno --data darcy.h5 --epochs 20 --out run/
+  pdekit evaluate run/ darcy.h5 --plot
+  pdekit solve system.npz --method pcg --preconditioner amg
+  pdekit COMMAND --help          options of one command
+
+--debug (before or after the command) shows a traceback instead of the one-line error.
+exit codes: 0 success, 2 bad input or error, 3 solve did not converge, 130 interrupted."""
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
@@ -36,13 +55,27 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
     parser = argparse.ArgumentParser(
         prog="pdekit",
         description="PDE solvers, datasets, tensor formats, neural operators and learned preconditioners.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"pdekit {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     mods = _command_modules()
     for mod in mods.values():
         mod.add_parser(sub)
+    for verb_parser in sub.choices.values():
+        _accept_debug(verb_parser)
     return parser, mods
+
+
+def _accept_debug(p: argparse.ArgumentParser) -> None:
+    """Let ``--debug`` follow the verb too, without a verb's default undoing a global ``--debug``."""
+    action = p._option_string_actions.get("--debug")
+    if action is None:
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="show tracebacks")
+    else:
+        action.default = argparse.SUPPRESS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     code for an outcome that is not an error (``solve``: 3 when the solve did not converge).
     """
     parser, mods = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv
     if args.command is None:
         parser.print_help()
         return 2
@@ -71,6 +106,18 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"pdekit {args.command}: error: {_describe(exc)}", file=sys.stderr)
         return 2
+
+
+def given_options(args: argparse.Namespace) -> set[str]:
+    """The options (``dest`` names) that the command line of ``args`` spelled out, as opposed to
+    those left at their defaults (a verb that must tell them apart, like ``train --resume``)."""
+    parser, _ = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for p in [parser, *sub.choices.values()]:
+        for action in p._actions:
+            if action.option_strings:
+                action.default = argparse.SUPPRESS
+    return set(vars(parser.parse_args(list(getattr(args, "argv", [])))))
 
 
 #: exception types whose message is the whole story; others are named in the line

@@ -9,7 +9,7 @@ import pytest
 import scipy.io
 import scipy.sparse.linalg as spla
 
-from pdekit._commands.solve import load_system, save_system
+from pdekit.data.systems import load_system, save_system
 from pdekit.cli import main
 from pdekit.solvers.fd import poisson_system
 

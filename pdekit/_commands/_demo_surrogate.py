@@ -9,6 +9,7 @@ one. :func:`format_summary` turns the returned metrics into the lines the demo p
 from __future__ import annotations
 
 import copy
+import json
 import os
 import statistics
 import time
@@ -68,9 +69,10 @@ def train_demo_surrogate(data_path: str | os.PathLike, out_dir: str | os.PathLik
     import numpy as np
     import torch
 
+    from pdekit._atomic import atomic_path
     from pdekit.training.datasets import eval_strides, open_train_test
     from pdekit.data.problems import get_problem
-    from pdekit.training.batches import resolution_stride
+    from pdekit.data.strides import reachable_resolutions, resolution_stride
     from pdekit.training.models import build_model
     from pdekit.training.normalization import NormalizedOperator, fit_normalizers
     from pdekit.training.trainer import Trainer
@@ -82,8 +84,7 @@ def train_demo_surrogate(data_path: str | os.PathLike, out_dir: str | os.PathLik
     full = open_dataset(data_path)
     size = int(full.x_shape[-1])
     if train_resolution is None:
-        train_resolution = size if size <= 65 else max(
-            r for r in {-(-size // k) for k in range(1, size + 1)} if r <= 65)
+        train_resolution = reachable_resolutions(size, at_most=65)[0]
     resolution_stride(size, train_resolution)  # clear error if unreachable
     train, test, _ = open_train_test(str(data_path), test_data=None, test_fraction=test_fraction,
                                   n_train=None, train_resolution=train_resolution)
@@ -110,12 +111,18 @@ def train_demo_surrogate(data_path: str | os.PathLike, out_dir: str | os.PathLik
     trainer = Trainer(model, epochs=n_epochs, batch_size=batch_size, lr=lr, weight_decay=1e-4,
                       scheduler="cosine", seed=seed, device="cpu", distributed=False,
                       out_dir=out, eval_strides=strides, progress=progress,
-                      checkpoint_every=max(1, n_epochs))
+                      checkpoint_every=max(1, n_epochs), overwrite=True)  # the demo's own folder
     t0 = time.perf_counter()
     history = trainer.fit(train)
     train_seconds = time.perf_counter() - t0
     scores = trainer.evaluate(test, strides=strides)
     model.to("cpu").eval().save(out / "model.pt")
+    config = {"model": "tfno", "data": str(data_path), "data_resolved": str(Path(data_path).resolve()),
+              "test_fraction": test_fraction, "train_resolution": train_resolution, "modes": modes,
+              "width": width, "layers": layers, "rank": rank, "batch_size": batch_size, "lr": lr,
+              "epochs": n_epochs, "seed": seed}
+    with atomic_path(out / "config.json") as tmp:  # what `pdekit evaluate` reads
+        tmp.write_text(json.dumps(config, indent=2) + "\n")
 
     # speed: the solver on fresh instances vs the surrogate on one input, same resolution
     problem = get_problem(full.pde)
@@ -146,6 +153,7 @@ def train_demo_surrogate(data_path: str | os.PathLike, out_dir: str | os.PathLik
         "solve_resolution": int(params.get("solve_resolution") or size),
         "torch_threads": torch.get_num_threads(),
         "model_path": str(out / "model.pt"),
+        "test_fraction": test_fraction,
     }
 
 

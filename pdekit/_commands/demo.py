@@ -12,7 +12,10 @@ Steps:
 2. ``navier-stokes``: 32 Navier–Stokes vorticity trajectories (64 x 64, 10 frames).
 3. ``surrogate``: a small TFNO trained on the Darcy data for about two minutes; its test
    error, parameter count and speed against the solver that made the data.
-4. ``figure``: a PNG of a few samples of both (matplotlib, Agg canvas).
+4. ``figure``: a PNG of a few Darcy test samples with the surrogate's prediction and error
+   next to the data, and Navier–Stokes samples (matplotlib, Agg canvas).
+
+The demo ends by printing what to run next.
 """
 
 from __future__ import annotations
@@ -114,53 +117,72 @@ def _last_time(arr):
     return arr[-1] if arr.ndim == 4 else arr
 
 
-def step_figure(ctx: DemoContext, *, n_samples: int = 3) -> None:
-    """Save ``samples.png``: for a few samples, Darcy (a, u) and Navier–Stokes (w0, w(T))."""
+def _data_rows(path, n_samples: int, kinds: tuple[str, str]) -> list:
+    """Rows (input, output) of the first completed samples of a dataset file."""
     import h5py
-    import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
 
-    from pdekit._atomic import atomic_path
+    rows = []
+    with h5py.File(path, "r") as f:
+        names_in = [str(s) for s in f.attrs["input_names"]]
+        names_out = [str(s) for s in f.attrs["output_names"]]
+        done = [int(i) for i in range(f["completed"].shape[0]) if f["completed"][i]]
+        when = ""
+        if f["outputs"].ndim == 5:  # (N, T, X, Y, C): show the last frame
+            t = f["coords/t"][-1] if "t" in f["coords"] else f["outputs"].shape[1] - 1
+            when = f" at t = {float(t):g}"
+        for i in done[:n_samples]:
+            x, y = f["inputs"][i], _last_time(f["outputs"][i])
+            rows.append([(f"#{i}: {names_in[0]}", _last_time(x)[..., 0], kinds[0]),
+                         (f"#{i}: {names_out[0]}{when}", y[..., 0], kinds[1])])
+    return rows
 
-    panels = []  # (title, 2D array, colormap)
-    for name, cmaps in (("darcy", ("viridis", "magma")), ("navier-stokes", ("RdBu_r", "RdBu_r"))):
-        if name not in ctx.datasets:
-            continue
-        with h5py.File(ctx.datasets[name], "r") as f:
-            names_in = [str(s) for s in f.attrs["input_names"]]
-            names_out = [str(s) for s in f.attrs["output_names"]]
-            done = [int(i) for i in range(f["completed"].shape[0]) if f["completed"][i]]
-            when = ""
-            if f["outputs"].ndim == 5:  # (N, T, X, Y, C): show the last frame
-                t = f["coords/t"][-1] if "t" in f["coords"] else f["outputs"].shape[1] - 1
-                when = f" at t = {float(t):g}"
-            for i in done[:n_samples]:
-                x, y = f["inputs"][i], _last_time(f["outputs"][i])
-                panels.append((f"{name} #{i}: {names_in[0]}", _last_time(x)[..., 0], cmaps[0]))
-                panels.append((f"{name} #{i}: {names_out[0]}{when}", y[..., 0], cmaps[1]))
-    if not panels:
+
+def step_figure(ctx: DemoContext, *, n_samples: int = 3) -> None:
+    """Save ``samples.png``: Darcy test samples with the surrogate's prediction and error
+    next to the data (coefficient a, solution u), and Navier–Stokes (w0, w(T))."""
+    from pdekit.training.plots import draw_panels
+
+    rows = []
+    if "darcy" in ctx.datasets and "model" in ctx.artifacts:
+        from pdekit.data.torch_dataset import open_dataset
+        from pdekit.training.normalization import load_model
+        from pdekit.training.plots import prediction_panels
+
+        test = open_dataset(ctx.datasets["darcy"], split="test",
+                            test_fraction=ctx.reports["surrogate"].get("test_fraction", 0.2))
+        rows += [[(f"Darcy test {title}", img, kind) for title, img, kind in row]
+                 for row in prediction_panels(load_model(ctx.artifacts["model"]), test,
+                                              indices=range(n_samples), names=("a", "u"))]
+    elif "darcy" in ctx.datasets:
+        rows += [[(f"Darcy {t}", img, k) for t, img, k in row]
+                 for row in _data_rows(ctx.datasets["darcy"], n_samples, ("field", "field"))]
+    if "navier-stokes" in ctx.datasets:
+        rows += [[(f"Navier-Stokes {t}", img, k) for t, img, k in row]
+                 for row in _data_rows(ctx.datasets["navier-stokes"], n_samples, ("signed", "signed"))]
+    if not rows:
         raise ValueError("no dataset to plot: run the data steps first")
-    cols = 2 * n_samples
-    rows = -(-len(panels) // cols)
-    fig = Figure(figsize=(2.4 * cols, 2.5 * rows), dpi=100)
-    FigureCanvasAgg(fig)
-    for k, (title, img, cmap) in enumerate(panels):
-        ax = fig.add_subplot(rows, cols, k + 1)
-        lim = None
-        if cmap == "RdBu_r":  # a signed field: centre the colours on 0
-            lim = float(np.abs(img).max()) or 1.0
-        ax.imshow(img.T, origin="lower", cmap=cmap, extent=(0, 1, 0, 1),
-                  vmin=None if lim is None else -lim, vmax=lim)
-        ax.set_title(title, fontsize=8)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.tight_layout()
-    path = ctx.out / "samples.png"
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
+    path = draw_panels(rows, ctx.out / "samples.png", share=[(1, 2)])
     ctx.artifacts["figure"] = path
-    ctx.log(f"  {path}: {len(panels)} panels")
+    ctx.log(f"  {path}: {sum(len(r) for r in rows)} panels"
+            + (" (Darcy rows: coefficient, solution, TFNO prediction, error)" if "model" in ctx.artifacts else ""))
+
+
+def next_steps(ctx: DemoContext) -> list[str]:
+    """What to run after the demo (the lines it ends with)."""
+    out = ctx.out
+    lines = ["next steps (in a new shell, first `source .venv/bin/activate`, or call .venv/bin/pdekit):"]
+    if "darcy" in ctx.datasets:
+        lines.append(f"  pdekit info {ctx.datasets['darcy']}                      # what the file holds")
+    if "model" in ctx.artifacts and "darcy" in ctx.datasets:
+        lines.append(f"  pdekit evaluate {ctx.artifacts['model'].parent} {ctx.datasets['darcy']} --plot   "
+                     f"# score and draw the surrogate")
+    if "darcy" in ctx.datasets:
+        lines.append(f"  pdekit train --model tfno --data {ctx.datasets['darcy']} --epochs 50 --out {out}/run   "
+                     f"# train longer (curves in {out}/run/curves.png)")
+    lines.append("  pdekit generate darcy --n 1000 --resolution 85 -o darcy.h5   # a dataset of the FNO paper's size")
+    if "figure" in ctx.artifacts:
+        lines.append(f"  open {ctx.artifacts['figure']}")
+    return lines
 
 
 def step_surrogate(ctx: DemoContext) -> None:
@@ -199,6 +221,7 @@ def run_demo(out: str | Path = "pdekit-demo", *, quiet: bool = False, workers: i
         step(ctx)
         ctx.log(f"      done in {time.perf_counter() - t0:.1f} s")
     ctx.log(f"demo finished in {time.perf_counter() - t_all:.1f} s; everything is in {out}/")
+    ctx.log("\n".join(next_steps(ctx)))
     return ctx
 
 
@@ -211,7 +234,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", default="pdekit-demo", help="output folder (default ./pdekit-demo)")
     p.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     p.add_argument("--quiet", action="store_true", help="print nothing")
-    p.add_argument("--debug", action="store_true", help="show tracebacks")
     return p
 
 

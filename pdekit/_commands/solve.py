@@ -1,10 +1,9 @@
 """``pdekit solve SYSTEM``: solve a saved SPD system with CG, PCG, FCG or deep conjugate directions.
 
-A system is either a ``.npz`` file in scipy's sparse layout (``scipy.sparse.save_npz`` keys
-``data``, ``indices``, ``indptr``, ``shape``, ``format``) with the right-hand side under ``b``
-and, for grid problems, optionally the bool mask of unknown nodes under ``unknowns`` (see
-:func:`save_system`), or a Matrix Market ``.mtx`` matrix with the right-hand side given by
-``--rhs`` (``.npy``, ``.mtx`` or whitespace-separated text).
+A system is a ``.npz`` file written by :func:`pdekit.data.save_system` (scipy's sparse layout
+plus ``b`` and, for grid problems, the ``unknowns`` mask) or a Matrix Market ``.mtx`` matrix
+with the right-hand side given by ``--rhs``; :func:`pdekit.data.load_system` reads and fully
+checks both.
 
 The solution is written atomically to ``--output`` (default ``SYSTEM`` with suffix
 ``.solution.npy``) and a summary table is printed. The exit code is 0 when the true relative
@@ -16,84 +15,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["add_parser", "run", "save_system", "load_system", "solve_system"]
+__all__ = ["add_parser", "run", "solve_system"]
 
 METHODS = ("cg", "pcg", "fcg", "dcdm")
 CLASSICAL = ("jacobi", "ic0", "amg", "sa-amg", "rs-amg")
 NOT_CONVERGED = 3
-
-
-def save_system(path: str | os.PathLike, A, b, *, unknowns: np.ndarray | None = None) -> None:
-    """Write ``A`` ((n, n) sparse), ``b`` ((n,)) and an optional grid mask to ``path`` (.npz, atomic)."""
-    import scipy.sparse as sp
-
-    from pdekit._atomic import atomic_path
-
-    A = sp.csr_matrix(A)
-    b = np.asarray(b, dtype=float).reshape(-1)
-    if b.shape[0] != A.shape[0]:
-        raise ValueError(f"b has {b.shape[0]} entries but A has {A.shape[0]} rows")
-    extra = {} if unknowns is None else {"unknowns": np.asarray(unknowns, dtype=bool)}
-    with atomic_path(path, suffix=".npz") as tmp:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, data=A.data, indices=A.indices, indptr=A.indptr, shape=np.array(A.shape),
-                     format=np.array("csr"), b=b, **extra)
-
-
-def _read_vector(path: str) -> np.ndarray:
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"no right-hand side file at {path!r}")
-    if p.suffix == ".npy":
-        return np.load(p, allow_pickle=False).reshape(-1)
-    if p.suffix == ".mtx":
-        import scipy.io
-
-        v = scipy.io.mmread(p)
-        return np.asarray(v.toarray() if hasattr(v, "toarray") else v, dtype=float).reshape(-1)
-    return np.loadtxt(p, dtype=float).reshape(-1)
-
-
-def load_system(path: str | os.PathLike, rhs: str | None = None):
-    """Read ``(A, b, unknowns)`` from a ``.npz`` or ``.mtx`` system (see the module doc)."""
-    import scipy.io
-    import scipy.sparse as sp
-
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"no system file at {str(p)!r}")
-    unknowns = None
-    if p.suffix == ".npz":
-        with np.load(p, allow_pickle=False) as f:
-            keys = set(f.files)
-            if not {"data", "indices", "indptr", "shape"} <= keys:
-                raise ValueError(f"{str(p)!r} holds {sorted(keys)}; expected scipy's sparse layout "
-                                 "(data, indices, indptr, shape, format) plus b")
-            fmt = str(f["format"]) if "format" in keys else "csr"
-            cls = {"csr": sp.csr_matrix, "csc": sp.csc_matrix}.get(fmt)
-            if cls is None:
-                raise ValueError(f"{str(p)!r}: sparse format {fmt!r} is not supported; save CSR or CSC")
-            A = cls((f["data"], f["indices"], f["indptr"]), shape=tuple(f["shape"])).tocsr()
-            b = f["b"].reshape(-1) if "b" in keys else None
-            unknowns = f["unknowns"].astype(bool) if "unknowns" in keys else None
-    elif p.suffix == ".mtx":
-        A = sp.csr_matrix(scipy.io.mmread(p))
-        b = None
-    else:
-        raise ValueError(f"unknown system format {p.suffix!r}; expected .npz or .mtx")
-    if rhs is not None:
-        b = _read_vector(rhs)
-    if b is None:
-        raise ValueError(f"{str(p)!r} has no right-hand side; pass --rhs FILE")
-    if b.shape[0] != A.shape[0]:
-        raise ValueError(f"the right-hand side has {b.shape[0]} entries but A has {A.shape[0]} rows")
-    return A, b, unknowns
 
 
 def _network(spec: str):
@@ -207,6 +138,7 @@ def _parse_shape(text: str | None):
 def run(args: argparse.Namespace) -> int:
     """Solve ``args.system``; print the summary; return 0 (converged) or 3 (not converged)."""
     from pdekit._atomic import atomic_path
+    from pdekit.data.systems import load_system
 
     A, b, unknowns = load_system(args.system, args.rhs)
     shape = _parse_shape(args.shape)

@@ -3,10 +3,17 @@
 Trains a neural operator on a pdekit dataset: FNO, TFNO and MG-TFNO on grid data, GINO on
 mesh data (``darcy-fem``, ``wave-fem``; its latent grid spans the training mesh's box).
 Inputs and outputs are standardized with per-channel statistics of the training split, stored
-inside the saved model. The run folder receives ``checkpoint.pt`` (exact resume with
+inside the saved model. The run folder receives ``config.json`` (the options of the run), ``checkpoint.pt`` (exact resume with
 ``--resume``), ``metrics.jsonl`` (one line per epoch) and, at the end, ``model.pt`` (load with
-:func:`pdekit.training.load_model` or ``pdekit evaluate``). Under ``torchrun`` every rank trains
-a share of each epoch.
+:func:`pdekit.training.load_model` or ``pdekit evaluate``) and ``curves.png`` (loss and error
+curves). Under ``torchrun`` every rank trains a share of each epoch.
+
+A folder holding another run is refused unless ``--resume`` (continue it) or ``--overwrite``
+(start over). A resume checks that the training data are the same (the checkpoint stores
+their fingerprint), refuses options that would change the run (model, sizes, data subset,
+seed, batch size, optimizer, schedule kind), and says which options it ignores (learning
+rate, weight decay, schedule settings: the optimizer state continues); ``config.json`` only
+ever records what the run used.
 """
 
 from __future__ import annotations
@@ -65,6 +72,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="score the test data strided by these factors (1: its own resolution)")
     p.add_argument("--no-normalize", action="store_true", help="do not standardize inputs/outputs")
     p.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
+    p.add_argument("--overwrite", action="store_true",
+                   help="start a new run in --out even if it holds another run (its files are deleted)")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: GPU if any)")
     p.add_argument("--mixed-precision", action="store_true",
                    help="float16 autocast on CUDA (power-of-two grids: cuFFT half precision)")
@@ -74,19 +83,72 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+#: options that define a run: a resume must not change them
+RUN_DEFINING = ("model", "modes", "width", "layers", "rank", "levels", "padding", "latent_shape", "radius",
+                "no_normalize", "n_train",
+                "test_fraction", "train_resolution", "seed", "batch_size", "optimizer", "scheduler")
+#: options whose values a resume takes from the checkpoint (optimizer and schedule state)
+KEPT_BY_RESUME = ("lr", "weight_decay", "step_size", "gamma")
+#: not written to config.json
+_NOT_CONFIG = ("func", "argv", "debug", "resume", "overwrite", "quiet")
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def _resume_options(args: argparse.Namespace, out: Path) -> list[str]:
+    """Put the run's own values of the run-defining and kept options into ``args``.
+
+    Returns the notes about the options this resume ignores; raises ValueError for an
+    option given on the command line that would change the run.
+    """
+    from pdekit.cli import given_options
+
+    path = out / "config.json"
+    if not path.is_file():
+        return []
+    saved = json.loads(path.read_text())
+    given = given_options(args)
+    conflicts, ignored = [], []
+    for dest in RUN_DEFINING + KEPT_BY_RESUME:
+        if dest not in saved:
+            continue
+        mine, theirs = getattr(args, dest), saved[dest]
+        if dest in given and mine != theirs:
+            (conflicts if dest in RUN_DEFINING else ignored).append(
+                f"{_flag(dest)} {mine} (the run uses {theirs})")
+        setattr(args, dest, theirs)
+    if conflicts:
+        raise ValueError(f"cannot resume the run in {str(out)!r} with other settings: "
+                         + "; ".join(conflicts)
+                         + ". Drop these options to continue it, or start a new run (--overwrite or another --out)")
+    return [f"a resume keeps the run's optimizer and schedule state; ignoring {', '.join(ignored)}"] if ignored else []
+
+
 def run(args: argparse.Namespace) -> int:
-    """Train, save ``RUN/model.pt`` and print a summary; return the exit code."""
+    """Train, save ``RUN/model.pt`` and ``RUN/curves.png``, print a summary; return the exit code."""
     import torch
 
     from pdekit._atomic import atomic_path
     from pdekit._progress import TqdmProgress
     from pdekit.operators.gino import bind_geometry
     from pdekit.training.batches import MeshBatches
+    from pdekit.training.datasets import eval_strides, open_train_test
+    from pdekit.training.distributed import env_world, pick_device
     from pdekit.training.models import build_model
     from pdekit.training.normalization import NormalizedOperator, fit_normalizers
-    from pdekit.training.datasets import eval_strides, open_train_test
+    from pdekit.training.run_folder import claim_run_folder
     from pdekit.training.trainer import Trainer
 
+    pick_device(args.device, env_world()[2])  # a clear error before any work
+    out = Path(args.out)
+    is_main = env_world()[0] == 0
+    claim_run_folder(out, resume=args.resume, overwrite=args.overwrite, remove=is_main)
+    notes = _resume_options(args, out) if args.resume else []
+    if is_main:
+        for note in notes:
+            print(f"pdekit train: note: {note}", file=sys.stderr)
     train, test, _ = open_train_test(args.data, test_data=args.test_data, test_fraction=args.test_fraction,
                                      n_train=args.n_train, train_resolution=args.train_resolution)
     train_res = int(train.x_shape[-1])
@@ -113,25 +175,33 @@ def run(args: argparse.Namespace) -> int:
         model = net
     else:
         model = NormalizedOperator(net, *fit_normalizers(train))
-    out = Path(args.out)
     trainer = Trainer(model, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
                       weight_decay=args.weight_decay, optimizer=args.optimizer,
                       scheduler=args.scheduler, step_size=args.step_size, gamma=args.gamma,
                       seed=args.seed, device=args.device, mixed_precision=args.mixed_precision,
-                      out_dir=out, eval_strides=strides,
+                      out_dir=out, eval_strides=strides, overwrite=args.overwrite,
                       progress=TqdmProgress(disable=args.quiet))
     test_data = test
     if on_mesh:  # the model reads its mesh from the bound geometry; the test set may lie on another mesh
         bind_geometry(model, train)
         test_data = MeshBatches(model, test, batch_size=args.batch_size, rank=trainer.ctx.rank,
                                 world_size=trainer.ctx.world_size)
+    if args.resume:  # check everything before config.json is touched
+        trainer.load_checkpoint(out / "checkpoint.pt")
+        trainer.check_training_data(train)
     if trainer.ctx.is_main:
-        config = {k: v for k, v in vars(args).items() if k not in ("func",)}
+        config = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG}
+        config["data_resolved"] = str(Path(args.data).resolve())
+        if args.test_data is not None:
+            config["test_data_resolved"] = str(Path(args.test_data).resolve())
         with atomic_path(out / "config.json") as tmp:
             tmp.write_text(json.dumps(config, indent=2) + "\n")
-    history = trainer.fit(train, eval_data={"test": test_data}, resume=args.resume)
+    history = trainer.fit(train, eval_data={"test": test_data})
     if trainer.ctx.is_main:
+        from pdekit.training.plots import plot_curves
+
         model.to("cpu").save(out / "model.pt")
+        plot_curves(history, out / "curves.png")
         if not args.quiet:
             last = history[-1]
             print(f"model      {args.model}: {model.n_parameters():,} parameters -> {out / 'model.pt'}")
@@ -141,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
             for key in sorted((k for k in last if k.startswith("test/")), key=lambda k: int(k.split("@")[1])):
                 at = f"on {key.split('@')[1]} points" if on_mesh else f"at {key.split('@')[1]:>4}"
                 print(f"test       relative L2 {at}: {last[key]:.4g}")
+            print(f"curves     {out / 'curves.png'}")
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()
     sys.stdout.flush()

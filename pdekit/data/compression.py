@@ -27,7 +27,7 @@ import numpy as np
 
 from .._atomic import atomic_path
 from ..tensor_formats import TuckerTensor, tucker
-from .layout import read_info
+from .reading import read_info
 
 __all__ = ["CompressedDataset", "compress_dataset"]
 
@@ -150,7 +150,7 @@ def compress_dataset(path: str | os.PathLike, out: str | os.PathLike | None = No
         for key in keys:
             data = np.asarray(f[key][index.tolist() if index.size < info.header.n else slice(None)],
                               dtype=np.float64)
-            t = tucker(data, tol=tol, method=method)
+            t = tucker(data, None, max_rel_error=tol, method=method)
             tensors[key] = t
             axes[key] = info.input_axes if key == "inputs" else info.output_axes
             errs[key] = float(t.info["rel_error"])

@@ -4,14 +4,17 @@ Registered names:
 
 * ``darcy-fem``: Darcy flow ``-div(a grad p) = f``, ``p = 0`` on the boundary, on a triangle
   or tetrahedron mesh, with Lagrange P1 / P2 elements. The permeability ``a`` maps a Gaussian
-  random field (random Fourier features, :mod:`pdekit.solvers.fem.random_coefficients`) to
+  random field (random Fourier features, :mod:`pdekit.solvers.random_fields`) to
   ``a_high`` / ``a_low`` (``coefficient="threshold"``, 12 / 3 as in the FNO set) or to
   ``exp(scale g)`` (``"lognormal"``); it is constant per cell (the field at the centroid) in
   the solve and stored at the vertices as the input. Inputs ``a (n_points, 1)``, outputs
   ``p (n_points, 1)`` (vertex values, also for P2). ``mesh`` is a path to a mesh file that
   :func:`pdekit.meshes.read` understands (``pdekit generate darcy-fem --mesh FILE``); empty,
   the unit square with ``resolution`` nodes per side. The coordinates stored beside the
-  samples are the mesh's ``points (n_points, d)`` and ``cells (m, d+1)``.
+  samples are the mesh's ``points (n_points, d)`` and ``cells (m, d+1)``. ``solver`` and
+  ``preconditioner`` are those of :func:`pdekit.solvers.linear.solve` (empty: the measured
+  default); ``dcdm-algebraic`` runs deep conjugate directions with the shipped network for
+  unstructured FEM matrices.
 
 * ``wave-fem``: the wave equation ``u_tt = div(c^2 grad u)``, ``u = 0`` on the boundary,
   from rest, with a Gaussian-random-field initial displacement (``length_scale``), solved
@@ -28,7 +31,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from pdekit.data.problems import Problem, Sample, register_problem
+from pdekit.data import limits as L
+from pdekit.data.problems import (Problem, Sample, preconditioner_name, register_problem,
+                                  resolve_preconditioner)
+from pdekit.solvers.linear.dispatch import LEGACY_METHODS, METHODS
+
+#: the ``solver`` parameter: a method of pdekit.solvers.linear.solve (or a legacy name it maps)
+SOLVE_METHODS = (*METHODS, *LEGACY_METHODS)
 
 __all__ = ["load_mesh", "record_steps"]
 
@@ -70,17 +79,29 @@ def load_mesh(resolution: int, mesh: str | None = None):
     return _MESHES[key]
 
 
+def _mesh_check(resolution: int, *, mesh, **_) -> None:
+    """A mesh file must exist (the unit square of ``resolution`` nodes per side is made)."""
+    from pathlib import Path
+
+    if mesh and not Path(mesh).is_file():
+        raise FileNotFoundError(f"mesh file {mesh!r} not found; give a file pdekit.meshes.read reads "
+                                f"(.msh, .vtu, .xdmf), or no --mesh for the unit square")
+
+
 def _darcy_fem_solve(rng, resolution, *, mesh, degree, coefficient, length_scale, kernel,
-                     n_features, a_high, a_low, scale, f, solver) -> Sample:
-    from pdekit.solvers.fem import cell_centroids, coefficient_from_field, draw_random_field, poisson
+                     n_features, a_high, a_low, scale, f, solver, preconditioner) -> Sample:
+    from pdekit.meshes import cell_centroids
+    from pdekit.solvers.fem import poisson
+    from pdekit.solvers.random_fields import coefficient_from_field, draw_random_field
 
     m = load_mesh(resolution, mesh)
     field = draw_random_field(rng, m.dim, length_scale=length_scale, kernel=kernel,
                               n_features=n_features)
     kw = dict(a_high=a_high, a_low=a_low, scale=scale)
-    a_cells = coefficient_from_field(field(cell_centroids(m)), coefficient, **kw)
+    a_cells = coefficient_from_field(field(cell_centroids(m.points, m.cells).T), coefficient, **kw)
     a_nodes = coefficient_from_field(field(np.ascontiguousarray(m.points.T)), coefficient, **kw)
-    p = poisson(m, f=f, a=a_cells, degree=degree, solver=solver)
+    p = poisson(m, f=f, a=a_cells, degree=degree, solver=solver,
+                preconditioner=resolve_preconditioner(preconditioner))
     return Sample(inputs=a_nodes[:, None], outputs=p.point_values()[:, None])
 
 
@@ -94,9 +115,16 @@ register_problem(Problem(
     summary="Darcy flow on a triangle/tetra mesh (FEM P1/P2): random permeability -> pressure",
     defaults={"mesh": "", "degree": 1, "coefficient": "threshold", "length_scale": 0.1,
               "kernel": "gaussian", "n_features": 256, "a_high": 12.0, "a_low": 3.0,
-              "scale": 1.0, "f": 1.0, "solver": "auto"},
+              "scale": 1.0, "f": 1.0, "solver": "auto", "preconditioner": ""},
     solve=_darcy_fem_solve, coordinates=_darcy_fem_coordinates,
     input_names=("a",), output_names=("p",),
+    limits={"degree": L.one_of(1, 2), "coefficient": L.one_of("threshold", "lognormal"),
+            "length_scale": L.positive, "kernel": L.one_of("gaussian", "matern"),
+            "n_features": L.at_least(1), "a_high": L.positive, "a_low": L.positive,
+            "scale": L.positive, "solver": L.one_of(*SOLVE_METHODS),
+            "preconditioner": preconditioner_name},
+    resolution_range=(2, 2049), check=_mesh_check,
+    boundary_conditions={"boundary": "dirichlet p = 0"},
 ), replace=True)
 
 
@@ -113,7 +141,8 @@ def record_steps(t_final: float, dt: float, n_records: int) -> tuple[int, float]
 
 def _wave_fem_solve(rng, resolution, *, mesh, degree, c, t_final, n_records, dt, length_scale,
                     kernel, n_features) -> Sample:
-    from pdekit.solvers.fem import draw_random_field, wave
+    from pdekit.solvers.fem import wave
+    from pdekit.solvers.random_fields import draw_random_field
 
     m = load_mesh(resolution, mesh)
     per, step = record_steps(t_final, dt, n_records)
@@ -137,4 +166,9 @@ register_problem(Problem(
               "length_scale": 0.1, "kernel": "gaussian", "n_features": 256},
     solve=_wave_fem_solve, coordinates=_wave_fem_coordinates,
     input_names=("u0",), output_names=("u",),
+    limits={"degree": L.one_of(1, 2), "c": L.positive, "t_final": L.positive, "n_records": L.at_least(1),
+            "dt": L.positive, "length_scale": L.positive, "kernel": L.one_of("gaussian", "matern"),
+            "n_features": L.at_least(1)},
+    resolution_range=(2, 2049), check=_mesh_check,
+    boundary_conditions={"boundary": "dirichlet u = 0"},
 ), replace=True)

@@ -1,53 +1,51 @@
-"""Parallel, resumable, reproducible generation of a dataset file.
+"""Parallel, resumable, reproducible generation of a dataset file, on one machine or a cluster.
 
-:func:`generate` solves ``n`` random instances of a registered problem in worker processes
-and writes them into one HDF5 file of the layout of :mod:`pdekit.data.layout`.
+:func:`generate` solves ``n`` random instances of a registered problem and writes them into
+one HDF5 file of the layout of :mod:`pdekit.data.layout`.
 
 * **Reproducible.** Sample ``i`` draws all its randomness from
   ``default_rng(SeedSequence(seed).spawn(n)[i])`` (see :func:`~pdekit.data.layout.sample_seeds`),
-  so it does not depend on the other samples, on the number of workers, or on
+  so it does not depend on the other samples, on the number of workers or shards, or on
   interruptions; files are rewritten whole in sample order without time stamps, so the
   same run gives the same bytes.
-* **Resumable and kill-safe.** Finished samples go to whole shard files of a journal beside
-  the target (:mod:`pdekit.data.journal`); the target is rebuilt from the previous file plus
-  the shards and published by an atomic rename, when the number of samples has doubled
-  since the last publish (so the total copying is O(n)), when the last publish is older than
-  ten times its own duration, and at the end. The ``.h5`` on disk is therefore always a
-  complete, readable file with a ``/completed`` mask, and running the same call again
-  completes the missing samples only. A call with other settings is refused; a call with
-  a larger ``n`` extends the dataset (sample ``i`` is the same whatever ``n``).
+* **Resumable and kill-safe.** Finished samples go to part files beside the target
+  (:mod:`pdekit.data.journal`); the target is rebuilt from the previous file plus the parts
+  and published by an atomic rename (:mod:`pdekit.data.publish`). The ``.h5`` on disk is
+  always a complete, readable file with a ``/completed`` mask, and running the same call
+  again completes the missing samples only. A call with other settings is refused; a call
+  with a larger ``n`` extends the dataset (sample ``i`` is the same whatever ``n``).
+* **Sharded.** ``shard="K/N"`` solves only the samples ``i % N == K`` into part files
+  (:mod:`pdekit.data.shards`); shards run at once on any number of nodes sharing a file
+  system, and a later call without ``shard`` merges them (solving whatever is still missing):
+  the file is byte-identical to one uninterrupted ``workers=0`` run. ``launcher="slurm"``
+  or ``"local"`` with ``jobs=N`` submits the N shards as a job array and merges at the end
+  (:mod:`pdekit.data.launch`).
 """
 
 from __future__ import annotations
 
-import concurrent.futures as cf
-import contextlib
 import dataclasses
-import json
-import multiprocessing
 import os
-import pickle
 import time
+import warnings
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import h5py
 import numpy as np
 
-from pdekit._atomic import atomic_path, check_writable_dir
-from pdekit._progress import Progress, as_progress
-from pdekit.data.journal import Journal, describe_run, read_shard, write_shard
-from pdekit.data.layout import FORMAT, DatasetHeader, DatasetInfo, read_info, sample_seeds, write_dataset
-from pdekit.data.problems import Problem, get_problem
+from pdekit._progress import ProgressLike, as_progress
+from pdekit.data.journal import Journal
+from pdekit.data.layout import sample_seeds
+from pdekit.data.locks import DatasetLocks
+from pdekit.data.plan import GenerationPlan, check_int, check_resume, adopt_target, plan_generation
+from pdekit.data.problems import Problem
+from pdekit.data.publish import Publisher
+from pdekit.data.reading import read_info
+from pdekit.data.shards import Shard, write_shard_status
+from pdekit.data.solving import solve_parts
 
-__all__ = ["generate", "GenerationReport"]
-
-#: publish when the last publish is older than this many times its own duration ...
-_FRESHNESS_FACTOR = 10.0
-#: ... and at least this many seconds old
-_MIN_PUBLISH_INTERVAL = 5.0
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
+__all__ = ["generate", "GenerationReport", "run_here"]
 
 @dataclasses.dataclass(frozen=True)
 class GenerationReport:
@@ -61,11 +59,17 @@ class GenerationReport:
     n : int
         Samples in the dataset.
     n_completed : int
-        Samples present in the file now (``n`` unless the run failed).
+        Samples done now: in the file, or (after a shard run) waiting in part files.
     n_generated : int
-        Samples solved by this call (the others were found done in the file or the journal).
+        Samples solved by this call (the others were found done).
     seconds : float
         Wall-clock time of the call.
+    shard : str or None
+        ``"K/N"`` for a shard run (which does not merge).
+    n_assigned : int
+        Samples this call was responsible for (``n``, or the shard's).
+    n_discarded : int
+        Corrupt part files found, deleted and solved again.
     """
 
     path: Path
@@ -74,6 +78,9 @@ class GenerationReport:
     n_completed: int
     n_generated: int
     seconds: float
+    shard: str | None = None
+    n_assigned: int = 0
+    n_discarded: int = 0
 
     @property
     def samples_per_second(self) -> float:
@@ -81,17 +88,12 @@ class GenerationReport:
         return self.n_generated / self.seconds if self.n_generated and self.seconds > 0 else 0.0
 
 
-def _check_int(name: str, value: Any, *, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer >= {minimum}; got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}")
-    return int(value)
-
-
 def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution: int, seed: int,
-             workers: int = 1, progress: Progress | None = None, **params: Any) -> GenerationReport:
-    """Generate (or complete) a dataset of ``n`` solved random instances of a problem.
+             workers: int | None = None, shard: str | Shard | tuple[int, int] | None = None,
+             launcher: str | None = None, jobs: int | None = None, job_options=None,
+             max_resubmits: int = 2, progress: ProgressLike = None,
+             **params: Any) -> GenerationReport:
+    """Generate (or complete, or extend) a dataset of ``n`` solved random instances of a problem.
 
     Parameters
     ----------
@@ -101,17 +103,33 @@ def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution:
         The HDF5 file to write. If it exists, it must come from the same settings: the
         missing samples are completed (and ``n`` may grow); anything else is refused.
     n : int
-        Number of samples.
+        Number of samples (at most :data:`MAX_SAMPLES`).
     resolution : int
         Grid resolution passed to the problem.
     seed : int
         Base seed; sample ``i`` uses ``default_rng(sample_seeds(seed, n)[i])``.
-    workers : int
-        Worker processes; 0 solves in this process (same results).
-    progress : Progress, optional
-        Told about each finished sample (the CLI passes a tqdm bar).
+    workers : int, optional
+        Worker processes (default 1); 0 solves in this process (same results). With a
+        launcher: the worker processes of each job (default: each job solves in its own
+        process, or in ``cpus_per_task`` workers when ``job_options`` gives it several CPUs).
+    shard : str or (int, int), optional
+        ``"K/N"``: solve only shard K of N (the samples ``i % N == K``) into part files,
+        without merging; shards may run at once. A later call without ``shard`` merges.
+    launcher : {"local", "slurm"}, optional
+        Submit ``jobs`` shards as a job array through :mod:`pdekit.cluster` (``"local"``:
+        processes of this machine), wait for them (resubmitting failed, pre-empted or
+        timed-out shards up to ``max_resubmits`` times) and merge.
+    jobs : int, optional
+        Number of shards (jobs) with a launcher.
+    job_options : pdekit.cluster.JobOptions, optional
+        Partition, time, CPUs, memory, account, extra sbatch lines of each job.
+    max_resubmits : int
+        With a launcher: resubmissions allowed per shard.
+    progress : bool, tqdm-like or Progress, optional
+        ``True`` for a tqdm bar, or a bar of yours (see :mod:`pdekit._progress`); with a
+        launcher, one bar over all shards.
     **params
-        Problem parameters; unknown names raise ValueError.
+        Problem parameters; unknown names and values out of range raise ValueError.
 
     Returns
     -------
@@ -120,259 +138,163 @@ def generate(pde: str | Problem, path: str | os.PathLike, *, n: int, resolution:
     Raises
     ------
     ValueError
-        Unknown problem or parameter, a file of another layout or other settings at
-        ``path``, a sample of the wrong shape.
+        Unknown problem or parameter, a value out of range, a file of another layout or
+        other settings at ``path``, a bad shard, a sample of the wrong shape.
+    FileExistsError
+        Another run is writing the file, or (without ``shard``) shards are still running.
     RuntimeError
         A sample's solve failed (the samples finished before are kept for a resume).
+    pdekit.cluster.SlurmUnavailableError
+        ``launcher="slurm"`` where SLURM is not reachable.
     """
     t0 = time.perf_counter()
-    problem = pde if isinstance(pde, Problem) else get_problem(pde)
-    n = _check_int("n", n, minimum=1)
-    resolution = _check_int("resolution", resolution, minimum=1)
-    seed = _check_int("seed", seed, minimum=0)
-    workers = _check_int("workers", workers, minimum=0)
-    params = problem.resolve_params(params)
-    try:
-        json.dumps(params, sort_keys=True)
-    except TypeError as exc:
-        raise ValueError(f"parameters of {problem.name!r} must be JSON-serialisable: {exc}") from None
-    path = check_writable_dir(path)
-    if path.is_dir():
-        raise ValueError(f"output path {str(path)!r} is a folder; expected a file name like data.h5")
-    from pdekit import __version__
+    if workers is not None:
+        workers = check_int("workers", workers, minimum=0)
+    if shard is not None:
+        shard = Shard.parse(shard)
+    if launcher is None:
+        if jobs is not None or job_options is not None:
+            raise ValueError("jobs and job_options need a launcher ('local' or 'slurm')")
+    else:
+        from pdekit.cluster import LAUNCHERS
 
-    coords = {k: np.asarray(v) for k, v in problem.coordinates(resolution, **params).items()}
-    header = DatasetHeader(pde=problem.name, summary=problem.summary, params=params, seed=seed,
-                           n=n, resolution=resolution, input_names=tuple(problem.input_names),
-                           output_names=tuple(problem.output_names), coords=coords,
-                           pdekit_version=__version__)
-    file_done = np.zeros(n, dtype=bool)
-    if path.exists():
-        info = read_info(path)
-        _check_resume(info, header)
-        file_done[: info.header.n] = info.completed
-    run_key = describe_run(format=FORMAT, pde=problem.name, params=header.params_json(), seed=seed,
-                           resolution=resolution, pdekit_version=__version__)
-    progress = as_progress(progress)
-    created = not path.exists()
-    with Journal(path, run_key) as journal:
-        publisher = _Publisher(path, header, journal, file_done)
-        if created:
-            publisher.publish()  # an empty but valid file from the start
-        if publisher.dirty and publisher.due():  # journalled by an interrupted run
+        if launcher not in LAUNCHERS:
+            raise ValueError(f"unknown launcher {launcher!r}; expected one of {list(LAUNCHERS)}")
+        if shard is not None:
+            raise ValueError("give either shard (run one shard here) or launcher (submit all shards), "
+                             "not both")
+        if jobs is None:
+            raise ValueError(f"launcher {launcher!r} needs jobs: the number of shards to submit")
+        jobs = check_int("jobs", jobs, minimum=1, maximum=100_000)
+    plan = plan_generation(pde, path, n=n, resolution=resolution, seed=seed, **params)
+    if launcher is not None:
+        from pdekit.data.launch import generate_with_launcher
+
+        return generate_with_launcher(plan, launcher=launcher, jobs=jobs, job_options=job_options,
+                                      max_resubmits=max_resubmits, progress=progress,
+                                      workers=workers, t0=t0)
+    return run_here(plan, workers=1 if workers is None else workers, shard=shard, progress=progress,
+                    t0=t0)
+
+
+# -- one run on this machine: merge (no shard) or one shard ---------------------------------------
+
+
+def _warn_discarded(bad: list[tuple[int, str]]) -> None:
+    for index, reason in bad:
+        warnings.warn(f"discarded the part file of sample {index} ({reason}); it is solved again",
+                      RuntimeWarning, stacklevel=4)
+
+
+def run_here(plan: GenerationPlan, *, workers: int, shard: Shard | None = None,
+             progress: ProgressLike = None, launched: bool = False,
+             t0: float | None = None) -> GenerationReport:
+    """Run one shard, or solve what is missing and merge, in this process (and its workers)."""
+    t0 = time.perf_counter() if t0 is None else t0
+    journal = Journal(plan.path, plan.run_key)
+    locks = DatasetLocks(journal.dir, plan.path)
+    what = "resume" if shard is None else f"run shard {shard} of"
+    created = not plan.path.exists()
+    if not created:  # a file of other settings is refused before anything is written
+        check_resume(read_info(plan.path), plan.header, what=what)
+    if shard is None:
+        locks.hold_merge(launched=launched)
+    else:
+        locks.hold_shard(shard.index, shard.count)
+    try:
+        with locks.setup():
+            file_done = adopt_target(plan, what=what)
+            journal.prepare(exclusive=shard is None)
+        if shard is not None:
+            write_shard_status(journal.dir, shard, n=plan.n)
+        parts = journal.indices()
+        if shard is None:
+            _refuse_parts_beyond(plan, journal, parts)
+            journal.discard([i for i in parts if i < plan.n and file_done[i]])  # merged already
+            mine = np.ones(plan.n, dtype=bool)
+        else:
+            mine = np.zeros(plan.n, dtype=bool)
+            mine[shard.indices(plan.n)] = True
+        candidates = [i for i in parts if i < plan.n and mine[i] and not file_done[i]]
+        if shard is None:  # the merge checks each part as it reads it, once
+            return _merge(plan, journal, file_done, candidates, workers=workers,
+                          progress=as_progress(progress), created=created, t0=t0)
+        good, bad = journal.verify(candidates)
+        _warn_discarded(bad)
+        return _solve_shard(plan, journal, file_done, good, mine, workers=workers, shard=shard,
+                            progress=as_progress(progress), n_discarded=len(bad), t0=t0)
+    finally:
+        locks.release()
+
+
+def _refuse_parts_beyond(plan: GenerationPlan, journal: Journal, parts: list[int]) -> None:
+    beyond, _ = journal.verify([i for i in parts if i >= plan.n])
+    if beyond:
+        raise ValueError(f"{str(journal.dir)!r} holds {len(beyond)} solved samples beyond n = {plan.n} "
+                         f"(up to index {max(beyond)}: shards were run with a larger --n); rerun with "
+                         f"--n {max(beyond) + 1} or more, so that no solved sample is thrown away")
+
+
+def _merge(plan, journal, file_done, parts, *, workers, progress, created, t0) -> GenerationReport:
+    problem, header, path, n = plan.problem, plan.header, plan.path, plan.n
+    publisher = Publisher(path, header, journal, file_done, parts)
+    todo: list[int] = []
+    try:
+        if publisher.dirty:  # parts of shards or of an interrupted run: checked and merged first
             publisher.publish()
+            _warn_discarded(publisher.discarded)
         todo = np.flatnonzero(~publisher.done).tolist()
-        seeds = sample_seeds(seed, n)
         progress.start(n, desc=problem.name)
         if n - len(todo):
             progress.update(n - len(todo))
         try:
-            for i in _solve_all(problem, todo, seeds, resolution, params, journal.dir, workers):
+            for i in solve_parts(problem, todo, sample_seeds(header.seed, n), header.resolution,
+                                 dict(header.params), journal.dir, plan.run_key, workers):
                 publisher.add(i)
                 progress.update(1)
                 if publisher.due():
                     publisher.publish()
             if publisher.dirty or _file_n_differs(path, n):
                 publisher.publish()
-        except Exception:
-            if created and not publisher.done.any() and not journal.indices():
-                journal.close(remove=True)  # nothing worth keeping: leave no trace
-                path.unlink(missing_ok=True)
-            raise
         finally:
             progress.close()
-        journal.close(remove=True)
+    except Exception:
+        if created and not publisher.done.any() and not journal.indices():
+            journal.remove()  # nothing worth keeping: leave no trace
+            path.unlink(missing_ok=True)
+        raise
+    journal.remove()
     return GenerationReport(path=path, pde=problem.name, n=n, n_completed=int(publisher.done.sum()),
-                            n_generated=len(todo), seconds=time.perf_counter() - t0)
+                            n_generated=len(todo), seconds=time.perf_counter() - t0, n_assigned=n,
+                            n_discarded=len(publisher.discarded))
+
+
+def _solve_shard(plan, journal, file_done, good, mine, *, workers, shard, progress, n_discarded,
+                 t0) -> GenerationReport:
+    problem, header, n = plan.problem, plan.header, plan.n
+    done = file_done.copy()
+    done[good] = True
+    todo = np.flatnonzero(mine & ~done).tolist()
+    assigned = int(mine.sum())
+    progress.start(assigned, desc=f"{problem.name} shard {shard}")
+    try:
+        if assigned - len(todo):
+            progress.update(assigned - len(todo))
+        for i in solve_parts(problem, todo, sample_seeds(header.seed, n), header.resolution,
+                             dict(header.params), journal.dir, plan.run_key, workers):
+            done[i] = True
+            progress.update(1)
+    finally:
+        progress.close()
+    in_parts = np.zeros(n, dtype=bool)
+    in_parts[[i for i in journal.indices() if i < n]] = True
+    return GenerationReport(path=plan.path, pde=problem.name, n=n,
+                            n_completed=int((file_done | in_parts).sum()), n_generated=len(todo),
+                            seconds=time.perf_counter() - t0, shard=str(shard), n_assigned=assigned,
+                            n_discarded=n_discarded)
 
 
 def _file_n_differs(path: Path, n: int) -> bool:
     """Whether the published file at ``path`` was written for another number of samples."""
     with h5py.File(path, "r") as f:
         return int(f.attrs["n"]) != n
-
-
-def _check_resume(info: DatasetInfo, header: DatasetHeader) -> None:
-    old = info.header
-    diffs = []
-    for field in ("pde", "seed", "resolution", "input_names", "output_names", "pdekit_version"):
-        a, b = getattr(old, field), getattr(header, field)
-        if a != b:
-            diffs.append(f"{field}: file has {a!r}, this run asks {b!r}")
-    if old.params_json() != header.params_json():
-        keys = sorted(set(old.params) | set(header.params))
-        for k in keys:
-            a, b = old.params.get(k, "<absent>"), header.params.get(k, "<absent>")
-            if a != b:
-                diffs.append(f"param {k}: file has {a!r}, this run asks {b!r}")
-    if header.n < old.n:
-        diffs.append(f"n: file has {old.n} samples, this run asks for {header.n} (n may only grow)")
-    if diffs:
-        raise ValueError(
-            f"refusing to resume {str(info.path)!r}: it was generated with other settings "
-            f"({'; '.join(diffs)}); rerun with the file's settings to complete it, or write to "
-            f"another path (or delete the file) to start a new dataset"
-        )
-
-
-class _Publisher:
-    """Rebuilds and atomically republishes the target from the last file plus the journal."""
-
-    def __init__(self, path: Path, header: DatasetHeader, journal: Journal, file_done: np.ndarray):
-        self.path, self.header, self.journal = path, header, journal
-        self.file_done = file_done.copy()
-        self.shard_done = np.zeros(header.n, dtype=bool)
-        for i in journal.indices():
-            if i < header.n:
-                self.shard_done[i] = True
-        self.published_count = int(self.file_done.sum())
-        self.count = int(self.done.sum())
-        self.last_time = time.monotonic()
-        self.last_duration = 0.0
-
-    @property
-    def done(self) -> np.ndarray:
-        return self.file_done | self.shard_done
-
-    @property
-    def dirty(self) -> bool:
-        return bool((self.shard_done & ~self.file_done).any())
-
-    def add(self, index: int) -> None:
-        if not (self.shard_done[index] or self.file_done[index]):
-            self.count += 1
-        self.shard_done[index] = True
-
-    def due(self) -> bool:
-        if self.count >= max(1, 2 * self.published_count):
-            return True
-        age = time.monotonic() - self.last_time
-        return age > max(_FRESHNESS_FACTOR * self.last_duration, _MIN_PUBLISH_INTERVAL)
-
-    def publish(self) -> None:
-        start = time.monotonic()
-        done = self.done
-        new = np.flatnonzero(self.shard_done)
-        old_file = h5py.File(self.path, "r") if self.file_done.any() else None
-        try:
-            def sample(i: int) -> tuple[np.ndarray, np.ndarray]:
-                if self.file_done[i]:
-                    return old_file["inputs"][i], old_file["outputs"][i]
-                return read_shard(self.journal.shard_path(i))
-
-            with atomic_path(self.path) as tmp:
-                write_dataset(tmp, self.header, completed=done, sample=sample)
-        finally:
-            if old_file is not None:
-                old_file.close()
-        self.journal.discard(new)
-        self.file_done = done
-        self.shard_done[:] = False
-        self.published_count = int(done.sum())
-        self.last_time = time.monotonic()
-        self.last_duration = self.last_time - start
-
-
-# -- solving --------------------------------------------------------------------------------
-
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(problem: Problem, resolution: int, params: dict, shard_dir: str) -> None:
-    _WORKER.update(problem=problem, resolution=resolution, params=params, shard_dir=shard_dir)
-
-
-def _solve_to_shard(index: int, sample_seed: int, problem: Problem | None = None,
-                    resolution: int | None = None, params: dict | None = None,
-                    shard_dir: str | None = None) -> int:
-    """Solve sample ``index`` and write its shard; returns ``index``."""
-    if problem is None:
-        problem, resolution = _WORKER["problem"], _WORKER["resolution"]
-        params, shard_dir = _WORKER["params"], _WORKER["shard_dir"]
-    rng = np.random.default_rng(sample_seed)
-    try:
-        sample = problem.solve(rng, resolution, **params)
-    except Exception as exc:
-        raise RuntimeError(f"sample {index} (seed {sample_seed}) of {problem.name!r} failed: "
-                           f"{type(exc).__name__}: {exc}") from exc
-    arrays = []
-    for key, arr, names in (("inputs", sample.inputs, problem.input_names),
-                            ("outputs", sample.outputs, problem.output_names)):
-        arr = np.asarray(arr)
-        if arr.ndim < 2 or arr.shape[-1] != len(names):
-            raise ValueError(f"problem {problem.name!r} returned {key} of shape {arr.shape} for sample "
-                             f"{index}; expected (..., {len(names)}): spatial axes, then one channel "
-                             f"per name {list(names)}")
-        if not np.isfinite(arr).all():
-            raise RuntimeError(f"sample {index} (seed {sample_seed}) of {problem.name!r} has "
-                               f"{int((~np.isfinite(arr)).sum())} non-finite {key} values")
-        arrays.append(arr)
-    write_shard(shard_dir, index, *arrays)
-    return index
-
-
-def _problem_ref(problem: Problem) -> Problem:
-    """The problem, checked to travel to worker processes (it must pickle)."""
-    try:
-        pickle.loads(pickle.dumps(problem))
-    except Exception as exc:
-        raise ValueError(
-            f"problem {problem.name!r} cannot be sent to worker processes ({type(exc).__name__}: "
-            f"{exc}); define its solve and coordinates functions at module level of an importable "
-            f"module, or pass workers=0"
-        ) from None
-    return problem
-
-
-@contextlib.contextmanager
-def _single_threaded_children() -> Iterator[None]:
-    """Ask worker processes for one BLAS/OpenMP thread each (they run side by side)."""
-    saved = {v: os.environ.get(v) for v in _THREAD_VARS}
-    for v in _THREAD_VARS:
-        os.environ.setdefault(v, "1")
-    try:
-        yield
-    finally:
-        for v, old in saved.items():
-            if old is None:
-                os.environ.pop(v, None)
-            else:
-                os.environ[v] = old
-
-
-def _solve_all(problem: Problem, todo: list[int], seeds: np.ndarray, resolution: int,
-               params: dict, shard_dir: Path, workers: int) -> Iterator[int]:
-    """Solve the samples ``todo``, yielding each index once its shard is on disk."""
-    if not todo:
-        return
-    if workers == 0:
-        for i in todo:
-            yield _solve_to_shard(i, int(seeds[i]), problem, resolution, params, str(shard_dir))
-        return
-    workers = min(workers, len(todo))
-    ctx = multiprocessing.get_context("spawn")
-    with _single_threaded_children():
-        ex = cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                    initargs=(_problem_ref(problem), resolution, params, str(shard_dir)))
-        try:
-            queue = iter(todo)
-            pending: dict[cf.Future, int] = {}
-
-            def fill() -> None:
-                while len(pending) < 2 * workers:
-                    i = next(queue, None)
-                    if i is None:
-                        return
-                    pending[ex.submit(_solve_to_shard, i, int(seeds[i]))] = i
-
-            fill()
-            while pending:
-                finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-                for fut in sorted(finished, key=pending.__getitem__):
-                    pending.pop(fut)
-                    yield fut.result()
-                fill()
-        except BaseException:
-            ex.shutdown(wait=True, cancel_futures=True)
-            raise
-        ex.shutdown(wait=True)

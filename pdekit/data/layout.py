@@ -1,4 +1,4 @@
-"""The pdekit HDF5 dataset layout: writing a complete file, and reading and checking one.
+"""The pdekit HDF5 dataset layout, and writing a complete file (reading: :mod:`pdekit.data.reading`).
 
 One file holds one dataset of ``n`` samples of one problem (see ``docs/data_format.md``)::
 
@@ -10,7 +10,7 @@ One file holds one dataset of ``n`` samples of one problem (see ``docs/data_form
 
 and root attributes ``pdekit_format``, ``pde``, ``summary``, ``params`` (JSON), ``seed``,
 ``n``, ``resolution``, ``pdekit_version``, ``input_names``, ``output_names``,
-``n_completed``. ``/inputs`` and ``/outputs`` carry an ``axes`` attribute such as
+``n_completed``, and ``domain``, ``boundary_conditions``, ``environment`` (JSON). ``/inputs`` and ``/outputs`` carry an ``axes`` attribute such as
 ``"N,T,X,Y,C"``; they are absent while no sample is complete.
 
 Files are written whole, in sample order, with no time stamps, so the same samples give
@@ -20,16 +20,15 @@ the same bytes.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
-from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import h5py
 import numpy as np
 
-__all__ = ["FORMAT", "DatasetHeader", "DatasetInfo", "sample_seeds", "sample_axes",
-           "write_dataset", "read_info"]
+__all__ = ["FORMAT", "DatasetHeader", "sample_seeds", "sample_axes", "write_dataset"]
 
 #: value of the root attribute ``pdekit_format`` (name/version of this layout)
 FORMAT = "pdekit-dataset/1"
@@ -48,9 +47,15 @@ def sample_seeds(seed: int, n: int) -> np.ndarray:
     -------
     seeds : (n,) uint64
     """
+    return _seeds(int(seed), int(n)).copy()
+
+
+@functools.lru_cache(maxsize=4)
+def _seeds(seed: int, n: int) -> np.ndarray:
     out = np.empty(n, dtype=np.uint64)
     for i in range(n):
         out[i] = np.random.SeedSequence(seed, spawn_key=(i,)).generate_state(1, np.uint64)[0]
+    out.flags.writeable = False
     return out
 
 
@@ -96,6 +101,13 @@ class DatasetHeader:
     coords : dict of name -> ndarray
         Coordinates of the grid or mesh (``x``, ``y``, ``t``, ``points``, ``cells`` ...).
     pdekit_version : str
+    domain : dict
+        The physical domain, e.g. ``{"x": [0.0, 1.0], "y": [0.0, 1.0], "periodic": true}``.
+    boundary_conditions : dict
+        The boundary conditions, e.g. ``{"x": "periodic", "y": "periodic"}``.
+    environment : dict of str -> str
+        Versions of the packages that produced the samples (pdekit, python, numpy, scipy,
+        torch, h5py).
     """
 
     pde: str
@@ -108,6 +120,9 @@ class DatasetHeader:
     output_names: tuple[str, ...]
     coords: Mapping[str, np.ndarray]
     pdekit_version: str
+    domain: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    boundary_conditions: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    environment: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def params_json(self) -> str:
         """The parameters as canonical JSON (sorted keys)."""
@@ -149,6 +164,9 @@ def write_dataset(path: str | os.PathLike, header: DatasetHeader, *, completed: 
         f.attrs["input_names"] = list(header.input_names)
         f.attrs["output_names"] = list(header.output_names)
         f.attrs["n_completed"] = np.int64(done.size)
+        f.attrs["domain"] = json.dumps(dict(header.domain), sort_keys=True)
+        f.attrs["boundary_conditions"] = json.dumps(dict(header.boundary_conditions), sort_keys=True)
+        f.attrs["environment"] = json.dumps(dict(header.environment), sort_keys=True)
         coords = f.create_group("coords")
         for name in sorted(header.coords):
             _create(coords, name, np.asarray(header.coords[name]))
@@ -182,164 +200,3 @@ def _check_sample(key: str, arr: np.ndarray, names: tuple[str, ...], index: int)
             f"sample {index} has {key} of shape {arr.shape}; expected (..., {len(names)}) with "
             f"spatial axes first and one last-axis channel per name {list(names)}"
         )
-
-
-@dataclasses.dataclass(frozen=True)
-class DatasetInfo:
-    """What a dataset file holds (read by :func:`read_info`, printed by ``pdekit info``).
-
-    Attributes
-    ----------
-    path : Path
-    header : DatasetHeader
-    completed : (n,) bool
-    seeds : (n,) uint64
-    input_shape, output_shape : tuple of int or None
-        Shapes of ``/inputs`` and ``/outputs`` (None while no sample is complete).
-    input_axes, output_axes : str or None
-        Their ``axes`` attributes, e.g. ``"N,X,Y,C"``.
-    format : str
-    file_size : int
-        Bytes on disk.
-    """
-
-    path: Path
-    header: DatasetHeader
-    completed: np.ndarray
-    seeds: np.ndarray
-    input_shape: tuple[int, ...] | None
-    output_shape: tuple[int, ...] | None
-    input_axes: str | None
-    output_axes: str | None
-    format: str
-    file_size: int
-
-    @property
-    def n_completed(self) -> int:
-        """Number of samples present."""
-        return int(self.completed.sum())
-
-    def describe(self) -> str:
-        """A human-readable multi-line summary (what ``pdekit info`` prints)."""
-        h = self.header
-        lines = [
-            f"file            {self.path} ({self.file_size / 1e6:.2f} MB)",
-            f"format          {self.format} (pdekit {h.pdekit_version})",
-            f"pde             {h.pde}: {h.summary}",
-            f"samples         {self.n_completed}/{h.n} completed"
-            + ("" if self.n_completed == h.n else
-               f" (missing: {_ranges(np.flatnonzero(~self.completed))})"),
-            f"resolution      {h.resolution}",
-            f"seed            {h.seed} (per-sample seeds {_seed_range(self.seeds)})",
-            f"params          {h.params_json()}",
-        ]
-        for key, shape, axes, names in (("inputs", self.input_shape, self.input_axes, h.input_names),
-                                        ("outputs", self.output_shape, self.output_axes, h.output_names)):
-            if shape is None:
-                lines.append(f"/{key:<14} (not yet written: no completed sample); channels {list(names)}")
-            else:
-                lines.append(f"/{key:<14} float32 {shape} axes {axes}; channels {list(names)}")
-        lines.append(f"/seeds          uint64 ({h.n},)")
-        lines.append(f"/completed      bool ({h.n},)")
-        for name in sorted(h.coords):
-            c = np.asarray(h.coords[name])
-            rng = f" in [{c.min():.6g}, {c.max():.6g}]" if c.size and c.dtype.kind == "f" else ""
-            lines.append(f"/coords/{name:<7} {c.dtype} {c.shape}{rng}")
-        return "\n".join(lines)
-
-
-def _seed_range(seeds: np.ndarray) -> str:
-    if seeds.size == 0:
-        return "none"
-    return f"{int(seeds.min())} .. {int(seeds.max())}"
-
-
-def _ranges(idx: np.ndarray, limit: int = 8) -> str:
-    if idx.size == 0:
-        return "none"
-    parts, start, prev = [], int(idx[0]), int(idx[0])
-    for i in idx[1:]:
-        i = int(i)
-        if i != prev + 1:
-            parts.append(f"{start}" if start == prev else f"{start}-{prev}")
-            start = i
-        prev = i
-    parts.append(f"{start}" if start == prev else f"{start}-{prev}")
-    more = f", ... ({len(parts) - limit} more ranges)" if len(parts) > limit else ""
-    return ", ".join(parts[:limit]) + more
-
-
-_REQUIRED_ATTRS = ("pde", "params", "seed", "n", "resolution", "pdekit_version",
-                   "input_names", "output_names")
-
-
-def _str(v) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
-
-
-def read_info(path: str | os.PathLike) -> DatasetInfo:
-    """Read and check the layout of a dataset file.
-
-    Raises
-    ------
-    FileNotFoundError
-        No such file.
-    ValueError
-        Not an HDF5 file, or not a pdekit dataset of this format, or inconsistent shapes;
-        the message says what was found and what was expected.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no dataset file {str(path)!r}")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise ValueError(f"{str(path)!r} is not a readable HDF5 file ({exc}); expected a pdekit "
-                         f"dataset written by `pdekit generate`") from None
-    with f:
-        fmt = f.attrs.get("pdekit_format")
-        if fmt is None:
-            raise ValueError(
-                f"{str(path)!r} is an HDF5 file but not a pdekit dataset: it has no root attribute "
-                f"'pdekit_format' (expected {FORMAT!r}); top-level keys: {sorted(f.keys())}"
-            )
-        fmt = _str(fmt)
-        if fmt != FORMAT:
-            raise ValueError(f"{str(path)!r} has pdekit_format {fmt!r}; this pdekit reads {FORMAT!r}")
-        missing = [a for a in _REQUIRED_ATTRS if a not in f.attrs]
-        missing += [f"/{d}" for d in ("seeds", "completed", "coords") if d not in f]
-        if missing:
-            raise ValueError(f"{str(path)!r} is an incomplete pdekit dataset: missing {missing}")
-        n = int(f.attrs["n"])
-        header = DatasetHeader(
-            pde=_str(f.attrs["pde"]), summary=_str(f.attrs.get("summary", "")),
-            params=json.loads(_str(f.attrs["params"])), seed=int(f.attrs["seed"]), n=n,
-            resolution=int(f.attrs["resolution"]),
-            input_names=tuple(_str(s) for s in f.attrs["input_names"]),
-            output_names=tuple(_str(s) for s in f.attrs["output_names"]),
-            coords={k: f["coords"][k][()] for k in f["coords"]},
-            pdekit_version=_str(f.attrs["pdekit_version"]),
-        )
-        completed = f["completed"][()].astype(bool)
-        seeds = f["seeds"][()]
-        if completed.shape != (n,) or seeds.shape != (n,):
-            raise ValueError(f"{str(path)!r}: /completed {completed.shape} and /seeds {seeds.shape} "
-                             f"must both have shape ({n},)")
-        shapes, axes = {}, {}
-        for key, names in (("inputs", header.input_names), ("outputs", header.output_names)):
-            if key not in f:
-                if completed.any():
-                    raise ValueError(f"{str(path)!r} marks {int(completed.sum())} samples completed "
-                                     f"but has no /{key} dataset")
-                shapes[key] = axes[key] = None
-                continue
-            ds = f[key]
-            if ds.ndim < 3 or ds.shape[0] != n or ds.shape[-1] != len(names):
-                raise ValueError(f"{str(path)!r}: /{key} has shape {ds.shape}; expected "
-                                 f"({n}, ..., {len(names)}) for {n} samples and channels {list(names)}")
-            shapes[key] = tuple(ds.shape)
-            axes[key] = _str(ds.attrs.get("axes", ""))
-    return DatasetInfo(path=path, header=header, completed=completed, seeds=seeds,
-                       input_shape=shapes["inputs"], output_shape=shapes["outputs"],
-                       input_axes=axes["inputs"], output_axes=axes["outputs"], format=fmt,
-                       file_size=path.stat().st_size)

@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from pdekit.data.layout import DatasetInfo, read_info
+from pdekit.data.reading import DatasetInfo, read_info
 
 __all__ = ["H5Dataset", "open_dataset"]
 

@@ -130,7 +130,18 @@ def facet_measures(points: np.ndarray, facets: np.ndarray) -> np.ndarray:
 
 
 def cell_centroids(points: np.ndarray, cells: np.ndarray) -> np.ndarray:
-    """Barycentre of each cell; shape (m, d)."""
+    """Barycentre of each cell.
+
+    Parameters
+    ----------
+    points : (n, d) float array
+    cells : (m, k) int array
+
+    Returns
+    -------
+    centroids : (m, d) float64
+        Transpose it for the ``x (d, m)`` layout that coefficient callables receive.
+    """
     return np.asarray(points, dtype=np.float64)[np.asarray(cells, dtype=np.int64)].mean(axis=1)
 
 

@@ -26,8 +26,6 @@ from __future__ import annotations
 import contextlib
 import io as _stdio
 import os
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -37,7 +35,7 @@ import numpy as np
 from meshio._helpers import reader_map as _READERS
 from meshio._mesh import topological_dimension as _TOPO_DIM
 
-from .._atomic import atomic_path, check_writable_dir
+from .._atomic import atomic_files, check_writable_dir
 from .mesh import Mesh
 from .topology import CELL_TYPES
 
@@ -113,6 +111,30 @@ def to_meshio(mesh: Mesh, *, point_data: dict | None = None, cell_data: dict | N
     return meshio.Mesh(points, blocks, point_data=pdata, cell_data=data, field_data=field)
 
 
+def _check_read_arrays(source: str, points: np.ndarray, blocks: dict, point_data) -> None:
+    """Raise ValueError for arrays of a file that cannot make a mesh: points not (n, 1..3) and
+    finite, connectivity indices outside ``[0, n)``, tags or point data of the wrong length."""
+    if points.ndim != 2 or not 1 <= points.shape[1] <= 3 or len(points) == 0:
+        raise ValueError(f"{source}: points must be an (n, 1..3) array with n > 0; got shape {points.shape}")
+    bad = ~np.isfinite(points)
+    if bad.any():
+        raise ValueError(f"{source}: point {int(np.argwhere(bad)[0][0])} has a non-finite coordinate")
+    n = len(points)
+    for kind, (conn, tags) in blocks.items():
+        if conn is None:
+            continue
+        if conn.size and (conn.min() < 0 or conn.max() >= n):
+            i, j = np.argwhere((conn < 0) | (conn >= n))[0]
+            raise ValueError(f"{source}: {kind} {int(i)} refers to point {int(conn[i, j])}, but the file "
+                             f"has {n} points (indices 0 to {n - 1})")
+        if tags is not None and len(tags) != len(conn):
+            raise ValueError(f"{source}: {len(tags)} tags for {len(conn)} {kind} cells; expected one each")
+    for name, values in point_data.items():
+        if len(np.asarray(values)) != n:
+            raise ValueError(f"{source}: point data {name!r} has {len(np.asarray(values))} rows for "
+                             f"{n} points; expected one per point")
+
+
 def from_meshio(m: meshio.Mesh, *, source: str = "<meshio.Mesh>") -> tuple[Mesh, dict, dict]:
     """Build a :class:`Mesh` from a meshio mesh, with tags from physical groups.
 
@@ -151,6 +173,9 @@ def from_meshio(m: meshio.Mesh, *, source: str = "<meshio.Mesh>") -> tuple[Mesh,
 
     cells, subdomains, cell_idx = gather(cell_type, tag_key)
     facets, facet_tags, _ = gather(_FACET_TYPE[cell_type], tag_key)
+    points = np.asarray(m.points, dtype=np.float64)
+    _check_read_arrays(source, points, {cell_type: (cells, subdomains), "facet": (facets, facet_tags)},
+                       m.point_data)
     if facets is None:
         facets, facet_tags = np.zeros((0, tdim), dtype=np.int64), np.zeros(0, dtype=np.int64)
     keep = facet_tags != 0
@@ -165,7 +190,6 @@ def from_meshio(m: meshio.Mesh, *, source: str = "<meshio.Mesh>") -> tuple[Mesh,
         first = np.sort(first)
         facets, facet_tags = facets[first], facet_tags[first]
 
-    points = np.asarray(m.points, dtype=np.float64)
     if points.shape[1] > tdim:
         extra = points[:, tdim:]
         if np.any(extra != 0.0):
@@ -264,6 +288,17 @@ def _insert_after_open_tag(path: Path, tag: str, text: str) -> None:
     path.write_text(content)
 
 
+def _refuse_non_mesh(obj) -> None:
+    kind = type(obj).__name__
+    if hasattr(obj, "space") and (hasattr(obj, "values") or hasattr(obj, "times")):
+        raise TypeError(
+            f"meshes.write takes a Mesh; got a {kind} (a finite-element solution). To save it for "
+            f"ParaView call pdekit.solvers.fem.write_function(path, u): P1 and P2 at their own nodes"
+            + ("; a Trajectory (fem.heat / fem.wave) becomes an XDMF time series" if hasattr(obj, "times") else "")
+        )
+    raise TypeError(f"meshes.write takes a Mesh; got {kind}. Field values go in point_data= / cell_data=")
+
+
 def write(path: str | os.PathLike, mesh: Mesh, *, point_data: dict | None = None,
           cell_data: dict | None = None, file_format: str | None = None,
           xdmf_data: str = "HDF") -> Path:
@@ -288,6 +323,8 @@ def write(path: str | os.PathLike, mesh: Mesh, *, point_data: dict | None = None
     Path
         The path written.
     """
+    if not isinstance(mesh, Mesh):
+        _refuse_non_mesh(mesh)
     path = check_writable_dir(path)
     fmt = _suffix_format(path, file_format, SUPPORTED_FORMATS)
     if fmt == "gmsh":
@@ -301,8 +338,7 @@ def write(path: str | os.PathLike, mesh: Mesh, *, point_data: dict | None = None
     m = to_meshio(mesh, point_data=point_data, cell_data=cell_data,
                   vertex_tags_as_point_data=fmt == "xdmf")
     extra = _field_data_xml(mesh, fmt) if fmt in ("vtu", "xdmf") else ""
-    tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+    with atomic_files(path) as tmpdir:  # the .h5 of XDMF moved in first, the main file last
         target = tmpdir / path.name
         kwargs = {"data_format": xdmf_data} if fmt == "xdmf" else {}
         with warnings.catch_warnings(), contextlib.redirect_stdout(_stdio.StringIO()):
@@ -312,10 +348,4 @@ def write(path: str | os.PathLike, mesh: Mesh, *, point_data: dict | None = None
             _insert_after_open_tag(target, "UnstructuredGrid", extra)
         elif fmt == "xdmf":
             _insert_after_open_tag(target, "Grid", extra)
-        for side in sorted(tmpdir.iterdir(), key=lambda p: p.name == path.name):
-            # sidecar files (the .h5 of XDMF) first, the main file last
-            with atomic_path(path.parent / side.name) as tmp:
-                shutil.move(str(side), str(tmp))
-    finally:
-        shutil.rmtree(tmpdir, ignore_errors=True)
     return path

@@ -8,12 +8,20 @@ ever executed.
 
 A checkpoint is a dict::
 
-    {"format": "pdekit.operators", "model": "FNO", "config": {...},
+    {"format": "pdekit.operators", "model": "FNO", "config": {...}, "config_version": 2,
      "state_dict": {...}, "pdekit_version": "0.1.0"}
 
+(a checkpoint without ``config_version`` has version 1).
+
 Constructor arguments may be ``None``, bools, ints, floats, strings, lists, tuples, dicts with
-string keys, or other :class:`OperatorModel` instances (stored as their own configuration;
-their weights travel in the parent's ``state_dict``).
+string keys, functions of ``torch`` and ``torch.nn.functional`` (such as ``F.gelu``, stored by
+name and looked up again, never unpickled), or other :class:`OperatorModel` instances (stored as
+their own configuration; their weights travel in the parent's ``state_dict``).
+
+A class whose constructor changes meaning between pdekit versions raises its
+:attr:`OperatorModel.config_version` and maps older configurations in
+:meth:`OperatorModel.upgrade_config`, so a checkpoint saved before the change rebuilds the
+very same network.
 
 Examples
 --------
@@ -51,6 +59,34 @@ __all__ = ["OperatorModel", "load", "from_checkpoint", "registered_models", "Che
 FORMAT = "pdekit.operators"
 _REGISTRY: dict[str, type["OperatorModel"]] = {}
 _NESTED = "__operator_model__"
+_FUNCTION = "__torch_function__"
+_FUNCTION_HOMES = ("torch.nn.functional", "torch")
+
+
+def _function_name(value: Any) -> str | None:
+    """``"torch.nn.functional.gelu"`` for a function of torch's namespaces, else None."""
+    if isinstance(value, type) or not callable(value) or isinstance(value, torch.nn.Module):
+        return None
+    name = getattr(value, "__name__", None)
+    if not isinstance(name, str):
+        return None
+    for home in _FUNCTION_HOMES:
+        module = importlib.import_module(home)
+        if getattr(module, name, None) is value:
+            return f"{home}.{name}"
+    return None
+
+
+def _function_from_name(qualified: str) -> Any:
+    """The torch function stored as ``qualified`` (only names in torch's own namespaces)."""
+    home, _, name = qualified.rpartition(".")
+    if home not in _FUNCTION_HOMES or not name.isidentifier() or name.startswith("_"):
+        raise CheckpointError(f"checkpoint refers to the function {qualified!r}; only functions of "
+                              f"{list(_FUNCTION_HOMES)} can be stored")
+    value = getattr(importlib.import_module(home), name, None)
+    if value is None or not callable(value):
+        raise CheckpointError(f"checkpoint refers to {qualified!r}, which this torch does not have")
+    return value
 
 
 class CheckpointError(ValueError):
@@ -68,7 +104,8 @@ def _check_storable(value: Any, where: str) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, OperatorModel):
-        return {_NESTED: type(value).__name__, "config": value._serialised_config()}
+        return {_NESTED: type(value).__name__, "config": value._serialised_config(),
+                "config_version": int(type(value).config_version)}
     if isinstance(value, (list, tuple)):
         items = [_check_storable(v, f"{where}[{i}]") for i, v in enumerate(value)]
         return items if isinstance(value, list) else tuple(items)
@@ -82,17 +119,22 @@ def _check_storable(value: Any, where: str) -> Any:
         return out
     if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy / torch scalars
         return value.item()
+    function = _function_name(value)
+    if function is not None:
+        return {_FUNCTION: function}
     raise TypeError(
         f"constructor argument {where} = {value!r} of type {type(value).__name__} cannot be "
-        "stored in a checkpoint; expected None, bool, int, float, str, list, tuple, dict or an "
-        "OperatorModel"
+        "stored in a checkpoint; expected None, bool, int, float, str, list, tuple, dict, a function "
+        "of torch or torch.nn.functional, or an OperatorModel"
     )
 
 
 def _rebuild_value(value: Any) -> Any:
     if isinstance(value, dict):
-        if _NESTED in value and set(value) == {_NESTED, "config"}:
-            return _build(value[_NESTED], value["config"])
+        if _NESTED in value and set(value) in ({_NESTED, "config"}, {_NESTED, "config", "config_version"}):
+            return _build(value[_NESTED], value["config"], int(value.get("config_version", 1)))
+        if set(value) == {_FUNCTION}:
+            return _function_from_name(value[_FUNCTION])
         return {k: _rebuild_value(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_rebuild_value(v) for v in value]
@@ -139,6 +181,15 @@ class OperatorModel(torch.nn.Module):
 
     _config: dict[str, Any]
 
+    #: version of the meaning of the constructor's arguments; checkpoints record it
+    config_version: int = 1
+
+    @classmethod
+    def upgrade_config(cls, config: dict[str, Any], version: int) -> dict[str, Any]:
+        """Map the configuration of a checkpoint written at ``config_version == version`` to the
+        arguments that rebuild the same network today (the base class changes nothing)."""
+        return config
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         init = cls.__dict__.get("__init__")
@@ -166,6 +217,7 @@ class OperatorModel(torch.nn.Module):
             "format": FORMAT,
             "model": type(self).__name__,
             "config": self._serialised_config(),
+            "config_version": int(type(self).config_version),
             "state_dict": self.state_dict(),
             "pdekit_version": __version__,
         }
@@ -192,7 +244,8 @@ def _import_builtin_models() -> None:
             continue
 
 
-def _build(name: str, config: Mapping[str, Any]) -> OperatorModel:
+def _build(name: str, config: Mapping[str, Any], version: int) -> OperatorModel:
+    """Rebuild model ``name`` from ``config`` written at ``config_version == version``."""
     if name not in _REGISTRY:
         _import_builtin_models()
     if name not in _REGISTRY:
@@ -200,7 +253,11 @@ def _build(name: str, config: Mapping[str, Any]) -> OperatorModel:
             f"checkpoint holds a model of class {name!r}, which is not registered; known models: "
             f"{sorted(_REGISTRY)} (import the module that defines {name!r} first)"
         )
-    return _REGISTRY[name](**_rebuild_value(dict(config)))
+    cls = _REGISTRY[name]
+    config = dict(config)
+    if version < cls.config_version:
+        config = cls.upgrade_config(config, version)
+    return cls(**_rebuild_value(config))
 
 
 def from_checkpoint(checkpoint: Mapping[str, Any], *, expected: type | None = None,
@@ -238,7 +295,7 @@ def from_checkpoint(checkpoint: Mapping[str, Any], *, expected: type | None = No
             raise CheckpointError(
                 f"{source} holds a {name!r} model, not the {expected.__name__!r} that was asked for"
             )
-    model = _build(name, checkpoint["config"])
+    model = _build(name, checkpoint["config"], int(checkpoint.get("config_version", 1)))
     try:
         model.load_state_dict(checkpoint["state_dict"])
     except RuntimeError as err:

@@ -384,6 +384,11 @@ class BoundVCycle:
 
     def __call__(self, r):
         """Direction for the residual ``r`` ((n,) numpy array, or torch tensor)."""
+        n = self.hierarchy.levels[0].n
+        size = int(r.numel()) if isinstance(r, torch.Tensor) else int(np.size(r))
+        if size != n:
+            raise ValueError(f"this network is bound to a matrix with {n} unknowns; got a residual of "
+                             f"{size} entries (bind the network to the matrix being solved)")
         if self.device is not None:
             with torch.no_grad():
                 t = torch.as_tensor(r, device=self.device).reshape(-1)

@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 
 from pdekit.operators.base import OperatorModel
-from pdekit.operators.fno import TFNO
+from pdekit.operators.fno import FNO, TFNO
 from pdekit.operators.mg_patching import MGPatching
 
 __all__ = ["MGTFNO"]
@@ -45,6 +45,13 @@ class MGTFNO(OperatorModel):
     >>> model(torch.randn(2, 1, 32, 32)).shape
     torch.Size([2, 1, 32, 32])
     """
+
+    config_version = 2
+
+    @classmethod
+    def upgrade_config(cls, config: dict, version: int) -> dict:
+        """Configurations saved before version 2: as :meth:`FNO.upgrade_config` (the network's)."""
+        return FNO.upgrade_config(config, version)
 
     def __init__(self, n_modes: Sequence[int], in_channels: int, out_channels: int, hidden_channels: int,
                  n_layers: int = 4, *, levels: int = 1, padding_fraction: float | Sequence[float] = 0.125,

@@ -23,29 +23,64 @@ from typing import Sequence
 
 import torch
 
-__all__ = ["retained_modes", "check_modes", "forward_modes", "inverse_modes", "forward_modes_cl",
-           "inverse_modes_cl", "resample", "TRANSFORMS"]
+__all__ = ["retained_modes", "check_modes", "fitting_modes", "mode_index", "forward_modes", "inverse_modes",
+           "forward_modes_cl", "inverse_modes_cl", "forward_modes_complex_cl", "inverse_modes_complex_cl",
+           "resample", "TRANSFORMS"]
 
 TRANSFORMS = ("auto", "fft", "dft")
 
 
-def retained_modes(n_modes: Sequence[int]) -> tuple[int, ...]:
-    """Number of complex coefficients kept along each dimension (last one: a real FFT)."""
+def retained_modes(n_modes: Sequence[int], *, complex_data: bool = False) -> tuple[int, ...]:
+    """Number of complex coefficients kept along each dimension (last one: a real FFT, unless the
+    data are complex)."""
     n_modes = tuple(int(m) for m in n_modes)
+    if complex_data:
+        return n_modes
     return (*n_modes[:-1], n_modes[-1] // 2 + 1)
 
 
-def check_modes(n_modes: Sequence[int], spatial_shape: Sequence[int]) -> None:
+def check_modes(n_modes: Sequence[int], spatial_shape: Sequence[int], *, complex_data: bool = False) -> None:
     """Raise ValueError if a grid of ``spatial_shape`` cannot hold ``n_modes`` frequencies."""
     if len(n_modes) != len(spatial_shape):
         raise ValueError(f"a layer with n_modes={tuple(n_modes)} acts on {len(n_modes)}-D data; "
                          f"got spatial shape {tuple(spatial_shape)}")
     for j, (m, n) in enumerate(zip(n_modes, spatial_shape)):
-        last = j == len(n_modes) - 1
-        if (m // 2 + 1 > n // 2 + 1) if last else (m > n):
+        half = j == len(n_modes) - 1 and not complex_data
+        if (m // 2 + 1 > n // 2 + 1) if half else (m > n):
             raise ValueError(
-                f"n_modes[{j}] = {m} needs at least {2 * (m // 2) if last else m} grid points along "
+                f"n_modes[{j}] = {m} needs at least {2 * (m // 2) if half else m} grid points along "
                 f"spatial dimension {j}; got {n} (use fewer modes or a finer grid)")
+
+
+def fitting_modes(n_modes: Sequence[int], spatial_shape: Sequence[int], *,
+                  complex_data: bool = False) -> tuple[int, ...]:
+    """The largest ``n_modes`` (at most the given ones) that a grid of ``spatial_shape`` holds.
+
+    A coarser output grid than the modes need keeps the lowest frequencies only: spectral
+    truncation, as when a band-limited field is sampled on fewer points.
+    """
+    out = []
+    for j, (m, n) in enumerate(zip(n_modes, spatial_shape)):
+        m, n = int(m), int(n)
+        if j == len(n_modes) - 1 and not complex_data:  # m // 2 + 1 coefficients, at most n // 2 + 1
+            out.append(m if m // 2 + 1 <= n // 2 + 1 else 2 * (n // 2))
+        else:
+            out.append(min(m, n))
+    return tuple(out)
+
+
+def mode_index(kept: int, new: int, *, half: bool) -> list[int]:
+    """Positions, along one axis of ``kept`` retained coefficients, of the ``new`` lowest frequencies.
+
+    A full axis lists the non-negative frequencies, then the negative ones: its ``new`` lowest are
+    the first ``ceil(new / 2)`` and the last ``floor(new / 2)``. A half axis (the last axis of a real
+    transform) lists ``0, 1, ...``: ``new`` counts retained coefficients there.
+    """
+    if not 0 < new <= kept:
+        raise ValueError(f"cannot keep {new} of {kept} retained coefficients")
+    if half:
+        return list(range(new))
+    return list(range((new + 1) // 2)) + list(range(kept - new // 2, kept))
 
 
 def _scales(n: int, norm: str) -> tuple[float, float]:
@@ -228,6 +263,53 @@ def inverse_modes_cl(yh: torch.Tensor, n_modes: Sequence[int], spatial_shape: Se
     return y.reshape(batch, *spatial, channels)
 
 
+def forward_modes_complex_cl(x: torch.Tensor, n_modes: Sequence[int], *, norm: str = "forward") -> torch.Tensor:
+    """Retained Fourier coefficients of a complex field (full FFTs along every spatial dimension).
+
+    Parameters
+    ----------
+    x : (batch, *spatial, channels) complex tensor
+    n_modes : sequence of int
+        Frequencies kept per dimension: the non-negative ``ceil(m / 2)``, then the negative
+        ``floor(m / 2)``.
+
+    Returns
+    -------
+    (batch, *n_modes, channels) complex tensor
+    """
+    d = len(n_modes)
+    xh = x
+    for j in range(d):  # transform, then keep the retained frequencies, one dimension at a time
+        dim, m, n = 1 + j, int(n_modes[j]), x.shape[1 + j]
+        xh = torch.fft.fft(xh, dim=dim, norm=norm)
+        xh = torch.cat([xh.narrow(dim, 0, (m + 1) // 2), xh.narrow(dim, n - m // 2, m // 2)], dim=dim)
+    return xh
+
+
+def inverse_modes_complex_cl(yh: torch.Tensor, n_modes: Sequence[int], spatial_shape: Sequence[int], *,
+                             norm: str = "forward") -> torch.Tensor:
+    """Complex field on ``spatial_shape`` from retained coefficients (inverse of
+    :func:`forward_modes_complex_cl`).
+
+    Parameters
+    ----------
+    yh : (batch, *n_modes, channels) complex tensor
+
+    Returns
+    -------
+    (batch, *spatial_shape, channels) complex tensor
+    """
+    y = yh
+    for j in reversed(range(len(n_modes))):
+        dim, m, n = 1 + j, int(n_modes[j]), int(spatial_shape[j])
+        pos = (m + 1) // 2
+        zeros_shape = list(y.shape)
+        zeros_shape[dim] = n - m
+        y = torch.cat([y.narrow(dim, 0, pos), y.new_zeros(zeros_shape), y.narrow(dim, pos, m // 2)], dim=dim)
+        y = torch.fft.ifft(y, n=n, dim=dim, norm=norm)
+    return y
+
+
 def resample(x: torch.Tensor, shape: Sequence[int], *, channels_last: bool = False) -> torch.Tensor:
     """Spectral (trigonometric) interpolation of a periodic real field to another grid.
 
@@ -239,9 +321,9 @@ def resample(x: torch.Tensor, shape: Sequence[int], *, channels_last: bool = Fal
 
     Returns
     -------
-    Real tensor of the same layout on the new grid. Exact (to round-off) for fields whose
+    Tensor of the same layout on the new grid. Exact (to round-off) for fields whose
     frequencies fit both grids without reaching a Nyquist frequency, e.g. any field on an odd grid
-    resampled to a finer one.
+    resampled to a finer one. A complex field is resampled with full FFTs.
     """
     d = len(shape)
     first = 1 if channels_last else 2
@@ -249,6 +331,11 @@ def resample(x: torch.Tensor, shape: Sequence[int], *, channels_last: bool = Fal
     old, new = tuple(x.shape[first:first + d]), tuple(int(s) for s in shape)
     if old == new:
         return x
+    if x.is_complex():
+        cl = x if channels_last else x.movedim(1, -1)
+        modes = tuple(min(a, b) for a, b in zip(old, new))
+        out = inverse_modes_complex_cl(forward_modes_complex_cl(cl, modes), modes, new)
+        return out if channels_last else out.movedim(-1, 1)
     xh = torch.fft.rfftn(x, dim=dims, norm="forward")
     out_shape = list(xh.shape)
     for j in range(d):

@@ -2,9 +2,16 @@
 
 A spectral weight maps ``in_channels`` to ``out_channels`` independently at every retained
 Fourier mode: ``y[b, o, k] = sum_i W[i, o, k] x[b, i, k]`` with ``W`` of shape
-``(in_channels, out_channels, *modes)``. :class:`SpectralWeights` holds such a weight for each of
-``n_layers`` layers, either one weight per layer or (``joint=True``, the global factorization of
-MG-TFNO) one higher-order tensor of shape ``(n_layers, in, out, *modes)`` in Tucker, CP or TT form.
+``(in_channels, out_channels, *modes)``; a *separable* weight ``W[c, k]`` of shape
+``(channels, *modes)`` scales each channel instead, ``y[b, c, k] = W[c, k] x[b, c, k]``.
+:class:`SpectralWeights` holds such a weight for each of ``n_layers`` layers, either one weight per
+layer or (``joint=True``, the global factorization of MG-TFNO) one higher-order tensor of shape
+``(n_layers, in, out, *modes)`` in Tucker, CP or TT form.
+
+Ranks follow tensorly's rules (:func:`pdekit.tensor_formats.tucker_rank`, ``tt_rank``,
+``cp_rank``), so a factorized layer has the parameter count of neuraloperator's for the same
+arguments; :meth:`SpectralWeights.assign_dense` factorizes a dense weight with
+:mod:`pdekit.tensor_formats` (HOOI, TT-SVD, CP-ALS, in complex arithmetic).
 
 ``contract(x, layer)`` applies a factorized weight to ``x`` by contracting ``x`` with the factors
 one after the other: the input-channel factor (``in -> r_in``), then the per-mode part (for Tucker
@@ -13,7 +20,8 @@ for TT the output core merged with the mode cores), then the output-channel fact
 ``in x out x modes`` weight is never formed; ``implementation="reconstructed"`` forms it first, for
 comparison. :meth:`SpectralWeights.contract_real` is the same chain in real arithmetic, as
 batched GEMMs (the path the layers use). All parameters are complex (one complex number counts
-as one parameter, as in neuraloperator).
+as one parameter, as in neuraloperator). ``index`` arguments keep a subset of the modes (the
+lowest frequencies when a layer uses fewer modes than it holds weights for).
 """
 
 from __future__ import annotations
@@ -26,90 +34,67 @@ import torch
 from torch import nn
 
 from pdekit._validation import check_choice
+from pdekit.tensor_formats import cp as cp_decomposition
+from pdekit.tensor_formats import cp_rank, tt, tt_rank, tucker, tucker_rank
 
-__all__ = ["SpectralWeights", "resolve_rank", "FACTORIZATIONS"]
+__all__ = ["SpectralWeights", "WeightView", "resolve_rank", "legacy_rank", "FACTORIZATIONS"]
 
 FACTORIZATIONS = ("dense", "tucker", "cp", "tt")
-_LETTERS = "klmn"  # mode indices (up to 3 spatial dims, plus one spare)
 
 
-def _tucker_rank(shape: Sequence[int], fraction: float) -> list[int]:
-    # ranks proportional to the mode sizes, r_i = s_i * t, with the parameter count
-    # prod(s) t^n + sum(s_i^2) t equal to fraction * prod(s)
-    n, total = len(shape), float(np.prod(shape))
-    coeffs = np.zeros(n + 1)
-    coeffs[0], coeffs[n - 1], coeffs[n] = total, float(sum(s * s for s in shape)), -fraction * total
-    roots = np.roots(coeffs)
-    t = max(r.real for r in roots if abs(r.imag) < 1e-9 and r.real > 0)
-    return [min(s, max(1, int(round(s * t)))) for s in shape]
+def _fixed_modes(fixed_rank_modes) -> list[int] | None:
+    if fixed_rank_modes is None or fixed_rank_modes is False:
+        return None
+    if fixed_rank_modes is True:
+        return [0]
+    return [int(m) for m in fixed_rank_modes]
 
 
-def _tt_rank(shape: Sequence[int], fraction: float) -> list[int]:
-    # constant inner rank r: s_0 r + r^2 sum(s_1..s_{n-2}) + r s_{n-1} = fraction * prod(s)
-    a, b, c = float(sum(shape[1:-1])), float(shape[0] + shape[-1]), fraction * float(np.prod(shape))
-    r = (-b + math.sqrt(b * b + 4 * a * c)) / (2 * a) if a > 0 else c / b
-    r = max(1, int(round(r)))
-    ranks = [1]
-    for k in range(1, len(shape)):
-        left, right = int(np.prod(shape[:k])), int(np.prod(shape[k:]))
-        ranks.append(min(r, left, right))
-    return ranks + [1]
-
-
-def resolve_rank(factorization: str, shape: Sequence[int], rank) -> list[int] | int:
-    """Turn a rank given as a fraction of the dense parameter count (or explicitly) into ranks.
+def resolve_rank(factorization: str, shape: Sequence[int], rank, *, fixed_rank_modes=None) -> list[int] | int:
+    """The ranks of a factorized weight of ``shape``, as tensorly (and so neuraloperator) chooses them.
 
     Parameters
     ----------
     factorization : {"tucker", "cp", "tt"}
     shape : sequence of int
         Shape of the (full) weight tensor.
-    rank : float or int or sequence of int
-        A float in (0, 1] is the fraction of ``prod(shape)`` parameters to keep (``1.0`` keeps
-        about as many as the dense tensor); an int or a sequence gives the ranks directly.
+    rank : float, "same", int or sequence of int
+        A float is the fraction of ``prod(shape)`` parameters to keep (``1.0`` about as many as
+        the dense tensor); an int or a sequence gives the ranks directly (an int beyond what a
+        mode can use over-parametrizes it, as in tensorly).
+    fixed_rank_modes : bool or sequence of int, optional
+        Tucker only: modes kept at full size (``True``: mode 0).
 
     Returns
     -------
     list of int (Tucker: one per mode; TT: ``len(shape) + 1`` with ones at both ends) or int (CP).
     """
     check_choice("factorization", factorization, FACTORIZATIONS[1:])
-    shape = [int(s) for s in shape]
-    if isinstance(rank, float):
-        if not rank > 0.0:
-            raise ValueError(f"rank given as a fraction of the dense parameter count must be > 0; got {rank}")
-        if factorization == "tucker":
-            return _tucker_rank(shape, rank)
-        if factorization == "cp":
-            return max(1, int(round(rank * np.prod(shape) / sum(shape))))
-        return _tt_rank(shape, rank)
+    if factorization == "tucker":
+        return tucker_rank(shape, rank, fixed_modes=_fixed_modes(fixed_rank_modes))
     if factorization == "cp":
-        if not isinstance(rank, (int, np.integer)) or rank < 1:
-            raise ValueError(f"CP rank must be a positive int or a fraction; got {rank!r}")
-        return int(rank)
-    if isinstance(rank, (int, np.integer)):
-        if rank < 1:
-            raise ValueError(f"{factorization} rank must be >= 1; got {rank}")
-        return [min(int(rank), s) for s in shape] if factorization == "tucker" else \
-            _tt_rank_int(shape, int(rank))
-    ranks = [int(r) for r in rank]
-    expected = len(shape) if factorization == "tucker" else len(shape) + 1
-    if len(ranks) != expected or min(ranks) < 1:
-        raise ValueError(f"{factorization} ranks for a tensor of shape {tuple(shape)} must be "
-                         f"{expected} positive ints; got {tuple(ranks)}")
-    if factorization == "tt":
-        if ranks[0] != 1 or ranks[-1] != 1:
-            raise ValueError(f"TT ranks must start and end with 1; got {tuple(ranks)}")
-        for k in range(1, len(shape)):
-            bound = min(int(np.prod(shape[:k])), int(np.prod(shape[k:])))
-            if ranks[k] > bound:
-                raise ValueError(f"TT rank {k} = {ranks[k]} exceeds {bound}, the largest useful rank between "
-                                 f"modes {tuple(shape[:k])} and {tuple(shape[k:])}")
-    return ranks
+        return cp_rank(shape, rank)
+    return tt_rank(shape, rank)
 
 
-def _tt_rank_int(shape, r):
-    ranks = [1] + [min(r, int(np.prod(shape[:k])), int(np.prod(shape[k:]))) for k in range(1, len(shape))]
-    return ranks + [1]
+def legacy_rank(factorization: str | None, shape: Sequence[int], rank):
+    """The explicit ranks pdekit chose before configuration version 2, where they differ.
+
+    TT ranks from a fraction were one constant inner rank, and int Tucker and TT ranks were
+    capped by what each mode can use; everything else is unchanged (returned as is).
+    """
+    f = "dense" if factorization is None else str(factorization).lower()
+    shape = [int(s) for s in shape]
+    if f == "tt" and isinstance(rank, float):
+        a, b, c = float(sum(shape[1:-1])), float(shape[0] + shape[-1]), rank * float(np.prod(shape))
+        r = (-b + math.sqrt(b * b + 4 * a * c)) / (2 * a) if a > 0 else c / b
+        r = max(1, int(round(r)))
+        return [1] + [min(r, int(np.prod(shape[:k])), int(np.prod(shape[k:]))) for k in range(1, len(shape))] + [1]
+    if f == "tt" and isinstance(rank, int) and not isinstance(rank, bool):
+        return [1] + [min(rank, int(np.prod(shape[:k])), int(np.prod(shape[k:]))) for k in range(1, len(shape))] + [1]
+    if f == "tucker" and isinstance(rank, int) and not isinstance(rank, bool):
+        return [min(rank, s) for s in shape]
+    return rank
 
 
 def _complex_normal(shape, std: float) -> torch.Tensor:
@@ -125,6 +110,11 @@ def _real_block(p: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return torch.cat([torch.cat([r, i], dim=-1), torch.cat([-i, r], dim=-1)], dim=-2)
 
 
+def _letters(n: int, skip: str = "") -> str:
+    pool = [c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in skip]
+    return "".join(pool[:n])
+
+
 class SpectralWeights(nn.Module):
     """Complex weights ``W_l`` of shape ``(in_channels, out_channels, *modes)`` for ``n_layers`` layers.
 
@@ -132,40 +122,55 @@ class SpectralWeights(nn.Module):
     ----------
     in_channels, out_channels : int
     modes : sequence of int
-        Number of retained Fourier coefficients along each spatial dimension.
+        Number of retained Fourier coefficients along each spatial dimension (any number of
+        dimensions).
     n_layers : int
         Number of layers (weights) held.
     factorization : {"dense", "tucker", "cp", "tt"}
-    rank : float or int or sequence of int
+        Case does not matter (neuraloperator writes "Tucker"); None is "dense".
+    rank : float, "same", int or sequence of int
         See :func:`resolve_rank`; ignored for ``"dense"``.
     joint : bool
         Factorize all layers as one tensor of shape ``(n_layers, in, out, *modes)`` (Tucker, CP
         or TT with the layer as leading mode); otherwise each layer has its own factors.
+    separable : bool
+        A weight ``(channels, *modes)`` that scales each channel (``in_channels == out_channels``).
+    fixed_rank_modes : bool or sequence of int
+        Tucker modes kept at full size (``True``: mode 0, as in neuraloperator).
     init_std : float, optional
         Standard deviation of the entries of ``W`` at initialisation; default
         ``sqrt(2 / (in_channels + out_channels))``.
+
+    Notes
+    -----
+    :class:`WeightView` presents the weights as a tensor (``torch.is_complex(view)``,
+    ``view.to_tensor()``), as tensorly-torch's factorized tensors present themselves.
     """
 
     def __init__(self, in_channels: int, out_channels: int, modes: Sequence[int], *,
-                 n_layers: int = 1, factorization: str = "dense", rank=1.0, joint: bool = False,
-                 init_std: float | None = None):
+                 n_layers: int = 1, factorization: str | None = "dense", rank=1.0, joint: bool = False,
+                 separable: bool = False, fixed_rank_modes=None, init_std: float | None = None):
         super().__init__()
-        factorization = "dense" if factorization is None else factorization.lower()
+        factorization = "dense" if factorization is None else str(factorization).lower()
         check_choice("factorization", factorization, FACTORIZATIONS)
         if joint and factorization == "dense":
             raise ValueError("joint factorization needs factorization 'tucker', 'cp' or 'tt'")
+        if separable and in_channels != out_channels:
+            raise ValueError(f"a separable spectral weight needs in_channels == out_channels; got "
+                             f"{in_channels} and {out_channels}")
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.modes = tuple(int(m) for m in modes)
         self.n_layers, self.factorization, self.joint = int(n_layers), factorization, bool(joint)
+        self.separable = bool(separable)
         std = math.sqrt(2.0 / (in_channels + out_channels)) if init_std is None else float(init_std)
-        shape = (self.in_channels, self.out_channels, *self.modes)
+        shape = self.layer_shape
         lead = () if joint else (self.n_layers,)  # per-layer factors are stacked along dim 0
         full = (self.n_layers, *shape) if joint else shape
         if factorization == "dense":
             self.weight = nn.Parameter(_complex_normal((self.n_layers, *shape), std))
             self.rank = None
             return
-        self.rank = resolve_rank(factorization, full, rank)
+        self.rank = resolve_rank(factorization, full, rank, fixed_rank_modes=fixed_rank_modes)
         if factorization == "tucker":
             ranks = self.rank
             self.core = nn.Parameter(_complex_normal((*lead, *ranks), std))
@@ -183,57 +188,89 @@ class SpectralWeights(nn.Module):
                                              std if k == n - 1 else 1.0 / math.sqrt(ranks[k + 1])))
                 for k in range(n))
 
+    @property
+    def layer_shape(self) -> tuple[int, ...]:
+        """Shape of one layer's dense weight: ``(in, out, *modes)``, or ``(channels, *modes)`` if separable."""
+        channels = (self.in_channels,) if self.separable else (self.in_channels, self.out_channels)
+        return (*channels, *self.modes)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of :meth:`to_tensor`: one layer's weight, with a leading layer mode when ``n_layers > 1``."""
+        return self.layer_shape if self.n_layers == 1 else (self.n_layers, *self.layer_shape)
+
+    # -- tensor-like behaviour ----------------------------------------------------------------
+    def to_tensor(self) -> torch.Tensor:
+        """The dense complex weight (all layers stacked along a leading mode when ``n_layers > 1``)."""
+        if self.n_layers == 1:
+            return self.reconstruct(0)
+        return torch.stack([self.reconstruct(layer) for layer in range(self.n_layers)])
+
     # -- per-layer factors -------------------------------------------------------------------
-    def _layer_factors(self, layer: int):
-        """Return the factors of layer ``layer``, with the layer mode (if joint) absorbed."""
+    def _layer_factors(self, layer: int, index=None):
+        """The factors of layer ``layer`` (the layer mode, if joint, absorbed), modes cut to ``index``."""
         if not 0 <= layer < self.n_layers:
             raise IndexError(f"layer {layer} out of range for {self.n_layers} layers")
         f = self.factorization
         if not self.joint:
             if f == "tucker":
-                return self.core[layer], [u[layer] for u in self.factors]
-            if f == "cp":
-                return self.cp_weights[layer], [u[layer] for u in self.factors]
-            return None, [g[layer] for g in self.factors]
-        if f == "tucker":
-            core = torch.tensordot(self.factors[0][layer], self.core, dims=([0], [0]))
-            return core, list(self.factors[1:])
-        if f == "cp":
-            return self.cp_weights * self.factors[0][layer], list(self.factors[1:])
-        first = torch.tensordot(self.factors[0][0, layer], self.factors[1], dims=([0], [0]))
-        return None, [first.unsqueeze(0), *self.factors[2:]]
+                core, factors = self.core[layer], [u[layer] for u in self.factors]
+            elif f == "cp":
+                core, factors = self.cp_weights[layer], [u[layer] for u in self.factors]
+            else:
+                core, factors = None, [g[layer] for g in self.factors]
+        elif f == "tucker":
+            core, factors = torch.tensordot(self.factors[0][layer], self.core, dims=([0], [0])), list(self.factors[1:])
+        elif f == "cp":
+            core, factors = self.cp_weights * self.factors[0][layer], list(self.factors[1:])
+        else:
+            first = torch.tensordot(self.factors[0][0, layer], self.factors[1], dims=([0], [0]))
+            core, factors = None, [first.unsqueeze(0), *self.factors[2:]]
+        if index is not None:
+            skip = len(factors) - len(self.modes)
+            axis = 1 if f == "tt" else 0
+            factors = factors[:skip] + [u.index_select(axis, i) for u, i in zip(factors[skip:], index)]
+        return core, factors
 
-    def reconstruct(self, layer: int = 0) -> torch.Tensor:
-        """Return the dense complex weight of ``layer``, shape ``(in, out, *modes)``."""
+    def reconstruct(self, layer: int = 0, *, index=None) -> torch.Tensor:
+        """Return the dense complex weight of ``layer``, shape :attr:`layer_shape` (modes cut to ``index``)."""
         if self.factorization == "dense":
-            return self.weight[layer]
-        core, factors = self._layer_factors(layer)
+            w = self.weight[layer]
+            if index is not None:
+                skip = w.ndim - len(self.modes)
+                for j, i in enumerate(index):
+                    w = w.index_select(skip + j, i)
+            return w
+        core, factors = self._layer_factors(layer, index)
         n = len(factors)
-        letters = "abcdefgh"[:n]
+        letters = _letters(n)
         if self.factorization == "tucker":
-            ranks = "pqrstuvw"[:n]
+            ranks = _letters(n, skip=letters)
             spec = ranks + "," + ",".join(f"{a}{r}" for a, r in zip(letters, ranks)) + "->" + letters
             return torch.einsum(spec, core, *factors)
         if self.factorization == "cp":
-            spec = "z," + ",".join(f"{a}z" for a in letters) + "->" + letters
+            z = _letters(1, skip=letters)
+            spec = z + "," + ",".join(f"{a}{z}" for a in letters) + "->" + letters
             return torch.einsum(spec, core, *factors)
         full = factors[0].squeeze(0)  # (s0, r1)
         for g in factors[1:]:
             full = torch.tensordot(full, g, dims=([-1], [0]))
         return full.squeeze(-1)
 
-    def _chain(self, layer: int, implementation: str):
+    def _chain(self, layer: int, implementation: str, index=None):
         """The weight of ``layer`` as ``(p_in, h, p_out, diagonal)``: ``y = (x p_in) h p_out``.
 
         ``p_in : (in, a)`` and ``p_out : (c, out)`` act on channels (None: identity);
-        ``h : (a, c, *modes)`` acts mode by mode, or for CP (``diagonal=True``) ``h : (a, *modes)``
-        scales each channel at each mode. ``h`` is at most ``rank x rank x modes``: the dense weight
-        is formed only for ``implementation="reconstructed"``.
+        ``h : (a, c, *modes)`` acts mode by mode, or (``diagonal=True``: CP, separable weights)
+        ``h : (a, *modes)`` scales each channel at each mode. ``h`` is at most ``rank x rank x
+        modes``: the dense weight is formed only for ``implementation="reconstructed"``.
         """
         check_choice("implementation", implementation, ("factorized", "reconstructed"))
+        if self.separable:
+            return None, self.reconstruct(layer, index=index), None, True
         if self.factorization == "dense" or implementation == "reconstructed":
-            return None, self.reconstruct(layer), None, False
-        core, factors = self._layer_factors(layer)
+            return None, self.reconstruct(layer, index=index), None, False
+        core, factors = self._layer_factors(layer, index)
         u_in, u_out, u_modes = factors[0], factors[1], factors[2:]
         if self.factorization == "tucker":
             h = core  # (r_in, r_out, *r_modes): expand each mode rank into its modes
@@ -251,7 +288,8 @@ class SpectralWeights(nn.Module):
         h = torch.tensordot(u_out, tail.squeeze(-1), dims=([2], [0]))  # (a, out, *modes)
         return u_in.squeeze(0), h, None, False
 
-    def contract(self, x: torch.Tensor, layer: int = 0, *, implementation: str = "factorized") -> torch.Tensor:
+    def contract(self, x: torch.Tensor, layer: int = 0, *, implementation: str = "factorized",
+                 index=None) -> torch.Tensor:
         """Apply the weight of ``layer`` mode by mode: ``y[b,o,k] = sum_i W[i,o,k] x[b,i,k]``.
 
         Parameters
@@ -261,13 +299,15 @@ class SpectralWeights(nn.Module):
         implementation : {"factorized", "reconstructed"}
             ``"factorized"`` contracts ``x`` with the factors in turn (no dense weight formed);
             ``"reconstructed"`` forms the dense weight, then contracts.
+        index : list of index tensors, optional
+            Keep these positions along each mode (``x`` holds that many).
 
         Returns
         -------
         (batch, out_channels, *modes) complex tensor
         """
-        k = _LETTERS[: x.ndim - 2]
-        p_in, h, p_out, diagonal = self._chain(layer, implementation)
+        k = _letters(x.ndim - 2, skip="abcio")
+        p_in, h, p_out, diagonal = self._chain(layer, implementation, index)
         if p_in is not None:
             x = torch.einsum(f"bi{k},ia->ba{k}", x, p_in)
         x = x * h if diagonal else torch.einsum(f"ba{k},ac{k}->bc{k}", x, h)
@@ -276,7 +316,7 @@ class SpectralWeights(nn.Module):
         return x
 
     def contract_real(self, x: torch.Tensor, layer: int = 0, *, implementation: str = "factorized",
-                      dtype: torch.dtype | None = None) -> torch.Tensor:
+                      dtype: torch.dtype | None = None, index=None) -> torch.Tensor:
         """:meth:`contract` in real arithmetic, on coefficients laid out for batched GEMMs.
 
         Parameters
@@ -286,6 +326,8 @@ class SpectralWeights(nn.Module):
             coefficients, then imaginary parts.
         dtype : torch.dtype, optional
             Precision of the contraction (default: that of ``x``).
+        index : list of index tensors, optional
+            As in :meth:`contract`.
 
         Returns
         -------
@@ -294,7 +336,7 @@ class SpectralWeights(nn.Module):
         dtype = x.dtype if dtype is None else dtype
         x = x.to(dtype)
         m, b = x.shape[0], x.shape[1]
-        p_in, h, p_out, diagonal = self._chain(layer, implementation)
+        p_in, h, p_out, diagonal = self._chain(layer, implementation, index)
         if p_in is not None:
             x = torch.matmul(x.reshape(m * b, -1), _real_block(p_in, dtype)).reshape(m, b, -1)
         if diagonal:
@@ -311,57 +353,89 @@ class SpectralWeights(nn.Module):
     # -- setting from a dense weight -------------------------------------------------------
     @torch.no_grad()
     def assign_dense(self, weight: torch.Tensor, layer: int = 0) -> None:
-        """Set layer ``layer`` from a dense complex weight ``(in, out, *modes)``.
+        """Set layer ``layer`` from a dense complex weight of shape :attr:`layer_shape`.
 
-        Dense: copied. Tucker: truncated HOSVD (exact when the ranks are full). TT: TT-SVD
-        (exact when the ranks are full). CP: alternating least squares
-        (``tensorly.decomposition.parafac``; exact when ``weight`` has CP rank <= ``self.rank``, up
-        to the tolerance). Joint factorizations are not supported (ValueError).
+        Dense: copied. Tucker: HOOI (:func:`pdekit.tensor_formats.tucker`; exact when the ranks
+        are full, the best approximation otherwise). TT: TT-SVD (:func:`pdekit.tensor_formats.tt`;
+        exact when the ranks are full). CP: alternating least squares
+        (:func:`pdekit.tensor_formats.cp`; exact when ``weight`` has CP rank <= ``self.rank``, up
+        to the tolerance). Ranks beyond what the weight can use are filled with zeros. Joint
+        factorizations are not supported (ValueError).
         """
-        shape = (self.in_channels, self.out_channels, *self.modes)
+        shape = self.layer_shape
         if tuple(weight.shape) != shape:
             raise ValueError(f"dense weight must have shape {shape}; got {tuple(weight.shape)}")
-        weight = weight.to(next(self.parameters()).dtype)
+        dtype = next(self.parameters()).dtype
+        weight = weight.detach().to(dtype)
         if self.factorization == "dense":
             self.weight[layer].copy_(weight)
             return
         if self.joint:
             raise ValueError(f"assign_dense sets one layer of per-layer weights; this one is a joint "
                              f"{self.factorization} factorization of all {self.n_layers} layers")
+        data = weight.cpu().to(torch.complex128)
         if self.factorization == "cp":
-            import tensorly as tl
-            from tensorly.decomposition import parafac
-
-            with tl.backend_context("numpy"):
-                cp = parafac(weight.detach().cpu().numpy().astype(np.complex128), self.rank, n_iter_max=1000,
-                             tol=1e-12, init="random", random_state=0, normalize_factors=True)
-            self.cp_weights[layer].copy_(torch.as_tensor(cp.weights))
-            for j, factor in enumerate(cp.factors):
-                self.factors[j][layer].copy_(torch.as_tensor(factor))
+            t = cp_decomposition(data, rank=self.rank, n_iter_max=1000, iter_tol=1e-12)
+            weights, factors = t.weights, t.factors
+            self.cp_weights[layer].copy_(weights)
+            for j, factor in enumerate(factors):
+                self.factors[j][layer].copy_(factor)
             return
         if self.factorization == "tucker":
-            core = weight
-            for j, r in enumerate(self.rank):
-                unfold = torch.movedim(weight, j, 0).reshape(shape[j], -1)
-                if r == shape[j]:
-                    u = torch.eye(r, dtype=weight.dtype)
-                else:
-                    u = torch.linalg.svd(unfold, full_matrices=False)[0][:, :r]
-                self.factors[j][layer].copy_(u)
-                core = torch.movedim(torch.tensordot(core, u.conj(), dims=([j], [0])), -1, j)
-            self.core[layer].copy_(core)
+            usable = [min(r, s) for r, s in zip(self.rank, shape)]
+            core, factors = tucker(data, usable, tol=1e-12, n_iter_max=200)
+            self.core[layer].zero_()
+            self.core[layer][tuple(slice(0, r) for r in usable)] = core.to(dtype)
+            for j, u in enumerate(factors):
+                self.factors[j][layer].zero_()
+                self.factors[j][layer][:, :u.shape[1]] = u.to(dtype)
             return
-        rest = weight.reshape(1, -1)
-        for j, s in enumerate(shape):
-            r0, r1 = self.rank[j], self.rank[j + 1]
-            mat = rest.reshape(r0 * s, -1)
-            if j == len(shape) - 1:
-                self.factors[j][layer].copy_(mat.reshape(r0, s, 1))
-                break
-            u, sv, vh = torch.linalg.svd(mat, full_matrices=False)
-            self.factors[j][layer].copy_(u[:, :r1].reshape(r0, s, r1))
-            rest = sv[:r1, None] * vh[:r1]
+        bounds = [min(int(np.prod(shape[:k])), int(np.prod(shape[k:]))) for k in range(1, len(shape))]
+        usable = [min(r, b) for r, b in zip(self.rank[1:-1], bounds)]
+        t = tt(data, rank=usable)
+        for j, g in enumerate(t.cores):
+            self.factors[j][layer].zero_()
+            self.factors[j][layer][:g.shape[0], :, :g.shape[2]] = g.to(dtype)
 
     def extra_repr(self) -> str:
         return (f"{self.in_channels}, {self.out_channels}, modes={self.modes}, n_layers={self.n_layers}, "
-                f"factorization={self.factorization!r}, rank={self.rank}, joint={self.joint}")
+                f"factorization={self.factorization!r}, rank={self.rank}, joint={self.joint}"
+                + (", separable=True" if self.separable else ""))
+
+
+class WeightView:
+    """:class:`SpectralWeights` seen as the dense complex tensor they stand for (not a module).
+
+    ``to_tensor()`` forms it (with gradients); any torch function given the view gets that tensor
+    (``torch.is_complex(view)``), through the ``__torch_function__`` protocol that
+    tensorly-torch's factorized tensors follow too.
+    """
+
+    def __init__(self, weights: SpectralWeights):
+        self.weights = weights
+
+    def to_tensor(self) -> torch.Tensor:
+        """The dense weight (all layers stacked along a leading mode when there are several)."""
+        return self.weights.to_tensor()
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.weights.shape
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.weights.parameters()).dtype
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        def dense(a):
+            if isinstance(a, WeightView):
+                return a.to_tensor()
+            if isinstance(a, (list, tuple)):
+                return type(a)(dense(b) for b in a)
+            return a
+
+        return func(*dense(args), **{k: dense(v) for k, v in (kwargs or {}).items()})
+
+    def __repr__(self) -> str:
+        return f"WeightView(shape={self.shape}, factorization={self.weights.factorization!r})"

@@ -1,7 +1,17 @@
-"""Gaussian random fields on uniform grids and the maps that turn them into PDE coefficients.
+"""Gaussian random fields and the maps that turn them into PDE coefficients.
 
-A field is a draw from N(0, sigma^2 (-Laplacian + tau^2 I)^(-alpha)) on the unit interval,
-square or cube, written in the eigenfunctions of the Laplacian:
+Two kinds of field, one set of coefficient maps (:func:`threshold_coefficient`,
+:func:`lognormal_coefficient`, :func:`affine_coefficient`, or by name
+:func:`coefficient_from_field`):
+
+* on uniform grids (:func:`gaussian_random_field`), a draw from
+  N(0, sigma^2 (-Laplacian + tau^2 I)^(-alpha)) on the unit interval, square or cube, written in
+  the eigenfunctions of the Laplacian (below);
+* anywhere (:func:`draw_random_field`): a stationary field with a Gaussian or Matérn
+  covariance by random Fourier features, returned as a function of the coordinates, so it can
+  be evaluated at the vertices, cell centroids or quadrature points of any mesh.
+
+Grid fields are written in the eigenfunctions of the Laplacian:
 
 * ``bc="periodic"``: Fourier modes exp(2 pi i k.x) on the torus [0, 1)^d, sampled at the
   points x_j = j / s (an FFT);
@@ -9,7 +19,16 @@ square or cube, written in the eigenfunctions of the Laplacian:
   x_j = (j + 1/2) / s (an inverse DCT-II), as in the FNO Darcy generator.
 
 The constant mode is dropped (the field has mean zero), as in the FNO generators, and the
-expansion is truncated at the grid's modes. Every draw comes from a ``numpy.random.Generator``.
+expansion is truncated at the grid's modes.
+
+A random-feature field with covariance ``k(x - y)`` is
+``g(x) = sigma sqrt(2 / K) sum_k xi_k cos(omega_k . x + b_k)`` with ``xi_k ~ N(0, 1)``,
+``b_k ~ U(0, 2 pi)`` and frequencies ``omega_k`` drawn from the spectral density of ``k``
+(Rahimi & Recht): ``kernel="gaussian"``, ``k(r) = exp(-r^2 / (2 l^2))``, ``omega ~ N(0, I / l^2)``;
+``kernel="matern"``, Matérn of smoothness ``nu``, ``omega`` a multivariate Student-t with ``2 nu``
+degrees of freedom scaled by ``1 / l``. Evaluating it at ``n`` points costs ``O(K n)``.
+
+Every draw comes from a ``numpy.random.Generator``.
 
 Examples
 --------
@@ -19,13 +38,16 @@ Examples
 >>> a = threshold_coefficient(g, high=12.0, low=3.0)
 >>> sorted(np.unique(a).tolist())
 [3.0, 12.0]
+>>> field = draw_random_field(rng, 2, length_scale=0.2)
+>>> field(np.zeros((2, 5))).shape
+(5,)
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import scipy.fft
@@ -38,7 +60,13 @@ __all__ = [
     "threshold_coefficient",
     "lognormal_coefficient",
     "affine_coefficient",
+    "draw_random_field",
+    "coefficient_from_field",
+    "COEFFICIENT_MAPS",
 ]
+
+#: names accepted by :func:`coefficient_from_field`
+COEFFICIENT_MAPS = ("threshold", "lognormal")
 
 _BCS = ("periodic", "neumann")
 
@@ -223,3 +251,74 @@ def affine_coefficient(field: np.ndarray, *, scale: float = 1.0, shift: float = 
             f"at index {tuple(int(i) for i in np.argwhere(bad)[0])} (raise shift or lower scale)"
         )
     return out
+
+
+def coefficient_from_field(values: np.ndarray, kind: str = "threshold", *, a_high: float = 12.0,
+                           a_low: float = 3.0, scale: float = 1.0) -> np.ndarray:
+    """Map field values to a positive coefficient by name (one of :data:`COEFFICIENT_MAPS`).
+
+    Parameters
+    ----------
+    values : (...) float array
+    kind : {"threshold", "lognormal"}
+        ``threshold``: ``a_high`` where the field is >= 0, ``a_low`` elsewhere
+        (:func:`threshold_coefficient`, the FNO Darcy map with 12 / 3); ``lognormal``:
+        ``exp(scale * field)`` (:func:`lognormal_coefficient`).
+    a_high, a_low, scale : float
+
+    Returns
+    -------
+    (...) float array, positive
+    """
+    check_choice("coefficient kind", kind, COEFFICIENT_MAPS)
+    if kind == "threshold":
+        return threshold_coefficient(values, high=a_high, low=a_low)
+    return lognormal_coefficient(values, scale=scale)
+
+
+def draw_random_field(rng: np.random.Generator, dim: int, *, length_scale: float = 0.1,
+                      sigma: float = 1.0, n_features: int = 256, kernel: str = "gaussian",
+                      nu: float = 1.5) -> Callable[[np.ndarray], np.ndarray]:
+    """Draw one stationary Gaussian random field (random Fourier features) as a function of x.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of all randomness.
+    dim : int
+        Spatial dimension ``d``.
+    length_scale : float
+        Correlation length ``l`` (> 0).
+    sigma : float
+        Standard deviation of the field.
+    n_features : int
+        Number ``K`` of random Fourier features.
+    kernel : {"gaussian", "matern"}
+    nu : float
+        Matérn smoothness (``kernel="matern"`` only).
+
+    Returns
+    -------
+    callable
+        ``g(x)`` with ``x (d, n)`` returning ``(n,)``.
+    """
+    check_choice("kernel", kernel, ("gaussian", "matern"))
+    check_positive("length_scale", length_scale)
+    check_positive("sigma", sigma)
+    check_positive("nu", nu)
+    if not isinstance(n_features, (int, np.integer)) or n_features < 1:
+        raise ValueError(f"n_features must be a positive integer; got {n_features!r}")
+    omega = rng.standard_normal((int(n_features), int(dim))) / float(length_scale)
+    if kernel == "matern":
+        chi2 = rng.chisquare(2.0 * nu, size=(int(n_features), 1))
+        omega *= np.sqrt(2.0 * nu / chi2)
+    phase = rng.uniform(0.0, 2.0 * np.pi, size=int(n_features))
+    weights = rng.standard_normal(int(n_features)) * (float(sigma) * np.sqrt(2.0 / n_features))
+
+    def field(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        if x.ndim != 2 or x.shape[0] != dim:
+            raise ValueError(f"x must have shape ({dim}, n); got {x.shape}")
+        return weights @ np.cos(omega @ x + phase[:, None])
+
+    return field

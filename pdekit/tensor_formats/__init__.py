@@ -10,6 +10,10 @@ from pdekit._lazy import attach
 #: public name -> module (relative to this package) that defines it
 _EXPORTS: dict[str, str] = {
     "tucker": "tucker_decomposition",
+    "Tucker": "tucker_decomposition",
+    "tucker_rank": "_ranks",
+    "tt_rank": "_ranks",
+    "cp_rank": "_ranks",
     "TuckerTensor": "tucker_tensor",
     "cp": "cp_format",
     "CPTensor": "cp_format",
@@ -26,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "erf_kernel_quadrature": "potentials",
     "random_cluster": "potentials",
     "ion_lattice": "potentials",
+    "ConvergenceWarning": "_sampling",  # defined in pdekit._warnings (shared with the Krylov solvers)
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _EXPORTS)

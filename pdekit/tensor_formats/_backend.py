@@ -12,8 +12,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["is_torch", "to_numpy", "like", "asfloat", "eps", "svd", "eigh", "qr", "norm",
-           "mode_dot", "unfold", "fix_signs", "zeros_like_shape", "concatenate", "kron"]
+__all__ = ["is_torch", "to_numpy", "like", "asfloat", "is_complex", "herm", "eps", "svd", "eigh", "qr", "norm",
+           "mode_dot", "unfold", "fix_signs", "zeros_like_shape", "concatenate", "kron", "eye"]
 
 
 def is_torch(x: Any) -> bool:
@@ -40,13 +40,26 @@ def like(x: Any, ref: Any) -> Any:
 
 
 def asfloat(x: Any) -> Any:
-    """``x`` as a floating array of its kind (integers become float64)."""
+    """``x`` as a floating array of its kind: integers and bools become float64, real and complex
+    floating arrays are kept as they are (complex data is never cast to real)."""
     if is_torch(x):
-        return x if x.is_floating_point() else x.double()
+        return x if (x.is_floating_point() or x.is_complex()) else x.double()
     x = np.asarray(x)
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fc":
         x = x.astype(np.float64)
     return x
+
+
+def is_complex(x: Any) -> bool:
+    """True for a complex array or tensor."""
+    if is_torch(x):
+        return bool(x.is_complex())
+    return np.asarray(x).dtype.kind == "c"
+
+
+def herm(a: Any) -> Any:
+    """Conjugate transpose of a matrix (the plain transpose of a real one)."""
+    return a.conj().T if is_complex(a) else a.T
 
 
 def eps(x: Any) -> float:
@@ -68,7 +81,7 @@ def svd(a: Any) -> tuple[Any, Any, Any]:
 
 
 def eigh(a: Any) -> tuple[Any, Any]:
-    """Eigen-decomposition of a symmetric matrix, eigenvalues in *descending* order."""
+    """Eigen-decomposition of a symmetric (Hermitian) matrix, eigenvalues in *descending* order."""
     if is_torch(a):
         import torch
 
@@ -137,9 +150,9 @@ def unfold(x: Any, mode: int) -> Any:
 
 
 def fix_signs(u: Any) -> Any:
-    """Flip columns of ``u`` so that the entry of largest magnitude of each is positive.
+    """Scale columns of ``u`` so that the entry of largest magnitude of each is real and positive.
 
-    Makes singular vectors (defined up to sign) reproducible.
+    Makes singular vectors (defined up to sign, or up to a phase when complex) reproducible.
     """
     if u.shape[1] == 0:
         return u
@@ -147,12 +160,23 @@ def fix_signs(u: Any) -> Any:
         import torch
 
         idx = torch.argmax(torch.abs(u), dim=0)
-        s = torch.sign(u[idx, torch.arange(u.shape[1], device=u.device)])
-        s[s == 0] = 1
+        top = u[idx, torch.arange(u.shape[1], device=u.device)]
+        if u.is_complex():
+            mag = torch.abs(top)
+            s = torch.where(mag > 0, top.conj() / torch.where(mag > 0, mag, torch.ones_like(mag)),
+                            torch.ones_like(top))
+        else:
+            s = torch.sign(top)
+            s[s == 0] = 1
         return u * s
     idx = np.argmax(np.abs(u), axis=0)
-    s = np.sign(u[idx, np.arange(u.shape[1])])
-    s[s == 0] = 1
+    top = u[idx, np.arange(u.shape[1])]
+    if np.iscomplexobj(u):
+        mag = np.abs(top)
+        s = np.where(mag > 0, top.conj() / np.where(mag > 0, mag, 1.0), 1.0)
+    else:
+        s = np.sign(top)
+        s[s == 0] = 1
     return u * s
 
 
@@ -181,3 +205,8 @@ def kron(a: Any, b: Any) -> Any:
 
         return torch.kron(a, b)
     return np.kron(a, b)
+
+
+def eye(n: int, m: int, ref: Any) -> Any:
+    """The first ``m`` columns of the identity of size ``n``, of the kind and dtype of ``ref``."""
+    return like(np.eye(n, m), ref)

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
+import warnings
+
 import numpy as np
+
+from pdekit._warnings import ConvergenceWarning
 
 from .chebyshev import chebyshev_points, chop_degree, values_to_coefficients
 
-__all__ = ["sample_on_grid", "adaptive_coefficients", "mode_envelope", "TAIL_SAFETY"]
+__all__ = ["sample_on_grid", "adaptive_coefficients", "mode_envelope", "warn_if_unconverged", "TAIL_SAFETY"]
 
 #: the coefficient tail is chopped at ``tol / TAIL_SAFETY``, so that the sum of the many
 #: discarded terms (in every mode) stays within ``tol``
@@ -35,6 +39,9 @@ def sample_on_grid(f: Callable[[np.ndarray], Any], grids: Sequence[np.ndarray]) 
         idx = np.unravel_index(np.arange(start, min(start + _CHUNK, total)), shape)
         pts = np.stack([np.asarray(grids[m])[idx[m]] for m in range(d)], axis=1)
         vals = f(pts)
+        if np.iscomplexobj(vals):
+            raise TypeError("the function returned complex values; Chebyshev approximations here "
+                            "are of real functions: approximate the real and imaginary parts separately")
         try:
             vals = np.asarray(vals, dtype=np.float64)
         except (TypeError, ValueError):
@@ -92,6 +99,23 @@ def adaptive_coefficients(f: Callable, box: np.ndarray, *, tol: float, max_degre
             n[m] = min(2 * n[m], int(max_degree[m]))
     keep = tuple(slice(0, r[0] + 1) for r in results)
     return c[keep].copy(), [r[1] for r in results], [r[2] for r in results]
+
+
+def warn_if_unconverged(what: str, converged: Sequence[bool], tails: Sequence[float], tol: float,
+                        max_degree: Sequence[int]) -> None:
+    """Warn (:class:`~pdekit._warnings.ConvergenceWarning`) when a mode's Chebyshev tail did not
+    fall below the level ``tol`` asks for (the result is then less accurate than ``tol``)."""
+    bad = [m for m, ok in enumerate(converged) if not ok]
+    if not bad:
+        return
+    warnings.warn(ConvergenceWarning(
+        f"{what} did not reach tol={tol:g}: the Chebyshev coefficients of mode(s) {bad} had not "
+        f"decayed at max_degree {[int(max_degree[m]) for m in bad]} (their tail is "
+        f"{', '.join(f'{tails[m]:.2g}' for m in bad)} of the largest coefficient, where below "
+        f"{tol / TAIL_SAFETY:.1g} was needed), so the error can be of that order or larger. Raise "
+        f"max_degree, shrink the box, or split off the unresolved part (a cusp or a steep layer); "
+        f"`converged` and `tails` record this"
+    ), stacklevel=3)
 
 
 def values_to_coefficients_nd(values: np.ndarray) -> np.ndarray:

@@ -16,6 +16,11 @@ The tensor decompositions spend nearly all their time here, on mode unfoldings o
 * for unfoldings too square for that to pay, the true singular values from ``m^T = Q R``
   (QR of the tall side, R only) followed by the SVD of the small ``R``;
 * a plain thin SVD when the matrix is small.
+
+Complex matrices are handled alike (Hermitian Gram matrix, conjugate transposes). A rank
+larger than the matrix can supply (fewer columns than asked) is completed with orthonormal
+directions of the orthogonal complement, whose singular values are zero, so the requested
+rank is always the returned one.
 """
 
 from __future__ import annotations
@@ -44,15 +49,39 @@ def _pick_rank(s2: np.ndarray, rank: int | None, budget: float | None) -> int:
 
 
 def _qr_svd(m: Any) -> tuple[Any, np.ndarray]:
-    """Left singular vectors and singular values of a wide ``m`` via QR of ``m^T``."""
+    """Left singular vectors and singular values of a wide ``m`` via QR of ``m^H``."""
     if B.is_torch(m):
         import torch
 
-        r = torch.linalg.qr(m.T, mode="r")[1]
+        r = torch.linalg.qr(B.herm(m), mode="r")[1]
     else:
-        r = np.linalg.qr(m.T, mode="r")
-    u, s, _ = B.svd(r.T)
+        r = np.linalg.qr(B.herm(m), mode="r")
+    u, s, _ = B.svd(B.herm(r))
     return u, B.to_numpy(s).astype(np.float64)
+
+
+def complete_basis(u: Any, r: int) -> Any:
+    """``u : (n, k)`` with orthonormal columns, extended to ``r <= n`` orthonormal columns.
+
+    The new columns span directions of the orthogonal complement of ``u`` (deterministic: from
+    the QR factorization of ``[u, I]``).
+    """
+    n, k = u.shape
+    if r <= k:
+        return u
+    if r > n:
+        raise ValueError(f"cannot build {r} orthonormal columns of length {n}")
+    q, _ = B.qr(B.concatenate([u, B.eye(n, n, u)], axis=1))
+    extra = q[:, k:r]
+    extra = extra - u @ (B.herm(u) @ extra)  # re-orthogonalize against u ("twice is enough")
+    extra, _ = B.qr(extra)
+    return B.concatenate([u, B.fix_signs(extra)], axis=1)
+
+
+def _complete(u: Any, s: np.ndarray, tail: float, rank: int | None):
+    if rank is None or u.shape[1] >= rank:
+        return u, s, tail
+    return complete_basis(u, rank), np.concatenate([s, np.zeros(rank - s.size)]), tail
 
 
 def leading_subspace(m: Any, *, rank: int | None = None, budget: float | None = None,
@@ -76,12 +105,17 @@ def leading_subspace(m: Any, *, rank: int | None = None, budget: float | None = 
     u : (n, r) array
         Orthonormal columns, signs fixed (largest entry of each column positive).
     s : (r,) float64 ndarray
-        The singular values kept (estimates accurate to round-off where it matters).
+        The singular values kept (estimates accurate to round-off where it matters); zeros for
+        the columns that complete a basis beyond the rank of ``m``.
     tail : float
         The discarded energy ``sum of s_i^2, i >= r`` (at least approximately).
     """
     if (rank is None) == (budget is None):
         raise ValueError("give exactly one of rank and budget")
+    return _complete(*_leading_subspace(m, rank, budget, accurate), rank)
+
+
+def _leading_subspace(m: Any, rank: int | None, budget: float | None, accurate: bool):
     n, big = m.shape
     if n == 0 or big == 0:
         return m[:, :0], np.zeros(0), 0.0
@@ -94,7 +128,7 @@ def leading_subspace(m: Any, *, rank: int | None = None, budget: float | None = 
         s2 = s * s
         r = _pick_rank(s2, rank, budget)
         return B.fix_signs(u[:, :r]), s[:r], float(s2[r:].sum())
-    w_, v = B.eigh(m @ m.T)
+    w_, v = B.eigh(m @ B.herm(m))
     w = np.clip(B.to_numpy(w_).astype(np.float64), 0.0, None)
     # measured: eigenvalue errors ~ 4 eps w0, errors of tail sums ~ 10 eps w0 (n = 256)
     noise = 4.0 * B.eps(m) * np.sqrt(n) * w[0]
@@ -119,7 +153,7 @@ def _refine(m: Any, trusted: Any, *, rank: int | None, budget: float | None):
     """Trusted Gram directions plus a sketched complement; exact tails. None if it does not pay."""
     n, big = m.shape
     k = trusted.shape[1]
-    tm = trusted.T @ m
+    tm = B.herm(trusted) @ m
     z = m - trusted @ tm
     rng = np.random.default_rng(0)
     p = max(16, (rank - k + 8) if rank is not None else k // 2 + 8)
@@ -130,10 +164,10 @@ def _refine(m: Any, trusted: Any, *, rank: int | None, budget: float | None):
         sy = B.to_numpy(sy)
         q = uy[:, :max(1, int(np.count_nonzero(sy > 1e2 * B.eps(m) * sy[0])))]
         for _ in range(2):  # orthogonal to the trusted directions, to round-off ("twice is enough")
-            q, _r = B.qr(q - trusted @ (trusted.T @ q))
+            q, _r = B.qr(q - trusted @ (B.herm(trusted) @ q))
         basis = B.concatenate([trusted, q], axis=1)
-        qz = q.T @ z  # = q^T m, as q is orthogonal to the trusted directions
-        proj = B.concatenate([tm, qz], axis=0)  # basis^T m, (K, N)
+        qz = B.herm(q) @ z  # = q^H m, as q is orthogonal to the trusted directions
+        proj = B.concatenate([tm, qz], axis=0)  # basis^H m, (K, N)
         resid = z - q @ qz
         outside = B.norm(resid) ** 2
         del resid

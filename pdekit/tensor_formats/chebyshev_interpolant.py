@@ -8,7 +8,7 @@ import numpy as np
 
 from .._validation import check_finite
 from ._checks import check_tol
-from ._sampling import adaptive_coefficients, values_to_coefficients_nd
+from ._sampling import adaptive_coefficients, values_to_coefficients_nd, warn_if_unconverged
 from .chebyshev import (chebyshev_points, check_box, clenshaw, derivative_coefficients,
                         integral_weights, to_unit, vandermonde)
 
@@ -96,6 +96,8 @@ class ChebyshevInterpolant:
                                                max_degree=max_degrees(max_degree, box.shape[0]))
         out = cls(c, box)
         out.converged, out.tails = conv, tails
+        warn_if_unconverged("Chebyshev interpolation", conv, tails, tol,
+                            max_degrees(max_degree, box.shape[0]))
         return out
 
     @classmethod
@@ -112,6 +114,10 @@ class ChebyshevInterpolant:
     def degrees(self) -> tuple[int, ...]:
         """Polynomial degree per mode."""
         return tuple(n - 1 for n in self.coefficients.shape)
+
+    def __repr__(self) -> str:
+        return (f"ChebyshevInterpolant(box={self.box.tolist()}, degrees={self.degrees}, "
+                f"converged={all(self.converged)})")
 
     def points(self) -> list[np.ndarray]:
         """The Chebyshev points of each mode, in box coordinates."""

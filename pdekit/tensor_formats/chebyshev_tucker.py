@@ -19,7 +19,7 @@ import numpy as np
 from ._checks import check_tol, per_mode_ranks
 from ._ct_from_cp import cp_reduced_hosvd
 from ._io import read_arrays, write_arrays
-from ._sampling import TAIL_SAFETY, adaptive_coefficients, values_to_coefficients_nd
+from ._sampling import TAIL_SAFETY, adaptive_coefficients, values_to_coefficients_nd, warn_if_unconverged
 from ._validation_ct import check_cp_inputs
 from .chebyshev import (check_box, chop_degree, clenshaw, coefficients_to_values,
                         derivative_coefficients, integral_weights, to_unit, values_to_coefficients,
@@ -102,6 +102,7 @@ class ChebyshevTucker:
                                                     max_degree=max_degrees(max_degree, box.shape[0]))
         out = cls._from_coefficients(coeffs, box, tol=tol, method=method)
         out.converged, out.tails = conv, tails
+        warn_if_unconverged("Chebyshev–Tucker", conv, tails, tol, max_degrees(max_degree, box.shape[0]))
         return out
 
     @classmethod
@@ -121,6 +122,9 @@ class ChebyshevTucker:
             out = cls(t.core, t.factors, box)
             out.tucker_error = t.info.get("rel_error", 0.0)
             return out
+        if np.iscomplexobj(values):
+            raise TypeError("values are complex; Chebyshev–Tucker approximates real functions: "
+                            "approximate the real and imaginary parts separately")
         v = np.asarray(values, dtype=np.float64)
         if v.ndim != box.shape[0] or min(v.shape) < 2:
             raise ValueError(f"values must be a {box.shape[0]}-dimensional grid with >= 2 points per "
@@ -159,17 +163,18 @@ class ChebyshevTucker:
                                                     level=tol / TAIL_SAFETY,
                                                     max_degrees=max_degrees(max_degree, d),
                                                     chunk=int(chunk))
-        small = tucker(core, tol=tol)
+        small = tucker(core, None, max_rel_error=tol)
         out = cls(small.core, [b @ v for b, v in zip(bases, small.factors)], box)
         out.tucker_error = small.info["rel_error"]
         out = out.chop(tol / TAIL_SAFETY)
         out.converged, out.tails = conv, tails
+        warn_if_unconverged("Chebyshev–Tucker", conv, tails, tol, max_degrees(max_degree, d))
         return out
 
     @classmethod
     def _from_coefficients(cls, coeffs: np.ndarray, box: np.ndarray, *, tol: float,
                            method: str) -> "ChebyshevTucker":
-        t = tucker(coeffs, tol=tol, method=method)
+        t = tucker(coeffs, None, max_rel_error=tol, method=method)
         out = cls(t.core, t.factors, box)
         out.tucker_error = t.info["rel_error"]
         return out
@@ -195,7 +200,8 @@ class ChebyshevTucker:
         return int(self.core.size + sum(a.size for a in self.factors))
 
     def __repr__(self) -> str:
-        return f"ChebyshevTucker(box={self.box.tolist()}, ranks={self.ranks}, degrees={self.degrees})"
+        return (f"ChebyshevTucker(box={self.box.tolist()}, ranks={self.ranks}, degrees={self.degrees}, "
+                f"converged={all(self.converged)})")
 
     # ------------------------------------------------------------------ evaluation
     def factor_values(self, m: int, x: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._progress import as_progress
 from . import _backend as B
 from ._checks import check_rank_or_tol, check_tensor, check_tol
 from ._io import read_arrays, write_arrays
@@ -68,18 +69,19 @@ class CPTensor:
             kr = (a[:, None, :] * kr[None, :, :]).reshape(-1, self.rank)
         return kr.sum(1).reshape(self.shape)
 
-    def inner(self, other: Any) -> float:
-        """``<self, other>`` with a CPTensor (via factor Gram matrices) or a dense array."""
+    def inner(self, other: Any) -> Any:
+        """``<self, other> = sum(conj(self) * other)`` with a CPTensor (via factor Gram matrices) or a
+        dense array (a float for real tensors, a complex number otherwise)."""
         if isinstance(other, CPTensor):
-            g = self.weights[:, None] * other.weights[None, :]
+            g = _conj(self.weights)[:, None] * other.weights[None, :]
             for a, b in zip(self.factors, other.factors):
-                g = g * (a.T @ b)
-            return float(g.sum())
-        return float((self.full() * other).sum())
+                g = g * (B.herm(a) @ b)
+            return _scalar(g.sum())
+        return _scalar((_conj(self.full()) * other).sum())
 
     def norm(self) -> float:
         """Frobenius norm, without forming the full tensor."""
-        return float(np.sqrt(max(self.inner(self), 0.0)))
+        return float(np.sqrt(max(complex(self.inner(self)).real, 0.0)))
 
     def __add__(self, other: "CPTensor") -> "CPTensor":
         """Exact sum (ranks add)."""
@@ -139,14 +141,26 @@ class CPTensor:
         return cls(arrays["weights"], [arrays[f"factor_{m}"] for m in range(int(attrs["ndim"]))])
 
 
-def _als(x: Any, rank: int, n_iter_max: int, iter_tol: float, seed: int) -> tuple[CPTensor, float]:
-    """CP-ALS with normal equations (Hadamard products of factor Grams) and an SVD start."""
+def _conj(a: Any) -> Any:
+    return a.conj() if B.is_complex(a) else a
+
+
+def _scalar(value: Any) -> Any:
+    return complex(B.to_numpy(value)) if B.is_complex(value) else float(value)
+
+
+def _als(x: Any, rank: int, n_iter_max: int, iter_tol: float, seed: int, report) -> tuple[CPTensor, float]:
+    """CP-ALS with normal equations (Hadamard products of factor Grams) and an SVD start.
+
+    Complex tensors: ``A (KR^T conj(KR)) = X_(m) conj(KR)`` for each factor ``A`` (the model has
+    no conjugates), which reduces to the usual equations for real data.
+    """
     d, norm_x = x.ndim, B.norm(x)
     factors = []
     rng = np.random.default_rng(seed)
     for m in range(d):
         unf = B.unfold(x, m)
-        uu, _, _ = B.svd(unf @ unf.T) if unf.shape[0] <= 2048 else B.svd(unf)
+        uu, _, _ = B.svd(unf @ B.herm(unf)) if unf.shape[0] <= 2048 else B.svd(unf)
         k = min(rank, uu.shape[1])
         extra = B.like(rng.standard_normal((x.shape[m], rank - k)), x)
         factors.append(B.concatenate([uu[:, :k], extra], axis=1))
@@ -160,16 +174,17 @@ def _als(x: Any, rank: int, n_iter_max: int, iter_tol: float, seed: int) -> tupl
             for k in range(d):
                 if k == m:
                     continue
-                gram = gram * (factors[k].T @ factors[k])
+                gram = gram * (B.herm(factors[k]) @ factors[k])
                 kr = factors[k] if kr is None else (kr[:, None, :] * factors[k][None, :, :]).reshape(-1, rank)
-            mttkrp = B.unfold(x, m) @ kr
+            mttkrp = B.unfold(x, m) @ _conj(kr)
             sol = np.linalg.lstsq(B.to_numpy(gram), B.to_numpy(mttkrp).T, rcond=None)[0].T
             a = B.like(sol, x)
             nrm = B.like(np.linalg.norm(B.to_numpy(a), axis=0), x)
             nrm[nrm == 0] = 1
             factors[m], weights = a / nrm, nrm
         t = CPTensor(weights, factors)
-        err = np.sqrt(max(norm_x ** 2 - 2 * t.inner(x) + t.inner(t), 0.0)) / norm_x
+        err = np.sqrt(max(norm_x ** 2 - 2 * complex(t.inner(x)).real + complex(t.inner(t)).real, 0.0)) / norm_x
+        report.update(1, rel_error=f"{err:.3e}")
         if abs(prev - err) < iter_tol * max(err, 1e-300):
             break
         prev = err
@@ -177,12 +192,12 @@ def _als(x: Any, rank: int, n_iter_max: int, iter_tol: float, seed: int) -> tupl
 
 
 def cp(tensor: Any, *, rank: int | None = None, tol: float | None = None, n_iter_max: int = 200,
-       iter_tol: float = 1e-8, max_rank: int = 64, seed: int = 0) -> CPTensor:
+       iter_tol: float = 1e-8, max_rank: int = 64, seed: int = 0, progress: Any = None) -> CPTensor:
     """CP decomposition by alternating least squares.
 
     Parameters
     ----------
-    tensor : (n_0, ..., n_{d-1}) array (numpy or torch)
+    tensor : (n_0, ..., n_{d-1}) array (numpy or torch, real or complex)
     rank : int, optional
         Number of rank-one terms.
     tol : float in (0, 1), optional
@@ -190,6 +205,8 @@ def cp(tensor: Any, *, rank: int | None = None, tol: float | None = None, n_iter
         error within ``tol``.
     n_iter_max, iter_tol : ALS sweeps and the relative change of the error that stops them.
     seed : random start of the columns beyond the leading singular vectors.
+    progress : True or a progress object, optional
+        Reports every ALS sweep (``pdekit._progress``).
 
     Returns
     -------
@@ -198,18 +215,23 @@ def cp(tensor: Any, *, rank: int | None = None, tol: float | None = None, n_iter
     """
     check_rank_or_tol(rank, tol)
     x = check_tensor(tensor, min_ndim=2)
-    if rank is not None:
-        if int(rank) < 1:
-            raise ValueError(f"CP rank must be >= 1; got {rank}")
-        out, err = _als(x, int(rank), n_iter_max, iter_tol, seed)
-    else:
-        tol = check_tol(tol)
-        for r in range(1, max_rank + 1):
-            out, err = _als(x, r, n_iter_max, iter_tol, seed)
-            if err <= tol:
-                break
+    if rank is not None and int(rank) < 1:
+        raise ValueError(f"CP rank must be >= 1; got {rank}")
+    report = as_progress(None if progress is False else progress)
+    report.start(int(n_iter_max) if rank is not None else None, "CP-ALS sweeps")
+    try:
+        if rank is not None:
+            out, err = _als(x, int(rank), n_iter_max, iter_tol, seed, report)
         else:
-            raise ValueError(f"no CP rank up to max_rank={max_rank} reached the tolerance {tol:g} "
-                             f"(best relative error {err:.3g}); raise max_rank or tol")
+            tol = check_tol(tol)
+            for r in range(1, max_rank + 1):
+                out, err = _als(x, r, n_iter_max, iter_tol, seed, report)
+                if err <= tol:
+                    break
+            else:
+                raise ValueError(f"no CP rank up to max_rank={max_rank} reached the tolerance {tol:g} "
+                                 f"(best relative error {err:.3g}); raise max_rank or tol")
+    finally:
+        report.close()
     out.info = {"rel_error": err}
     return out

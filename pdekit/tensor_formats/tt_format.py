@@ -7,6 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._progress import as_progress
 from . import _backend as B
 from ._checks import check_rank_or_tol, check_tensor, check_tol
 from ._io import read_arrays, write_arrays
@@ -71,22 +72,23 @@ class TTTensor:
             out = (out @ g.reshape(g.shape[0], -1)).reshape(-1, g.shape[2])
         return out.reshape(self.shape)
 
-    def inner(self, other: Any) -> float:
-        """``<self, other>`` with a TTTensor (core by core) or a dense array."""
+    def inner(self, other: Any) -> Any:
+        """``<self, other> = sum(conj(self) * other)`` with a TTTensor (core by core) or a dense array
+        (a float for real tensors, a complex number otherwise)."""
         if not isinstance(other, TTTensor):
-            return float((self.full() * other).sum())
+            return _scalar((_conj(self.full()) * other).sum())
         if other.shape != self.shape:
             raise ValueError(f"shapes differ: {self.shape} and {other.shape}")
         v = B.like(np.ones((1, 1)), self.cores[0])
         for a, b in zip(self.cores, other.cores):
             t = (v @ b.reshape(b.shape[0], -1)).reshape(a.shape[0], -1)  # (ra, n * rb')
             t = t.reshape(a.shape[0] * a.shape[1], b.shape[2])
-            v = a.reshape(-1, a.shape[2]).T @ t
-        return float(v.reshape(()))
+            v = B.herm(a.reshape(-1, a.shape[2])) @ t
+        return _scalar(v.reshape(()))
 
     def norm(self) -> float:
         """Frobenius norm, by core-by-core contraction (the full tensor is never formed)."""
-        return float(np.sqrt(max(self.inner(self), 0.0)))
+        return float(np.sqrt(max(complex(self.inner(self)).real, 0.0)))
 
     def __add__(self, other: "TTTensor") -> "TTTensor":
         """Exact sum (ranks add, block cores)."""
@@ -215,17 +217,27 @@ def _cut(s2: np.ndarray, rank: int | None, budget: float | None) -> int:
     return max(1, int(np.flatnonzero(tails <= budget)[0]))
 
 
-def tt(tensor: Any, *, rank: Any = None, tol: float | None = None) -> TTTensor:
+def _conj(a: Any) -> Any:
+    return a.conj() if B.is_complex(a) else a
+
+
+def _scalar(value: Any) -> Any:
+    return complex(B.to_numpy(value)) if B.is_complex(value) else float(value)
+
+
+def tt(tensor: Any, *, rank: Any = None, tol: float | None = None, progress: Any = None) -> TTTensor:
     """TT-SVD: sequential truncated SVDs of the unfoldings.
 
     Parameters
     ----------
-    tensor : (n_0, ..., n_{d-1}) array (numpy or torch)
+    tensor : (n_0, ..., n_{d-1}) array (numpy or torch, real or complex)
     rank : int or d - 1 ints, optional
-        Bond ranks (capped by the unfolding sizes).
+        Bond ranks (at most the unfolding sizes).
     tol : float in (0, 1), optional
         Instead: relative error ``||X - T|| / ||X||`` within ``tol`` (split evenly over the
         d - 1 truncations).
+    progress : True or a progress object, optional
+        Reports every bond (``pdekit._progress``).
     """
     check_rank_or_tol(rank, tol)
     x = check_tensor(tensor, min_ndim=1)
@@ -238,19 +250,25 @@ def tt(tensor: Any, *, rank: Any = None, tol: float | None = None) -> TTTensor:
                 raise ValueError(f"TT rank {ranks[m]} at bond {m} exceeds min({left}, {right}), the "
                                  f"size of the unfolding of a tensor of shape {tuple(x.shape)}")
     budget = None if tol is None else (check_tol(tol) * B.norm(x)) ** 2 / max(d - 1, 1)
-    cores, rest, r_prev, err2 = [], x, 1, 0.0
-    for m in range(d - 1):
-        mat = rest.reshape(r_prev * x.shape[m], -1)
-        u, s, tail = leading_subspace(mat, rank=None if ranks is None else ranks[m + 1],
-                                      budget=budget)
-        r = max(1, u.shape[1])
-        if u.shape[1] == 0:
-            u, s, tail = leading_subspace(mat, rank=1)
-        err2 += tail
-        cores.append(u.reshape(r_prev, x.shape[m], r))
-        rest = u.T @ mat
-        r_prev = r
-    cores.append(rest.reshape(r_prev, x.shape[-1], 1))
+    report = as_progress(None if progress is False else progress)
+    report.start(d - 1, "TT-SVD bonds")
+    try:
+        cores, rest, r_prev, err2 = [], x, 1, 0.0
+        for m in range(d - 1):
+            mat = rest.reshape(r_prev * x.shape[m], -1)
+            u, s, tail = leading_subspace(mat, rank=None if ranks is None else ranks[m + 1],
+                                          budget=budget)
+            r = max(1, u.shape[1])
+            if u.shape[1] == 0:
+                u, s, tail = leading_subspace(mat, rank=1)
+            err2 += tail
+            cores.append(u.reshape(r_prev, x.shape[m], r))
+            rest = B.herm(u) @ mat
+            r_prev = r
+            report.update(1, rank=r)
+        cores.append(rest.reshape(r_prev, x.shape[-1], 1))
+    finally:
+        report.close()
     out = TTTensor(cores)
     out.info = {"rel_error": float(np.sqrt(err2)) / max(B.norm(x), 1e-300)}
     return out

@@ -1,4 +1,8 @@
-"""The Tucker format: a small core tensor times one factor matrix per mode."""
+"""The Tucker format: a small core tensor times one factor matrix per mode.
+
+The format never imports the decomposition that produces it: recompression calls the shared
+kernel :mod:`pdekit.tensor_formats._tucker_kernel` (formats below algorithms).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import _backend as B
+from . import _tucker_kernel as K
+from ._checks import check_tol, per_mode_ranks
 from ._io import read_arrays, write_arrays
 
 __all__ = ["TuckerTensor"]
@@ -28,6 +34,7 @@ class TuckerTensor:
     Attributes
     ----------
     core, factors
+        A TuckerTensor also unpacks as ``core, factors = t`` (as tensorly's does).
     info : dict
         What the decomposition that built it reports (method, iterations, singular values,
         error estimate); empty otherwise.
@@ -55,6 +62,13 @@ class TuckerTensor:
             orthogonal = all(_is_orthonormal(u) for u in factors)
         self.orthogonal = bool(orthogonal)
         self.info: dict = {}
+
+    def __iter__(self):
+        """``core, factors = t``, as for tensorly's Tucker tensors."""
+        return iter((self.core, self.factors))
+
+    def __len__(self) -> int:
+        return 2
 
     # ------------------------------------------------------------------ shape and size
     @property
@@ -97,24 +111,25 @@ class TuckerTensor:
         """Frobenius norm, computed without forming the full tensor."""
         if self.orthogonal:
             return B.norm(self.core)
-        return float(np.sqrt(max(self._gram_inner(self), 0.0)))
+        return float(np.sqrt(max(complex(self._gram_inner(self)).real, 0.0)))
 
-    def _gram_inner(self, other: "TuckerTensor") -> float:
+    def _gram_inner(self, other: "TuckerTensor") -> Any:
         t = other.core
         for m, (u, v) in enumerate(zip(self.factors, other.factors)):
-            t = B.mode_dot(t, u.T @ v, m)
-        return float((self.core * t).sum())
+            t = B.mode_dot(t, B.herm(u) @ v, m)
+        return _scalar((_conj(self.core) * t).sum())
 
-    def inner(self, other: Any) -> float:
-        """Inner product ``<self, other>`` with a TuckerTensor or a dense array of the same shape."""
+    def inner(self, other: Any) -> Any:
+        """Inner product ``<self, other> = sum(conj(self) * other)`` with a TuckerTensor or a dense
+        array of the same shape (a float for real tensors, a complex number otherwise)."""
         if isinstance(other, TuckerTensor):
             self._check_shape(other.shape)
             return self._gram_inner(other)
         self._check_shape(tuple(other.shape))
         t = other
         for m, u in enumerate(self.factors):
-            t = B.mode_dot(t, u.T, m)
-        return float((self.core * t).sum())
+            t = B.mode_dot(t, B.herm(u), m)
+        return _scalar((_conj(self.core) * t).sum())
 
     def _check_shape(self, shape: tuple[int, ...]) -> None:
         if tuple(shape) != self.shape:
@@ -171,21 +186,28 @@ class TuckerTensor:
                  method: str = "hooi") -> "TuckerTensor":
         """Recompress to a lower rank, or to a relative error ``tol`` (with respect to this tensor).
 
-        The factors are orthogonalized, the (small) core is decomposed with
-        :func:`~pdekit.tensor_formats.tucker`, and the new factors are the products; the full
-        tensor is never formed.
+        The factors are orthogonalized, the (small) core is decomposed (as
+        :func:`~pdekit.tensor_formats.tucker` does, with ``max_rel_error=tol``), and the new factors
+        are the products; the full tensor is never formed. Ranks above the current ones are
+        capped to them.
         """
-        from .tucker_decomposition import tucker
-
+        if (rank is None) == (tol is None):
+            raise ValueError(f"give either rank or tol (the relative error to stay within); got rank={rank!r}, "
+                             f"tol={tol!r}")
+        if method not in K.METHODS:
+            raise ValueError(f"unknown method {method!r}; expected one of {list(K.METHODS)}")
         o = self.orthogonalize()
-        if rank is not None and not isinstance(rank, (int, np.integer)):
-            rank = [min(int(r), n) for r, n in zip(rank, o.rank)]
-        elif rank is not None:
-            rank = [min(int(rank), n) for n in o.rank]
-        small = tucker(o.core, rank=rank, tol=tol, method=method)
-        factors = [q @ v for q, v in zip(o.factors, small.factors)]
-        out = TuckerTensor(small.core, factors, orthogonal=True)
-        out.info = dict(small.info)
+        ranks = budget = None
+        if rank is not None:
+            if isinstance(rank, (int, np.integer)):
+                rank = [int(rank)] * o.ndim
+            ranks = per_mode_ranks([min(int(r), n) for r, n in zip(rank, o.rank)], o.rank)
+        else:
+            budget = (check_tol(tol) * B.norm(o.core)) ** 2
+        core, small, info = K.truncate(o.core, ranks=ranks, budget=budget, method=method)
+        factors = [q @ v for q, v in zip(o.factors, small)]
+        out = TuckerTensor(core, factors, orthogonal=True)
+        out.info = dict(info)
         return out
 
     # ------------------------------------------------------------------ slicing
@@ -230,6 +252,16 @@ class TuckerTensor:
                    orthogonal=bool(attrs["orthogonal"]))
 
 
+def _conj(a: Any) -> Any:
+    return a.conj() if B.is_complex(a) else a
+
+
+def _scalar(value: Any) -> Any:
+    """A 0-d array or tensor as a Python float (complex when it has an imaginary part)."""
+    v = complex(B.to_numpy(value)) if B.is_complex(value) else float(value)
+    return v
+
+
 def _is_orthonormal(u: Any) -> bool:
-    g = B.to_numpy(u.T @ u).astype(np.float64)
+    g = np.abs(B.to_numpy(B.herm(u) @ u)).astype(np.float64)
     return bool(np.abs(g - np.eye(g.shape[0])).max(initial=0.0) <= 1e3 * B.eps(u) * max(1, u.shape[0]) ** 0.5)

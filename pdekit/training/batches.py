@@ -18,6 +18,8 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 import torch
 
+from pdekit.data.strides import resolution_stride  # noqa: F401  (the one stride rule; exported here too)
+
 __all__ = ["ShuffledBatches", "MeshBatches", "collate", "stride_batch", "resolution_stride", "split_batch"]
 
 
@@ -66,35 +68,6 @@ def split_batch(batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
         return batch[0], batch[1]
     raise TypeError(
         f"a batch must be a dict with keys 'x' and 'y' or a tuple (x, y); got {type(batch).__name__}"
-    )
-
-
-def resolution_stride(size: int, resolution: int) -> int:
-    """The stride that subsamples a grid axis of ``size`` points down to ``resolution`` points.
-
-    Striding keeps points ``0, k, 2k, ...``, so ``size`` points become ``ceil(size / k)``.
-    This covers both grids that include the end point (421 -> 141 with ``k = 3``) and
-    periodic grids (64 -> 32 with ``k = 2``).
-
-    Raises
-    ------
-    ValueError
-        No stride gives exactly ``resolution`` points.
-
-    Examples
-    --------
-    >>> resolution_stride(421, 141), resolution_stride(421, 85), resolution_stride(64, 32)
-    (3, 5, 2)
-    """
-    if resolution < 1 or resolution > size:
-        raise ValueError(f"resolution must be between 1 and the data's {size} points; got {resolution}")
-    for k in range(1, size + 1):
-        if -(-size // k) == resolution:
-            return k
-    reachable = sorted({-(-size // k) for k in range(1, min(size, 12) + 1)}, reverse=True)
-    raise ValueError(
-        f"data with {size} points per axis cannot be strided to {resolution} points; "
-        f"reachable resolutions include {reachable}"
     )
 
 

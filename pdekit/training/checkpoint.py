@@ -20,10 +20,49 @@ import torch
 from pdekit._atomic import atomic_path
 
 __all__ = ["capture_rng_state", "restore_rng_state", "save_checkpoint", "load_checkpoint",
-           "check_state_dict_compatible", "CHECKPOINT_FORMAT"]
+           "check_state_dict_compatible", "data_fingerprint", "CHECKPOINT_FORMAT"]
 
 #: version tag stored in every checkpoint
 CHECKPOINT_FORMAT = "pdekit-checkpoint-1"
+
+
+def _hash_value(h, value: Any) -> None:
+    if isinstance(value, torch.Tensor):
+        value = value.detach().cpu().contiguous().numpy()
+    if isinstance(value, np.ndarray):
+        h.update(f"{value.dtype.str}{value.shape}".encode())
+        h.update(np.ascontiguousarray(value).tobytes())
+    elif isinstance(value, Mapping):
+        for key in sorted(value, key=str):
+            h.update(str(key).encode())
+            _hash_value(h, value[key])
+    elif isinstance(value, (tuple, list)):
+        for v in value:
+            _hash_value(h, v)
+    else:
+        h.update(repr(value).encode())
+
+
+def data_fingerprint(dataset: Any) -> str | None:
+    """A short identity of a map-style training set: its length and the bytes of its first,
+    middle and last samples (so another file, another subset or another resolution differ).
+
+    Returns None for anything but a map-style ``torch.utils.data.Dataset`` (streams,
+    buffers, lists of batches), whose identity cannot be taken without consuming them.
+    """
+    import hashlib
+
+    if not isinstance(dataset, torch.utils.data.Dataset) or isinstance(
+            dataset, torch.utils.data.IterableDataset) or not hasattr(dataset, "__len__"):
+        return None
+    try:
+        n = len(dataset)
+        h = hashlib.sha256(f"n={n}".encode())
+        for i in sorted({0, n // 2, n - 1} if n else set()):
+            _hash_value(h, dataset[i])
+    except (TypeError, KeyError, IndexError, NotImplementedError):
+        return None  # a list of batches, or a dataset that cannot be indexed this way
+    return f"n={n} sha256={h.hexdigest()[:16]}"
 
 
 def capture_rng_state() -> dict[str, Any]:

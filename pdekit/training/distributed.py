@@ -16,7 +16,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistributedContext", "init_distributed", "env_world", "all_reduce_sum",
+__all__ = ["DistributedContext", "init_distributed", "env_world", "pick_device", "all_reduce_sum",
            "gather_objects", "barrier"]
 
 
@@ -77,15 +77,70 @@ def env_world(environ: dict[str, str] | None = None) -> tuple[int, int, int]:
     return rank, world, local
 
 
-def _pick_device(device: str | torch.device | None, local_rank: int) -> torch.device:
-    if device is not None:
+#: device types a run can compute on (each also needs its backend to be available)
+DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
+
+
+def _available(kind: str) -> bool:
+    if kind == "cpu":
+        return True
+    if kind == "cuda":
+        return torch.cuda.is_available()
+    if kind == "mps":
+        return bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    backend = getattr(torch, kind, None)
+    return bool(backend is not None and callable(getattr(backend, "is_available", None))
+                and backend.is_available())
+
+
+def pick_device(device: str | torch.device | None = None, local_rank: int = 0) -> torch.device:
+    """The device a run computes on, checked.
+
+    Parameters
+    ----------
+    device : str or torch.device, optional
+        ``"cpu"``, ``"cuda"`` (GPU ``local_rank``), ``"cuda:N"``, ``"mps"``; default: the local
+        GPU if there is one, else the CPU.
+    local_rank : int
+        This process's rank on its node (picks the GPU for a bare ``"cuda"``).
+
+    Raises
+    ------
+    ValueError
+        An unknown device name, a device that holds no data (``"meta"``), a backend this
+        torch build or machine lacks (``"cuda"`` on a CPU-only torch), or a GPU index
+        beyond the GPUs visible.
+    """
+    if device is None:
+        if torch.cuda.is_available():
+            return torch.device("cuda", local_rank % torch.cuda.device_count())
+        return torch.device("cpu")
+    try:
         dev = torch.device(device)
-        if dev.type == "cuda" and dev.index is None:
-            dev = torch.device("cuda", local_rank % max(torch.cuda.device_count(), 1))
-        return dev
-    if torch.cuda.is_available():
-        return torch.device("cuda", local_rank % torch.cuda.device_count())
-    return torch.device("cpu")
+    except (RuntimeError, TypeError, ValueError):
+        raise ValueError(f"unknown device {str(device)!r}; expected 'cpu', 'cuda' or 'cuda:N' "
+                         f"(a GPU index)") from None
+    if dev.type not in DEVICE_TYPES:
+        raise ValueError(f"device {str(device)!r} cannot run training or evaluation; expected 'cpu', "
+                         f"'cuda' or 'cuda:N'")
+    if not _available(dev.type):
+        if dev.type == "cuda":
+            build = ("this torch build has no CUDA support" if torch.version.cuda is None
+                     else "no GPU is visible (CUDA_VISIBLE_DEVICES, driver)")
+            raise ValueError(f"device {str(device)!r} asked for, but {build} (torch {torch.__version__}); "
+                             f"use --device cpu, or install a CUDA build of torch (README: GPUs and clusters)")
+        raise ValueError(f"device {str(device)!r} is not available on this machine; use 'cpu'")
+    if dev.type == "cuda":
+        count = torch.cuda.device_count()
+        if dev.index is None:
+            dev = torch.device("cuda", local_rank % count)
+        elif dev.index >= count:
+            raise ValueError(f"device {str(device)!r} asked for, but only {count} GPU(s) are visible "
+                             f"(cuda:0 to cuda:{count - 1})")
+    return dev
+
+
+_pick_device = pick_device  # the name other modules used before it was public
 
 
 def init_distributed(*, device: str | torch.device | None = None,
@@ -105,7 +160,7 @@ def init_distributed(*, device: str | torch.device | None = None,
     DistributedContext
     """
     rank, world, local = env_world()
-    dev = _pick_device(device, local)
+    dev = pick_device(device, local)
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
     if world == 1:
@@ -121,8 +176,30 @@ def init_distributed(*, device: str | torch.device | None = None,
                     f"WORLD_SIZE={world} asks for a distributed run but {name} is not set; "
                     f"launch with torchrun, or set MASTER_ADDR and MASTER_PORT"
                 )
-        dist.init_process_group(backend=backend, rank=rank, world_size=world)
+        store = _restart_store(world)
+        if store is None:
+            dist.init_process_group(backend=backend, rank=rank, world_size=world)
+        else:
+            dist.init_process_group(backend=backend, store=store, rank=rank, world_size=world)
     return DistributedContext(rank, world, local, dev, backend)
+
+
+def _restart_store(world: int):
+    """A store private to this torchrun restart, or None to let ``env://`` build one.
+
+    Under torchrun the agent's store outlives a restart (``--max-restarts``), and the gloo
+    addresses the previous ranks published there are still in it: a rank that starts early
+    connects to a dead peer ("Connection refused") and the restart fails. Prefixing the keys
+    with the restart count keeps each generation to itself.
+    """
+    if os.environ.get("TORCHELASTIC_USE_AGENT_STORE") != "True":
+        return None
+    import datetime
+
+    restart = os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")
+    store = dist.TCPStore(os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"]), world,
+                          is_master=False, timeout=datetime.timedelta(minutes=30))
+    return dist.PrefixStore(f"pdekit/restart-{restart}", store)
 
 
 def all_reduce_sum(values: torch.Tensor) -> torch.Tensor:

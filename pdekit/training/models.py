@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from pdekit._validation import check_choice
-
 import numpy as np
+
+from pdekit._validation import check_choice
 
 __all__ = ["MODEL_NAMES", "build_model", "gino_domain"]
 
@@ -79,7 +79,8 @@ def build_model(name: str, *, in_channels: int, out_channels: int, n_dim: int,
     rank : float
         Fraction of the dense parameter count kept by the factorization (tfno, mgtfno).
     domain_padding : float, optional
-        Zero padding as a fraction of the domain (for non-periodic problems such as Darcy).
+        Zero padding as a fraction of the domain, in [0, 1] (for non-periodic problems such
+        as Darcy).
     levels : int
         Multigrid levels (mgtfno only).
     points : (n, d) array, optional
@@ -101,6 +102,11 @@ def build_model(name: str, *, in_channels: int, out_channels: int, n_dim: int,
     if (name == "gino") != (points is not None):
         raise ValueError("gino trains on mesh data and needs the mesh's points" if name == "gino" else
                          f"{name} trains on grids; mesh data (samples at mesh points) need --model gino")
+    if domain_padding is not None:
+        fractions = np.atleast_1d(np.asarray(domain_padding, dtype=float))
+        if not (np.isfinite(fractions).all() and (fractions >= 0).all() and (fractions <= 1).all()):
+            raise ValueError(f"domain padding is a fraction of the domain, between 0 and 1 (0.1 to 0.25 is "
+                             f"usual for non-periodic data); got {domain_padding}")
     import pdekit.operators as ops
 
     kw = dict(in_channels=int(in_channels), out_channels=int(out_channels), hidden_channels=int(width),

@@ -20,12 +20,13 @@ from torch.nn.parallel import DistributedDataParallel
 
 from pdekit._progress import as_progress
 from pdekit.training.batches import ShuffledBatches, split_batch
-from pdekit.training.checkpoint import (capture_rng_state, check_state_dict_compatible,
+from pdekit.training.checkpoint import (capture_rng_state, check_state_dict_compatible, data_fingerprint,
                                         load_checkpoint, restore_rng_state, save_checkpoint)
-from pdekit.training.distributed import (DistributedContext, _pick_device, all_reduce_sum, barrier,
-                                         gather_objects, init_distributed)
+from pdekit.training.distributed import (DistributedContext, all_reduce_sum, barrier, gather_objects,
+                                         init_distributed, pick_device)
 from pdekit.training.metrics import MetricsLog, evaluate_model, relative_l2_per_sample
 from pdekit.training.optim import build_optimizer, build_scheduler
+from pdekit.training.run_folder import claim_run_folder
 
 __all__ = ["Trainer", "relative_l2_loss"]
 
@@ -84,15 +85,21 @@ class Trainer:
     grad_clip : float, optional
         Clip the global gradient norm.
     out_dir : path-like, optional
-        Where ``checkpoint.pt`` and ``metrics.jsonl`` go (nothing is written without it).
+        Where ``checkpoint.pt`` and ``metrics.jsonl`` go (nothing is written without it). A
+        fresh run refuses a folder that holds another run's checkpoint or metrics (resume
+        it, or pass ``overwrite=True``).
+    overwrite : bool
+        Start a fresh run in ``out_dir`` even if it holds another run's files (they are
+        deleted first).
     checkpoint_every : int
         Write the checkpoint every this many epochs (and at the end).
     checkpoint_steps : int, optional
         Also write it every this many optimizer steps (mid-epoch resume is exact too).
     eval_strides : sequence of int
         Strides at which evaluation data are scored each epoch (1 = the data's resolution).
-    progress : progress object, optional
-        See :mod:`pdekit._progress`; one update per step (main rank only).
+    progress : bool, tqdm bar or class, or progress object, optional
+        ``True`` draws a bar; see :mod:`pdekit._progress`. One update per step (main rank
+        only).
     distributed : bool
         Join the process group described by ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` when
         present (gloo on CPU, NCCL on GPU) and wrap the model in DistributedDataParallel.
@@ -114,7 +121,8 @@ class Trainer:
                  device: str | torch.device | None = None, mixed_precision: bool = False,
                  grad_clip: float | None = None, out_dir: str | os.PathLike | None = None,
                  checkpoint_every: int = 1, checkpoint_steps: int | None = None,
-                 eval_strides: Sequence[int] = (1,), progress=None, distributed: bool = True) -> None:
+                 eval_strides: Sequence[int] = (1,), progress=None, distributed: bool = True,
+                 overwrite: bool = False) -> None:
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"model must be a torch.nn.Module; got {type(model).__name__}")
         if loss is not None and loss_fn is not None:
@@ -124,7 +132,7 @@ class Trainer:
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be a positive integer; got {batch_size}")
         self.ctx: DistributedContext = (init_distributed(device=device) if distributed
-                                        else DistributedContext(device=_pick_device(device, 0)))
+                                        else DistributedContext(device=pick_device(device, 0)))
         dev = self.ctx.device
         if mixed_precision and dev.type != "cuda":
             raise ValueError(f"mixed precision needs a CUDA device; this run uses {dev}")
@@ -149,6 +157,7 @@ class Trainer:
         self.checkpoint_steps = checkpoint_steps
         self.progress = as_progress(progress if self.ctx.is_main else None)
         self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.overwrite = bool(overwrite)
         if self.out_dir is not None and self.ctx.is_main:
             self.out_dir.mkdir(parents=True, exist_ok=True)
         self.metrics = (MetricsLog(self.out_dir / "metrics.jsonl", enabled=self.ctx.is_main)
@@ -162,6 +171,8 @@ class Trainer:
         self._stream: Iterator | None = None
         self._train: Any = None
         self._pending_source_state: Any = None
+        self._data_identity: str | None = None
+        self._saved_identity: str | None = None
 
     # ------------------------------------------------------------------ data
     def batches_for(self, data: Any, *, shuffle: bool = True) -> Any:
@@ -273,7 +284,12 @@ class Trainer:
                 raise ValueError("resume=True needs out_dir (where checkpoint.pt lives)")
             self.load_checkpoint(path)
         elif not self._resumed and self.step == 0:
+            if self.out_dir is not None:  # a new run never mixes into another run's files
+                claim_run_folder(self.out_dir, overwrite=self.overwrite, remove=self.ctx.is_main,
+                                 files=("checkpoint.pt", "metrics.jsonl"))
+                barrier()
             torch.manual_seed(self.seed + self.ctx.rank)  # ranks draw different dropout masks
+        self.check_training_data(train_data)
         train = self.batches_for(train_data)
         self._train = train
         if self._pending_source_state is not None:
@@ -333,6 +349,20 @@ class Trainer:
         if self.epoch % self.checkpoint_every == 0 or self.epoch == self.epochs:
             self._save_default()
 
+    def check_training_data(self, train_data: Any) -> None:
+        """Take the fingerprint of ``train_data`` (see
+        :func:`~pdekit.training.checkpoint.data_fingerprint`); after a checkpoint was loaded,
+        raise ValueError if it differs from the one of the data the checkpoint was trained on.
+        :meth:`fit` calls this; call it yourself to check before writing anything."""
+        self._data_identity = data_fingerprint(train_data)
+        if self._resumed and None not in (self._saved_identity, self._data_identity) \
+                and self._saved_identity != self._data_identity:
+            raise ValueError(
+                f"cannot resume: the checkpoint was trained on other data ({self._saved_identity}) "
+                f"than this run's training data ({self._data_identity}); resume with the same "
+                f"dataset, subset and resolution, or start a new run"
+            )
+
     # ------------------------------------------------------------------ checkpoints
     def _save_default(self) -> None:
         if self.out_dir is not None:
@@ -350,7 +380,7 @@ class Trainer:
             "scaler": self.scaler.state_dict(),
             "epoch": self.epoch, "step": self.step, "step_in_epoch": self.step_in_epoch,
             "data": {"seed": self.seed, "batch_size": self.batch_size,
-                     "world_size": self.ctx.world_size},
+                     "world_size": self.ctx.world_size, "identity": self._data_identity},
             "epoch_loss_sums": self._epoch_sums.clone(),
             "epochs": self.epochs, "history": list(self.history),
             "rng": capture_rng_state(),
@@ -394,6 +424,7 @@ class Trainer:
         self.history = list(state.get("history", []))
         self._epoch_sums = state["epoch_loss_sums"].cpu().to(torch.float64).clone()
         self._pending_source_state = state.get("source")
+        self._saved_identity = data.get("identity")
         rngs = state["rng_per_rank"]
         restore_rng_state(rngs[self.ctx.rank] if self.ctx.rank < len(rngs) else rngs[0])
         self._resumed = True

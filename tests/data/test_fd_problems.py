@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from pdekit.data.fd_problems import stride_for
+from pdekit.data.fd_problems import _solve_grid
 from pdekit.data.problems import get_problem, list_problems
 from pdekit.solvers import fd
 from pdekit.solvers.random_fields import gaussian_random_field, threshold_coefficient
@@ -84,9 +84,31 @@ def test_burgers_heat_wave_advection_shapes_and_determinism():
     assert abs(u_hat / u0_hat) == pytest.approx(math.exp(-0.01 * lam * 0.1), rel=1e-5)
 
 
-def test_stride_rules():
-    assert stride_for(85, 421, nodes=True) == (421, 5)
-    assert stride_for(64, 256, nodes=False) == (256, 4)
-    assert stride_for(64, None, nodes=False) == (64, 1)
+def test_solve_grid_follows_the_stride_rules():
+    assert _solve_grid(85, 421, endpoint=True) == (421, 5)
+    assert _solve_grid(64, 256, endpoint=False) == (256, 4)
+    assert _solve_grid(64, None, endpoint=False) == (64, 1)
     with pytest.raises(ValueError, match="multiple of resolution"):
-        stride_for(64, 100, nodes=False)
+        _solve_grid(64, 100, endpoint=False)
+    with pytest.raises(ValueError, match="must be >= resolution"):
+        _solve_grid(64, 32, endpoint=False)
+
+
+def test_darcy_preconditioner_is_a_recorded_choice(tmp_path, capsys):
+    """`pdekit generate darcy --preconditioner dcdm-poisson-2d`: same data, recorded in the file."""
+    import h5py
+
+    from pdekit.cli import main
+    from pdekit.data import read_info
+
+    common = ["--n", "2", "--resolution", "33", "--workers", "0", "--quiet"]
+    assert main(["generate", "darcy", *common, "--preconditioner", "dcdm-poisson-2d", "-o", str(tmp_path / "d.h5")]) == 0
+    assert main(["generate", "darcy", *common, "-o", str(tmp_path / "default.h5")]) == 0
+    params = read_info(tmp_path / "d.h5").header.params
+    assert params["preconditioner"] == "dcdm-poisson-2d" and params["solver"] == "auto"
+    assert read_info(tmp_path / "default.h5").header.params["preconditioner"] == ""
+    with h5py.File(tmp_path / "d.h5") as f, h5py.File(tmp_path / "default.h5") as g:
+        np.testing.assert_allclose(f["outputs"][:], g["outputs"][:], rtol=1e-6, atol=1e-9)
+    assert main(["generate", "darcy", "--n", "1", "--resolution", "9", "--workers", "0", "--quiet",
+                 "--preconditioner", "ilu", "-o", str(tmp_path / "e.h5")]) == 2
+    assert "unknown preconditioner 'ilu'" in capsys.readouterr().err

@@ -55,7 +55,7 @@ def test_bad_mesh_file(tmp_path):
         solve(0, mesh=str(bad))
     with pytest.raises(FileNotFoundError, match="missing.msh"):
         solve(0, mesh=str(tmp_path / "missing.msh"))
-    with pytest.raises(ValueError, match="unknown coefficient kind"):
+    with pytest.raises(ValueError, match=r"parameter coefficient must be one of \[.threshold., .lognormal.\]"):
         solve(0, coefficient="uniform")
 
 

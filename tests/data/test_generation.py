@@ -202,3 +202,39 @@ def test_darcy_dataset_at_small_resolution(tmp_path):
     assert (u[:, 1:-1, 1:-1] > 0).all()  # -div(a grad u) = 1 > 0: maximum principle
     item = open_dataset(path)[0]
     assert item["x"].shape == (1, 9, 9) and item["y"].shape == (1, 9, 9)
+
+
+def test_dataset_records_domain_boundary_conditions_and_environment(tmp_path):
+    import importlib.metadata as md
+    import json
+    import sys
+
+    path = tmp_path / "heat.h5"
+    generate("heat", path, n=1, resolution=8, seed=0, workers=0, t_final=0.02, n_records=2)
+    info = read_info(path)
+    assert info.header.domain == {"x": [0.0, 1.0], "y": [0.0, 1.0]}
+    assert info.header.boundary_conditions == {"x": "periodic", "y": "periodic"}
+    env = info.header.environment
+    assert env["numpy"] == np.__version__ and env["scipy"] == md.version("scipy")
+    assert env["torch"] == md.version("torch") and env["python"] == "%d.%d.%d" % sys.version_info[:3]
+    with h5py.File(path, "r") as f:
+        assert json.loads(f.attrs["environment"]) == env
+    again = tmp_path / "again.h5"
+    generate("heat", again, n=1, resolution=8, seed=0, workers=0, t_final=0.02, n_records=2)
+    assert again.read_bytes() == path.read_bytes()  # versions are not time stamps: same bytes
+    fem = tmp_path / "fem.h5"
+    generate("darcy-fem", fem, n=1, resolution=5, seed=0, workers=0)
+    h = read_info(fem).header
+    assert h.domain == {"x": [0.0, 1.0], "y": [0.0, 1.0], "geometry": "mesh"}
+    assert h.boundary_conditions == {"boundary": "dirichlet p = 0"}
+
+
+def test_resume_in_another_environment_is_refused(tmp_path, monkeypatch):
+    from pdekit.data import plan
+
+    path = tmp_path / "e.h5"
+    generate("toy-2d", path, n=3, resolution=4, seed=0, workers=0, shard="0/2")
+    real = plan.environment()
+    monkeypatch.setattr(plan, "environment", lambda: {**real, "numpy": "0.0.1"})
+    with pytest.raises(ValueError, match=r"numpy version: file made with .*, this run has 0\.0\.1"):
+        generate("toy-2d", path, n=3, resolution=4, seed=0, workers=0)

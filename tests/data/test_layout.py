@@ -6,8 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
-from pdekit.data.layout import (FORMAT, DatasetHeader, read_info, sample_axes, sample_seeds,
-                                write_dataset)
+from pdekit.data.layout import FORMAT, DatasetHeader, sample_axes, sample_seeds, write_dataset
+from pdekit.data.reading import read_info
 
 
 def _header(n=4, **kw) -> DatasetHeader:
@@ -118,7 +118,7 @@ def test_read_info_errors(tmp_path):
     with h5py.File(path, "a") as f:
         del f["outputs"]
         f["outputs"] = np.zeros((4, 3, 5, 7), np.float32)
-    with pytest.raises(ValueError, match=r"/outputs has shape \(4, 3, 5, 7\); expected \(4, \.\.\., 2\)"):
+    with pytest.raises(ValueError, match=r"/outputs is float32 of shape \(4, 3, 5, 7\); expected float32 \(4, \.\.\., 2\)"):
         read_info(path)
     with h5py.File(path, "a") as f:
         del f["seeds"]

@@ -133,7 +133,7 @@ def test_bad_inputs_give_clear_errors():
         FNO((4,), 1, 1, 0)
     with pytest.raises(ValueError, match="unknown norm"):
         FNO((4,), 1, 1, 4, norm="batch_norm")
-    with pytest.raises(ValueError, match="unknown skip"):
+    with pytest.raises(ValueError, match="unknown fno_skip .dense."):
         FNO((4,), 1, 1, 4, fno_skip="dense")
 
 
@@ -181,3 +181,140 @@ def test_output_shape_evaluates_the_last_block_on_a_finer_grid():
         FNO((4, 4), 1, 1, 4, domain_padding=0.1)(torch.randn(1, 1, 8, 8), output_shape=(16, 16))
     with pytest.raises(ValueError, match="output_shape must hold 2 positive ints"):
         model(x, output_shape=(30,))
+
+
+# ---------------------------------------------------------------- neuraloperator 2.0's arguments
+@pytest.mark.parametrize("kwargs", [
+    {}, dict(norm="group_norm"), dict(norm="instance_norm", fno_skip="soft-gating"),
+    dict(use_channel_mlp=False, norm="group_norm"),
+])
+def test_general_block_equals_the_fused_block(kwargs):
+    # every configuration the fused path serves gives the same numbers through the general path
+    torch.manual_seed(0)
+    model = FNO((6, 6), 2, 1, 8, n_layers=3, **kwargs).eval()
+    with torch.no_grad():
+        model.conv.bias.normal_()
+    x = torch.randn(2, 2, 16, 12)
+    h = model.lifting(model.embedding(x.movedim(1, -1)))
+    for layer in range(3):
+        if model.use_channel_mlp:
+            fused = model.block(h, layer)
+            general = model.general_block(h, layer)
+            assert torch.allclose(fused, general, atol=1e-5)
+        h = model.general_block(h, layer)
+
+
+def test_preactivation_and_stabilizer_follow_neuraloperators_block():
+    torch.manual_seed(0)
+    model = FNO((5, 5), 1, 1, 6, n_layers=2, preactivation=True, stabilizer="tanh", norm="group_norm").eval()
+    x = torch.randn(2, 1, 12, 12)
+    act = torch.nn.functional.gelu
+    h = model.lifting(model.embedding(x.movedim(1, -1)))
+    for layer in range(2):  # x = norm0(act(x)); y = norm1(act(conv(tanh(x)) + skip(x))); y = mlp(y) + gate * x
+        last = layer == 1
+        h = model.norms[2 * layer](act(h))
+        conv = model.conv(torch.tanh(h).movedim(-1, 1), layer).movedim(1, -1)
+        y = conv + model.fno_skips[layer](h)
+        y = model.norms[2 * layer + 1](y if last else act(y))
+        h = model.channel_mlps[layer](y) + model.channel_mlp_skips[layer](h)
+    with torch.no_grad():
+        assert torch.allclose(model(x), model.projection(h).movedim(-1, 1), atol=1e-5)
+
+
+def test_complex_data_is_an_exactly_complex_linear_model_when_pointwise_maps_are_linear():
+    # with linear lifting/projection, no channel MLP and identity activation, the FNO is C-linear:
+    # f(a x + b y) = a f(x) + b f(y) for complex a, b (a real-data model is only R-linear)
+    torch.manual_seed(0)
+    model = FNO((5, 4), 2, 1, 6, n_layers=2, complex_data=True, use_channel_mlp=False, positional_embedding=None,
+                lifting_channel_ratio=0, projection_channel_ratio=0, non_linearity=torch.positive)
+    with torch.no_grad():
+        model.conv.bias.zero_()
+        for part in (model.lifting.fr, model.lifting.fi, model.projection.fr, model.projection.fi):
+            part.bias.zero_()  # affine -> linear
+    x, y = (torch.randn(1, 2, 10, 9, dtype=torch.complex64) for _ in range(2))
+    a, b = 0.3 - 1.2j, 2.0 + 0.5j
+    with torch.no_grad():
+        assert model(x).dtype == torch.complex64
+        assert torch.allclose(model(a * x + b * y), a * model(x) + b * model(y), atol=1e-5)
+    with pytest.raises(TypeError, match="complex_data=True"):
+        FNO((4,), 1, 1, 4)(torch.randn(1, 1, 8, dtype=torch.complex64))
+
+
+def test_resolution_scaling_factor_per_layer_and_with_padding():
+    torch.manual_seed(0)
+    model = FNO((5, 5), 1, 1, 6, n_layers=3, resolution_scaling_factor=[2, 1, 0.5])
+    assert model.resolution_scaling_factor == [[2.0, 2.0], [1.0, 1.0], [0.5, 0.5]]
+    assert model(torch.randn(2, 1, 16, 12)).shape == (2, 1, 16, 12)
+    padded = FNO((5, 5), 1, 1, 6, n_layers=2, resolution_scaling_factor=2, domain_padding=0.25)
+    assert padded(torch.randn(1, 1, 16, 16)).shape == (1, 1, 64, 64)
+    with pytest.raises(ValueError, match="one factor per layer: 2 expected"):
+        FNO((5, 5), 1, 1, 6, n_layers=2, resolution_scaling_factor=[2, 1, 1])
+
+
+def test_fewer_modes_after_construction_use_the_lowest_frequencies_of_the_weights():
+    torch.manual_seed(0)
+    big = FNO((8, 8), 1, 1, 6, n_layers=2, max_n_modes=(8, 8), factorization="tucker", rank=0.5).eval()
+    big.n_modes = (4, 6)
+    small = FNO((4, 6), 1, 1, 6, n_layers=2, factorization="tucker", rank=0.5).eval()
+    state = dict(big.state_dict())
+    for j, keep in [(2, [0, 1, 6, 7]), (3, [0, 1, 2, 3])]:  # frequencies 0, 1, -2, -1 and 0..3 of the weights
+        key = f"conv.weights.factors.{j}"
+        state[key] = state[key][:, keep]
+    state["conv.weights.core"] = big.state_dict()["conv.weights.core"]
+    small.conv.weights.rank = big.conv.weights.rank
+    small.conv.weights.core = torch.nn.Parameter(state.pop("conv.weights.core"))
+    for j in range(4):
+        small.conv.weights.factors[j] = torch.nn.Parameter(state.pop(f"conv.weights.factors.{j}"))
+    small.load_state_dict(state, strict=False)
+    x = torch.randn(2, 1, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(big(x), small(x), atol=1e-6)
+    with pytest.raises(ValueError, match="at most max_n_modes"):
+        big.n_modes = (10, 8)
+
+
+def test_callable_activation_is_saved_by_name(tmp_path):
+    torch.manual_seed(0)
+    model = FNO((4, 4), 1, 1, 4, n_layers=1, non_linearity=torch.nn.functional.silu).eval()
+    model.save(tmp_path / "m.pt")
+    stored = torch.load(tmp_path / "m.pt", weights_only=True)["config"]["non_linearity"]
+    assert stored == {"__torch_function__": "torch.nn.functional.silu"}
+    loaded = op.load(tmp_path / "m.pt").eval()
+    assert loaded.act is torch.nn.functional.silu
+    x = torch.randn(1, 1, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))
+    with pytest.raises(TypeError, match="cannot be stored in a checkpoint"):
+        FNO((4,), 1, 1, 4, non_linearity=lambda t: t)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(n_modes="16"), TypeError, r"n_modes must be a sequence of positive ints.*got '16'"),
+    (dict(n_modes=(4.5, 4)), TypeError, r"n_modes\[0\] must be a positive int; got 4.5"),
+    (dict(n_modes=(4, -1)), ValueError, r"n_modes\[1\] must be a positive int; got -1"),
+    (dict(n_modes=()), ValueError, "empty"),
+    (dict(domain_padding=1000), ValueError, r"domain_padding must be < 1; got 1000"),
+    (dict(domain_padding=-0.1), ValueError, "domain_padding must be >= 0"),
+    (dict(domain_padding=[0.1]), ValueError, "1 entries for 2 spatial dimensions"),
+    (dict(in_channels=2.5), TypeError, "in_channels must be a positive int; got 2.5"),
+    (dict(n_layers=True), TypeError, "n_layers must be a positive int"),
+    (dict(channel_mlp_dropout=1.0), ValueError, "channel_mlp_dropout must be < 1"),
+    (dict(lifting_channel_ratio=-1), ValueError, "lifting_channel_ratio must be >= 0"),
+    (dict(stabilizer="relu"), ValueError, "unknown stabilizer"),
+    (dict(factorization="svd"), ValueError, "unknown factorization"),
+    (dict(rank=-0.5, factorization="tucker"), ValueError, "must be > 0"),
+    (dict(resolution_scaling_factor=0), ValueError, "resolution_scaling_factor must be > 0"),
+    (dict(norm="ada_in"), ValueError, "unknown norm"),
+    (dict(decomposition_kwargs={"a": 1}), ValueError, "decomposition_kwargs"),
+    (dict(fno_block_precision="mixed", complex_data=True), ValueError, "complex_data needs 'full'"),
+])
+def test_constructor_arguments_are_validated_where_they_enter(kwargs, error, match):
+    args = dict(n_modes=(4, 4), in_channels=1, out_channels=1, hidden_channels=4, n_layers=2)
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        FNO(**args)
+
+
+def test_four_dimensional_fno():
+    model = TFNO((3, 3, 3, 4), 1, 2, 4, n_layers=1, factorization="tt", rank=0.3)
+    assert model(torch.randn(1, 1, 6, 5, 6, 8)).shape == (1, 2, 6, 5, 6, 8)

@@ -63,3 +63,25 @@ def test_channel_mlp_residual_that_already_holds_the_bias():
     assert torch.allclose(mlp(x, with_bias, residual_includes_bias=True), mlp(x) + r, atol=1e-6)
     mlp.dropout = torch.nn.Dropout(0.0)  # the unfused path handles it too
     assert torch.allclose(mlp(x, with_bias, residual_includes_bias=True), mlp.eval()(x) + r, atol=1e-6)
+
+
+def test_complex_valued_linear_layer_is_the_complex_linear_map():
+    from pdekit.operators.layers import ComplexValued, join_complex, split_complex
+
+    torch.manual_seed(0)
+    layer = ComplexValued(torch.nn.Linear(3, 2, bias=False))
+    x = torch.randn(4, 5, 3, dtype=torch.complex64)
+    w = torch.complex(layer.fr.weight, layer.fi.weight)
+    assert torch.allclose(join_complex(layer(split_complex(x))), x @ w.T, atol=1e-6)
+    norm = ComplexValued(make_norm("group_norm", 3))  # real and imaginary parts normalized on their own
+    out = join_complex(norm(split_complex(x)))
+    assert torch.allclose(norm.fr(x.real).mean(dim=(1, 2)), torch.zeros(4), atol=1e-5)
+    assert torch.allclose(norm.fr(x.real) - norm.fi(x.imag), out.real, atol=1e-5)
+
+
+def test_instance_norm_has_no_parameters_unless_affine():
+    assert sum(p.numel() for p in make_norm("instance_norm", 5).parameters()) == 0
+    assert sum(p.numel() for p in make_norm("instance_norm_affine", 5).parameters()) == 10
+    assert make_skip(None, 3, 3) is None
+    with pytest.raises(ValueError, match="fraction of the domain in"):
+        DomainPadding(1000)

@@ -92,10 +92,20 @@ def test_bad_inputs():
         conv(torch.randn(2, 3, 16))
     with pytest.raises(ValueError, match=r"n_modes\[0\] = 8 needs at least 8 grid points.*got 6"):
         conv(torch.randn(2, 3, 6, 16))
-    with pytest.raises(ValueError, match="1 to 3 positive ints"):
-        SpectralConv(3, 4, (2, 2, 2, 2))
+    with pytest.raises(TypeError, match=r"n_modes must be a sequence of positive ints.*got '16'"):
+        SpectralConv(3, 4, "16")
+    with pytest.raises(TypeError, match=r"n_modes\[0\] must be a positive int; got 4.5"):
+        SpectralConv(3, 4, (4.5, 4))
+    with pytest.raises(ValueError, match=r"n_modes\[1\] must be a positive int; got 0"):
+        SpectralConv(3, 4, (4, 0))
     with pytest.raises(ValueError, match="unknown precision"):
         SpectralConv(3, 4, (4,), precision="double")
+    with pytest.raises(ValueError, match="must have 2 entries, each at most max_n_modes"):
+        conv.n_modes = (10, 8)
+    with pytest.raises(TypeError, match="complex_data=True"):
+        conv(torch.randn(2, 3, 16, 16, dtype=torch.complex64))
+    with pytest.raises(ValueError, match="decomposition_kwargs"):
+        SpectralConv(3, 4, (4,), decomposition_kwargs={"init": "random"})
 
 
 def test_trains_after_a_first_call_under_inference_mode():
@@ -105,3 +115,64 @@ def test_trains_after_a_first_call_under_inference_mode():
         conv(x)
     conv(x).sum().backward()
     assert conv.weights.weight.grad is not None
+
+
+def _explicit_complex(conv, x):
+    """Complex-data conv(x) computed naively: full fftn, retained block times the dense weight, ifftn."""
+    d = x.ndim - 2
+    dims = tuple(range(2, x.ndim))
+    xh = torch.fft.fftn(x, dim=dims, norm="forward")
+    w = conv.weights.reconstruct(0)
+    ranges = [torch.cat([torch.arange((m + 1) // 2), torch.arange(n - m // 2, n)])
+              for n, m in zip(x.shape[2:], conv.n_modes)]
+    grid = torch.meshgrid(*ranges, indexing="ij")
+    out = torch.zeros(x.shape[0], conv.out_channels, *x.shape[2:], dtype=xh.dtype)
+    block = xh[(slice(None), slice(None), *grid)]
+    if conv.weights.separable:
+        out[(slice(None), slice(None), *grid)] = block * w
+    else:
+        out[(slice(None), slice(None), *grid)] = torch.einsum("bi...,io...->bo...", block, w)
+    return torch.fft.ifftn(out, dim=dims, norm="forward") + conv.bias[0].reshape(1, -1, *([1] * d))
+
+
+@pytest.mark.parametrize("factorization,separable", [(None, False), ("tucker", False), ("tt", True), ("cp", False)])
+def test_complex_data_matches_explicit_fft_computation(factorization, separable):
+    torch.manual_seed(0)
+    conv = SpectralConv(3, 3, (5, 4), complex_data=True, factorization=factorization, separable=separable)
+    with torch.no_grad():
+        conv.bias.normal_()
+    x = torch.randn(2, 3, 12, 9, dtype=torch.complex64)
+    assert torch.allclose(conv(x), _explicit_complex(conv, x), atol=2e-6)
+    assert conv.weights.modes == (5, 4)  # every dimension keeps n_modes frequencies (no real-FFT halving)
+
+
+def test_weight_reads_as_a_tensor_and_can_be_assigned():
+    torch.manual_seed(0)
+    factorized = SpectralConv(3, 3, (6, 6), factorization="tucker", bias=False)
+    dense = SpectralConv(3, 3, (6, 6), bias=False)
+    assert torch.is_complex(factorized.weight) and factorized.weight.shape == (3, 3, 6, 4)
+    dense.weight = factorized.weight.to_tensor().detach()
+    x = torch.randn(2, 3, 12, 12)
+    with torch.no_grad():
+        assert torch.allclose(dense(x), factorized(x), atol=1e-6)
+    with pytest.raises(TypeError, match="dense complex tensor or an object with to_tensor"):
+        dense.weight = "nope"
+    with pytest.raises(ValueError, match="holds 2 layers"):
+        SpectralConv(3, 3, (6, 6), n_layers=2).weight = factorized.weight.to_tensor()
+
+
+def test_coarser_output_keeps_the_lowest_frequencies():
+    torch.manual_seed(0)
+    conv = SpectralConv(2, 2, (10, 10), resolution_scaling_factor=0.5)
+    x = torch.randn(1, 2, 16, 16)
+    y = conv(x)
+    assert y.shape == (1, 2, 8, 8)
+    full = SpectralConv(2, 2, (10, 10))
+    full.load_state_dict(conv.state_dict())
+    # the coefficients of the coarse output are those of the full-resolution output that an 8 x 8 grid
+    # holds (away from its Nyquist row and column, where frequencies +-4 alias)
+    with torch.no_grad():
+        ref = torch.fft.rfftn(full(x), dim=(2, 3), norm="forward")
+        got = torch.fft.rfftn(y, dim=(2, 3), norm="forward")
+    rows = torch.tensor([0, 1, 2, 3, 13, 14, 15])
+    assert torch.allclose(got[:, :, [0, 1, 2, 3, 5, 6, 7], :4], ref[:, :, rows, :4], atol=1e-6)

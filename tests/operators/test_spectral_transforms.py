@@ -100,3 +100,45 @@ def test_resample_interpolates_band_limited_fields_exactly():
     assert torch.allclose(cl.movedim(-1, 1), field(30, 40), atol=1e-12)
     same = field(8, 8)
     assert resample(same, (8, 8)) is same
+
+
+def test_complex_transforms_match_torch_fftn():
+    from pdekit.operators.spectral_transforms import forward_modes_complex_cl, inverse_modes_complex_cl
+
+    torch.manual_seed(0)
+    x = torch.randn(2, 10, 9, 7, 3, dtype=torch.complex128)  # channel-last, 3-D
+    n_modes = (5, 4, 7)
+    full = torch.fft.fftn(x, dim=(1, 2, 3), norm="forward")
+    ranges = [torch.cat([torch.arange((m + 1) // 2), torch.arange(n - m // 2, n)]) for n, m in zip((10, 9, 7), n_modes)]
+    grid = torch.meshgrid(*ranges, indexing="ij")
+    ref = full[(slice(None), *grid)]
+    got = forward_modes_complex_cl(x, n_modes)
+    assert got.shape == (2, 5, 4, 7, 3) and torch.allclose(got, ref, atol=1e-13)
+    back = inverse_modes_complex_cl(got, n_modes, (12, 9, 8))  # onto another grid
+    spec = torch.zeros(2, 12, 9, 8, 3, dtype=torch.complex128)
+    ranges = [torch.cat([torch.arange((m + 1) // 2), torch.arange(n - m // 2, n)]) for n, m in zip((12, 9, 8), n_modes)]
+    spec[(slice(None), *torch.meshgrid(*ranges, indexing="ij"))] = ref
+    assert torch.allclose(back, torch.fft.ifftn(spec, dim=(1, 2, 3), norm="forward"), atol=1e-13)
+
+
+def test_mode_index_and_fitting_modes():
+    from pdekit.operators.spectral_transforms import fitting_modes, mode_index
+
+    assert mode_index(8, 5, half=False) == [0, 1, 2, 6, 7]  # frequencies 0, 1, 2, -2, -1 of 0..3, -4..-1
+    assert mode_index(6, 4, half=True) == [0, 1, 2, 3]
+    assert fitting_modes((10, 10), (8, 8)) == (8, 8)
+    assert fitting_modes((10, 9), (16, 6)) == (10, 6)
+    assert fitting_modes((10, 9), (16, 6), complex_data=True) == (10, 6)
+    assert retained_modes(fitting_modes((12, 12), (7, 7))) == (7, 4)
+    with pytest.raises(ValueError, match="cannot keep 9 of 8"):
+        mode_index(8, 9, half=False)
+
+
+def test_complex_resample_is_spectral_interpolation():
+    n = 9
+    t = torch.arange(n, dtype=torch.float64) / n
+    f = torch.exp(2j * torch.pi * 2 * t) + 0.5 * torch.exp(-2j * torch.pi * 3 * t)
+    fine = resample(f.reshape(1, 1, n), (27,))
+    t27 = torch.arange(27, dtype=torch.float64) / 27
+    exact = torch.exp(2j * torch.pi * 2 * t27) + 0.5 * torch.exp(-2j * torch.pi * 3 * t27)
+    assert torch.allclose(fine.reshape(-1), exact, atol=1e-13)

@@ -26,15 +26,15 @@ def test_tucker_rank_fraction_matches_neuraloperator_counts():
 def test_explicit_and_fractional_ranks():
     assert resolve_rank("cp", (4, 4, 6, 4), 0.5) == round(0.5 * 384 / 18)
     assert resolve_rank("tt", (4, 4, 6, 4), 3) == [1, 3, 3, 3, 1]
-    assert resolve_rank("tucker", (4, 4, 6, 4), 5) == [4, 4, 5, 4]
+    assert resolve_rank("tucker", (4, 4, 6, 4), 5) == [5, 5, 5, 5]  # over-parametrized, as in tensorly
+    assert resolve_rank("tt", (15, 15, 5, 3), 0.2) == [1, 7, 5, 2, 1]  # tensorly's validate_tt_rank
+    assert resolve_rank("tucker", (16, 16, 12, 7), 0.1, fixed_rank_modes=True)[0] == 16
     tt = resolve_rank("tt", (8, 8, 6, 4), 0.2)
     assert tt[0] == tt[-1] == 1 and len(tt) == 5
     with pytest.raises(ValueError, match="must be > 0"):
         resolve_rank("tucker", (4, 4), -0.1)
     with pytest.raises(ValueError, match="must be 4 positive ints"):
         resolve_rank("tucker", (4, 4, 3, 3), (2, 2))
-    with pytest.raises(ValueError, match=r"TT rank 3 = 9 exceeds 3"):
-        resolve_rank("tt", (3, 4, 5, 3), (1, 3, 12, 9, 1))
     with pytest.raises(ValueError, match="start and end with 1"):
         resolve_rank("tt", (4, 4, 3), (2, 2, 2, 2))
     with pytest.raises(ValueError, match="unknown factorization"):
@@ -108,3 +108,31 @@ def test_cp_assignment_recovers_a_low_rank_weight():
     _double(w)
     w.assign_dense(dense)
     assert torch.allclose(w.reconstruct(0), dense, atol=1e-8 * dense.abs().max().item())
+
+
+@pytest.mark.parametrize("factorization,rank", [("tucker", 6), ("tt", 20), ("tt", 0.9)])
+def test_assignment_through_tensor_formats_is_exact_even_when_over_parametrized(factorization, rank):
+    # ranks beyond what the weight can use (tensorly allows them) are filled with zeros
+    torch.manual_seed(5)
+    w = SpectralWeights(3, 4, (5, 3), factorization=factorization, rank=rank)
+    _double(w)
+    dense = torch.randn(3, 4, 5, 3, dtype=torch.complex128)
+    if factorization == "tucker" or rank == 20:
+        w.assign_dense(dense)
+        assert torch.allclose(w.reconstruct(0), dense, atol=1e-10, rtol=0)
+    else:  # a truncated TT-SVD: the best error of its ranks, not zero
+        w.assign_dense(dense)
+        err = (w.reconstruct(0) - dense).norm() / dense.norm()
+        assert 0 < err < 1
+
+
+def test_separable_weights_scale_each_channel():
+    torch.manual_seed(6)
+    w = SpectralWeights(3, 3, (4, 3), factorization="tt", rank=0.7, separable=True)
+    _double(w)
+    x = torch.randn(2, 3, 4, 3, dtype=torch.complex128)
+    dense = w.reconstruct(0)
+    assert dense.shape == (3, 4, 3)
+    assert torch.allclose(w.contract(x, 0), x * dense, atol=1e-12)
+    with pytest.raises(ValueError, match="separable spectral weight needs in_channels == out_channels"):
+        SpectralWeights(3, 4, (4,), separable=True)

@@ -68,3 +68,20 @@ def test_bad_callables_and_points():
         ci.evaluate([[0.5, 2.0]])
     with pytest.raises(ValueError, match=r"shape \(n, 2\)"):
         ci.evaluate(np.zeros((3, 3)))
+
+
+def test_unresolved_function_warns():
+    import warnings
+
+    from pdekit._warnings import ConvergenceWarning
+    from pdekit.tensor_formats import ChebyshevInterpolant
+
+    with pytest.warns(ConvergenceWarning, match="Chebyshev interpolation did not reach tol=1e-10"):
+        ci = ChebyshevInterpolant.from_function(lambda x: np.abs(x[:, 0]), [(-1, 1)], tol=1e-10, max_degree=32)
+    assert ci.converged == [False] and repr(ci).endswith("converged=False)")
+    from pdekit.solvers.linear import ConvergenceWarning as KrylovWarning
+    from pdekit.tensor_formats import ConvergenceWarning as FormatsWarning
+    assert KrylovWarning is FormatsWarning is ConvergenceWarning  # one warning class in pdekit
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        assert ChebyshevInterpolant.from_function(lambda x: np.cos(x[:, 0]), [(-1, 1)], tol=1e-10).converged == [True]

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
+from pdekit._warnings import ConvergenceWarning
 from pdekit.tensor_formats import ChebyshevTucker, TuckerTensor, tucker
 from pdekit.tensor_formats.chebyshev import chebyshev_points
 from pdekit.tensor_formats.potentials import (gaussian, long_range_cp, long_range_potential,
@@ -60,7 +61,7 @@ def test_ranks_grow_as_tolerance_shrinks_and_track_grid_tucker():
         # grid-based Tucker of the same function on a 64^3 uniform grid at the same tolerance
         g = np.linspace(-10, 10, 64)
         vals = erf_over_r(np.stack(np.meshgrid(g, g, g, indexing="ij"), -1).reshape(-1, 3))
-        grid_rank = tucker(vals.reshape(64, 64, 64), tol=tol).rank[0]
+        grid_rank = tucker(vals.reshape(64, 64, 64), None, max_rel_error=tol).rank[0]
         assert abs(ct.ranks[0] - grid_rank) <= 2
     assert ranks == sorted(ranks) and ranks[0] < ranks[-1]
 
@@ -71,7 +72,7 @@ def test_from_grid_dense_and_tucker_agree_with_from_function():
     g = [chebyshev_points(40, b) for b in box]
     vals = gaussians(np.stack(np.meshgrid(*g, indexing="ij"), -1).reshape(-1, 3)).reshape(41, 41, 41)
     dense = ChebyshevTucker.from_grid(vals, box, tol=1e-8)
-    via_tucker = ChebyshevTucker.from_grid(tucker(vals, tol=1e-10), box, tol=1e-8)
+    via_tucker = ChebyshevTucker.from_grid(tucker(vals, None, max_rel_error=1e-10), box, tol=1e-8)
     pts = RNG.uniform(-2, 2, (500, 3))
     for ct in (dense, via_tucker):
         assert ct.ranks == ref.ranks
@@ -128,8 +129,10 @@ def test_add_and_multiply_with_recompression():
 
 def test_slater_cusp_is_reported_not_hidden():
     box = [(-4, 4)] * 3
-    ct = ChebyshevTucker.from_function(slater, box, tol=1e-6, max_degree=64)
+    with pytest.warns(ConvergenceWarning, match=r"did not reach tol=1e-06.*max_degree \[64, 64, 64\]"):
+        ct = ChebyshevTucker.from_function(slater, box, tol=1e-6, max_degree=64)
     assert not any(ct.converged) and min(ct.tails) > 1e-5
+    assert repr(ct).endswith("converged=False)")
     rms, _ = _errors(ct, slater, box, n=2000)
     assert rms > 1e-5  # the cusp limits accuracy, as the flags say
 
@@ -158,3 +161,27 @@ def test_bad_input():
         a.add(b, tol=1e-6)
     with pytest.raises(ValueError, match="factor function must return shape"):
         ChebyshevTucker.from_cp(np.ones(2), [lambda x, c: np.ones((len(x), 3))] * 2, box, tol=1e-6)
+
+
+def test_steep_function_at_low_degree_warns_instead_of_failing_silently():
+    # issue 12: relative error 2.3 with no warning at max_degree 8
+    steep = lambda x: np.exp(20 * x.sum(-1))  # noqa: E731
+    box = [(-1, 1)] * 3
+    with pytest.warns(ConvergenceWarning, match="did not reach tol=1e-10"):
+        ct = ChebyshevTucker.from_function(steep, box, tol=1e-10, max_degree=8)
+    assert ct.converged == [False] * 3 and "converged=False" in repr(ct)
+    pts = RNG.uniform(-1, 1, (4000, 3))
+    assert np.linalg.norm(ct(pts) - steep(pts)) / np.linalg.norm(steep(pts)) > 0.1  # what the warning is about
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ok = ChebyshevTucker.from_function(steep, box, tol=1e-6, max_degree=64)
+    assert all(ok.converged) and "converged=True" in repr(ok)
+    assert np.linalg.norm(ok(pts) - steep(pts)) / np.linalg.norm(steep(pts)) < 1e-6
+
+
+def test_complex_input_is_rejected():
+    with pytest.raises(TypeError, match="complex values"):
+        ChebyshevTucker.from_function(lambda x: np.exp(1j * x.sum(-1)), [(-1, 1)] * 2, tol=1e-6)
+    with pytest.raises(TypeError, match="complex"):
+        ChebyshevTucker.from_grid(np.ones((5, 5), dtype=complex), [(-1, 1)] * 2, tol=1e-6)

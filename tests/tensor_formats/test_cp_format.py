@@ -64,3 +64,29 @@ def test_bad_input():
         cp(np.random.default_rng(0).standard_normal((6, 6, 6)), tol=1e-9, max_rank=2)
     with pytest.raises(ValueError, match="factor 1 must have shape"):
         CPTensor(np.ones(2), [np.ones((3, 2)), np.ones((3, 1))])
+
+
+def test_complex_cp_als_and_progress():
+    from pdekit.tensor_formats import CPTensor, cp
+
+    rng = np.random.default_rng(6)
+    factors = [rng.standard_normal((n, 3)) + 1j * rng.standard_normal((n, 3)) for n in (5, 6, 4)]
+    x = CPTensor(np.ones(3, dtype=complex), factors).full()
+    calls = []
+
+    class Recorder:
+        def start(self, total, desc=""):
+            calls.append("start")
+
+        def update(self, n=1, **postfix):
+            calls.append("update")
+
+        def close(self):
+            calls.append("close")
+
+    t = cp(x, rank=3, n_iter_max=500, iter_tol=1e-14, progress=Recorder())
+    assert np.iscomplexobj(t.factors[0])
+    assert np.linalg.norm(t.full() - x) / np.linalg.norm(x) < 1e-8
+    assert t.norm() == pytest.approx(np.linalg.norm(x), rel=1e-8)
+    assert calls[0] == "start" and calls[-1] == "close" and calls.count("update") >= 2
+    assert set(calls[1:-1]) == {"update"}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from pdekit.training.batches import ShuffledBatches, collate, resolution_stride, stride_batch
+from pdekit.training.batches import ShuffledBatches, collate, stride_batch
 from tests.training._toy import PairDataset
 
 
@@ -54,13 +54,7 @@ def test_collate_and_errors():
         ShuffledBatches([], batch_size=1)
 
 
-def test_resolution_stride_and_stride_batch():
-    assert resolution_stride(421, 141) == 3
-    assert resolution_stride(421, 85) == 5
-    assert resolution_stride(85, 43) == 2
-    assert resolution_stride(64, 16) == 4
-    with pytest.raises(ValueError, match="cannot be strided to 100 points"):
-        resolution_stride(421, 100)
+def test_stride_batch():
     x = torch.arange(2 * 1 * 9 * 9, dtype=torch.float32).reshape(2, 1, 9, 9)
     out = stride_batch({"x": x, "y": x + 1, "id": [0, 1]}, 2)
     assert out["x"].shape == (2, 1, 5, 5) and out["id"] == [0, 1]

@@ -46,3 +46,18 @@ def test_state_dict_compatibility_messages():
         check_state_dict_compatible(torch.nn.Linear(3, 5).state_dict(), a, saved_name="Big")
     with pytest.raises(ValueError, match=r"missing 1 tensors \(e.g. \['bias'\]\)"):
         check_state_dict_compatible({"weight": torch.zeros(4, 3)}, a)
+
+
+def test_data_fingerprint_tells_data_apart():
+    from pdekit.training.checkpoint import data_fingerprint
+    from tests.training._toy import PairDataset
+
+    a = PairDataset(6)
+    assert data_fingerprint(a) == data_fingerprint(PairDataset(6))
+    assert data_fingerprint(a).startswith("n=6 sha256=")
+    assert data_fingerprint(a) != data_fingerprint(PairDataset(6, seed=1))
+    assert data_fingerprint(a) != data_fingerprint(PairDataset(7))
+    assert data_fingerprint(a) != data_fingerprint(torch.utils.data.Subset(a, range(5)))
+    # streams and plain lists of batches have no identity that can be taken without consuming them
+    assert data_fingerprint(iter([1, 2])) is None
+    assert data_fingerprint([(torch.zeros(2), torch.zeros(2))]) is None

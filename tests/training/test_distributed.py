@@ -86,3 +86,22 @@ def test_init_distributed_single_process_and_missing_master(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(ValueError, match="MASTER_ADDR is not set; launch with torchrun"):
         init_distributed(device="cpu")
+
+
+def test_pick_device_names_the_problem():
+    from pdekit.training.distributed import pick_device
+
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device(None).type == ("cuda" if torch.cuda.is_available() else "cpu")
+    for bad, message in (("foo", "unknown device 'foo'"), ("meta", "'meta' cannot run"),
+                         ("cuda:x", "unknown device"), (3.5, "unknown device")):
+        with pytest.raises(ValueError, match=message):
+            pick_device(bad)
+    if torch.cuda.is_available():
+        with pytest.raises(ValueError, match="GPU"):
+            pick_device(f"cuda:{torch.cuda.device_count()}")
+    else:
+        with pytest.raises(ValueError, match="no CUDA support|no GPU is visible"):
+            pick_device("cuda")
+    with pytest.raises(ValueError, match="'meta' cannot run"):
+        Trainer(TinyNet(), device="meta", distributed=False)

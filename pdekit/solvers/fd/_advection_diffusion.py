@@ -7,7 +7,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from pdekit._validation import check_choice, check_finite
-from pdekit.solvers.fd import operators as ops
+from pdekit.solvers._on_step import OnStep, step_hook
+from pdekit.solvers.fd import stencils as ops
 
 __all__ = ["advection_diffusion"]
 
@@ -41,13 +42,14 @@ def advection_diffusion(
     theta: float = 0.5,
     bc: str = "periodic",
     record_every: int | None = None,
+    on_step: OnStep | None = None,
 ) -> np.ndarray:
     """Solve u_t + v . grad(u) = kappa Laplacian(u) (non-conservative form).
 
     Parameters
     ----------
     u0 : (s,), (s1, s2) or (s1, s2, s3) array
-        Initial field (grid conventions of :mod:`pdekit.solvers.fd.operators`).
+        Initial field (grid conventions of :mod:`pdekit.solvers.fd.stencils`).
     velocity : (d,) or (*u0.shape, d) array
         Constant or pointwise advecting velocity (a scalar is accepted in 1D).
     kappa : float
@@ -65,6 +67,10 @@ def advection_diffusion(
         Dirichlet boundary nodes keep their values from ``u0``.
     record_every : int, optional
         Also return the states after every ``record_every`` steps.
+    on_step : callable, optional
+        ``on_step(step, t, state)`` after every time step, with ``state`` the array shaped like
+        ``u0`` that recording every step would return (a read-only view; see
+        :mod:`pdekit.solvers._on_step`).
 
     Returns
     -------
@@ -105,5 +111,6 @@ def advection_diffusion(
         explicit = (eye + dt * ((1.0 - theta) * diffusion - advection)).tocsr()
         lu = spla.splu((eye - theta * dt * diffusion).tocsc())
         step = lambda u: lu.solve(explicit @ u)  # noqa: E731
-    out = ops.integrate(step, u0.ravel(), n_steps, record_every)
+    out = ops.integrate(step, u0.ravel(), n_steps, record_every,
+                        after_step=step_hook(on_step, dt, lambda u: u.reshape(shape)))
     return out.reshape(out.shape[:-1] + shape)

@@ -13,7 +13,8 @@ import numpy as np
 import scipy.fft
 
 from pdekit._validation import check_positive
-from pdekit.solvers.fd import operators as ops
+from pdekit.solvers._on_step import OnStep, step_hook
+from pdekit.solvers.fd import stencils as ops
 
 __all__ = ["burgers"]
 
@@ -27,6 +28,7 @@ def burgers(
     cfl: float = 0.5,
     record_every: int | None = None,
     progress=None,
+    on_step: OnStep | None = None,
 ) -> np.ndarray:
     """Solve the viscous Burgers equation on [0, 1) with periodic boundary conditions.
 
@@ -48,6 +50,10 @@ def burgers(
     progress : optional
         Progress object (``start``/``update``/``close``, see :mod:`pdekit._progress`) told
         about the time steps; silent by default.
+    on_step : callable, optional
+        ``on_step(step, t, state)`` after every time step, with ``state`` the array shaped like
+        ``u0`` that recording every step would return (a read-only view; see
+        :mod:`pdekit.solvers._on_step`). Costs one inverse FFT per step.
 
     Returns
     -------
@@ -88,5 +94,6 @@ def burgers(
         return e_full * uh + (dt / 6.0) * (e_full * k1 + 2.0 * e_half * (k2 + k3) + k4)
 
     out = ops.integrate(step, scipy.fft.rfft(u0, axis=-1), n_steps, record_every,
-                        progress=progress, desc="Burgers steps")
+                        progress=progress, desc="Burgers steps",
+                        after_step=step_hook(on_step, dt, lambda uh: scipy.fft.irfft(uh, n=s, axis=-1)))
     return scipy.fft.irfft(out, n=s, axis=-1)

@@ -2,116 +2,44 @@
 
 The matrix comes from :func:`pdekit.solvers.fd.poisson_system`'s assembly (one
 implementation): the sparsity pattern is built once per grid and boundary condition, and a new
-coefficient only refills the CSR data array. Two solvers:
+coefficient only refills the CSR data array. The solve goes through
+:func:`pdekit.solvers.linear.solve` (``solver=`` and ``preconditioner=`` mean what they mean
+there). Its default, ``"auto"``, is the measured fastest choice: sparse LU on small grids,
+conjugate gradients preconditioned by smoothed-aggregation AMG above them. The AMG transfers
+are built once per grid from the a = 1 operator and kept; for each new ``a`` only the Galerkin
+coarse operators are recomputed, so every sample of a dataset costs a fraction of a full setup
+and its answer does not depend on the samples solved before it. Coefficients of contrast
+``max(a) / min(a)`` above ``1e3`` get a full setup of their own.
 
-* ``"direct"``: sparse LU (SuperLU, minimum-degree ordering on A + A^T, no pivoting: the
-  matrix is symmetric positive definite);
-* ``"amg"``: conjugate gradients preconditioned by one V-cycle of smoothed-aggregation AMG
-  (:mod:`pdekit.solvers.fd._amg`, on pyamg's aggregation and relaxation kernels). The
-  aggregates and prolongators are built once per grid from the a = 1 operator and kept; for
-  each new ``a`` only the Galerkin coarse operators R A P are recomputed, which costs a
-  fraction of a full AMG setup. Coefficients of contrast max(a)/min(a) above ``1e3`` get a
-  full setup instead.
-
-``method="auto"`` takes the direct solver for small systems (up to 5,000 unknowns in 2D,
-3,000 in 3D) and AMG above.
+The system is solved for ``a / max(a)`` and the solution divided by ``max(a)`` (the matrix is
+linear in ``a``), so coefficients near the ends of the floating-point range (``1e160``,
+``1e-300``) are solved as accurately as ``a = 1``; a solution that does not fit in float64 is
+an error, never NaN.
 """
 
 from __future__ import annotations
 
-import collections
-import threading
-from typing import Callable, Mapping
+import warnings
+from typing import Any, Mapping
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
-from pdekit._validation import check_choice, check_ndim, check_positive
+from pdekit._validation import check_ndim, check_positive
 from pdekit.solvers.fd import poisson as _poisson
-from pdekit.solvers.fd._amg import GalerkinHierarchy, pcg
 
-__all__ = ["darcy", "solve_spd"]
+__all__ = ["darcy"]
 
-_METHODS = ("direct", "amg", "auto")
-_DIRECT_MAX = {2: 5_000, 3: 3_000}
 _REUSE_CONTRAST = 1e3
 
-_AMG_CACHE: collections.OrderedDict = collections.OrderedDict()
-_AMG_CACHE_SIZE = 4
-_AMG_LOCK = threading.Lock()
 
-
-def _reference_hierarchy(key, reference) -> GalerkinHierarchy:
-    """The SA transfers of ``reference`` (a matrix or a function returning one), cached under ``key``."""
-    with _AMG_LOCK:
-        if key in _AMG_CACHE:
-            _AMG_CACHE.move_to_end(key)
-            return _AMG_CACHE[key]
-    if callable(reference):
-        reference = reference()
-    hierarchy = GalerkinHierarchy(reference)
-    with _AMG_LOCK:
-        _AMG_CACHE[key] = hierarchy
-        while len(_AMG_CACHE) > _AMG_CACHE_SIZE:
-            _AMG_CACHE.popitem(last=False)
-    return hierarchy
-
-
-def solve_spd(
-    matrix: sp.csr_matrix,
-    rhs: np.ndarray,
-    *,
-    method: str = "direct",
-    rtol: float = 1e-10,
-    maxiter: int | None = None,
-    reference: sp.csr_matrix | Callable[[], sp.csr_matrix] | None = None,
-    cache_key=None,
-) -> np.ndarray:
-    """Solve a sparse symmetric positive definite system by sparse LU or AMG-preconditioned CG.
-
-    Parameters
-    ----------
-    matrix : (n, n) sparse matrix
-        Symmetric positive definite.
-    rhs : (n,) array
-    method : {"direct", "amg"}
-    rtol : float
-        Relative residual ||b - A x|| / ||b|| at which CG stops (``"amg"`` only).
-    maxiter : int, optional
-        CG iteration limit (default 200).
-    reference, cache_key : optional
-        A matrix with the same sparsity pattern (e.g. the a = 1 operator), or a function
-        returning it, whose AMG transfers are cached under ``cache_key`` and reused; without
-        them AMG is set up on ``matrix`` itself.
-
-    Returns
-    -------
-    (n,) array
-
-    Raises
-    ------
-    RuntimeError
-        If CG does not reach ``rtol`` within ``maxiter`` iterations.
-    """
-    check_choice("method", method, ("direct", "amg"))
-    if method == "direct":
-        return spla.spsolve(sp.csc_matrix(matrix), rhs, permc_spec="MMD_AT_PLUS_A")
-    matrix = sp.csr_matrix(matrix)
-    if reference is not None and cache_key is not None:
-        hierarchy = _reference_hierarchy(cache_key, reference)
-    else:
-        hierarchy = GalerkinHierarchy(matrix)
-    maxiter = 200 if maxiter is None else int(maxiter)
-    x, _, res = pcg(matrix, np.asarray(rhs, dtype=float), hierarchy.preconditioner(matrix),
-                    rtol=rtol, maxiter=maxiter)
-    if res > rtol:
-        raise RuntimeError(
-            f"AMG-preconditioned CG did not reach rtol={rtol:g} in {maxiter} iterations "
-            f"(relative residual {res:.3g}); try method='direct', a larger maxiter, or a looser "
-            f"rtol (round-off limits the attainable residual to about eps * cond(A))"
-        )
-    return x
+def _real(name: str, value) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} must be real; got complex values (dtype {arr.dtype})")
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"{name} must be a real numeric array; got dtype {arr.dtype}")
+    return arr.astype(float, copy=False)
 
 
 def darcy(
@@ -120,9 +48,11 @@ def darcy(
     *,
     bc: str | Mapping[str, str] = "dirichlet",
     face_average: str = "harmonic",
-    method: str = "direct",
+    solver: str = "auto",
+    preconditioner: Any = None,
     rtol: float = 1e-10,
     maxiter: int | None = None,
+    method: str | None = None,
 ) -> np.ndarray:
     """Solve -div(a grad u) = f on the unit square or cube with the 5-/7-point scheme.
 
@@ -131,25 +61,42 @@ def darcy(
     Parameters
     ----------
     a : (s1, s2) or (s1, s2, s3) array
-        Positive, finite coefficient at the grid nodes, boundary nodes included (the FNO
+        Positive, finite, real coefficient at the grid nodes, boundary nodes included (the FNO
         layout: ``a[i, j]`` at x = i h, y = j h).
     f : float or array of the shape of ``a``
-        Source term.
+        Source term (real).
     bc : {"dirichlet", "neumann"} or mapping side -> kind
         Homogeneous boundary conditions, see :func:`poisson_system` (pure Neumann is
         rejected as singular).
     face_average : {"harmonic", "arithmetic"}
         Mean of the nodal coefficients on each face.
-    method : {"direct", "amg", "auto"}
-        Sparse LU, AMG-preconditioned CG, or the faster of the two for the grid size.
+    solver : {"auto", "direct", "cg", "pcg", "fcg", "dcdm"}
+        The method of :func:`pdekit.solvers.linear.solve` (``"amg"`` is the former name of
+        ``"pcg"`` with AMG).
+    preconditioner : str, Preconditioner, network or callable, optional
+        As in :func:`pdekit.solvers.linear.solve`; a grid network (e.g.
+        ``pdekit.operators.pretrained("dcdm-poisson-2d")``) runs DCDM on this grid.
     rtol : float
-        CG stopping tolerance on the relative residual (``"amg"``).
+        Relative residual at which the iterative methods stop (the direct solver is checked
+        against it too).
     maxiter : int, optional
-        CG iteration limit.
+        Iteration limit.
+    method : str, optional
+        Former name of ``solver`` (deprecated).
 
     Returns
     -------
     u : array of the shape of ``a``
+
+    Raises
+    ------
+    ValueError
+        Bad shapes, non-positive or non-finite ``a``, a pure Neumann problem, bad solver
+        options, or a solution too large for float64.
+    TypeError
+        Complex (or non-numeric) ``a`` or ``f``.
+    pdekit.solvers.linear.ConvergenceError
+        The iterative solver did not reach ``rtol``.
 
     Examples
     --------
@@ -158,28 +105,38 @@ def darcy(
     >>> round(float(u.max()), 3)   # continuum value 0.07367...
     0.074
     """
-    a = np.asarray(a, dtype=float)
+    from pdekit.solvers.linear import solve
+
+    if method is not None:
+        warnings.warn("darcy(method=...) is now darcy(solver=...)", DeprecationWarning, stacklevel=2)
+        solver = method
+    a = _real("coefficient a", a)
     check_ndim("coefficient a", a, (2, 3), what="(a 2D or 3D node grid)")
-    check_choice("method", method, _METHODS)
     rtol = float(check_positive("rtol", rtol))
     shape, pattern = _poisson._prepare(a.shape, bc, None, face_average)
     a = _poisson._check_coefficient(a, shape)
-    f_val = _poisson._check_source(f, shape)
+    f = _real("source f", f)
+    f_val = _poisson._check_source(float(f) if f.ndim == 0 else f, shape)
     n = pattern.n
-    if method == "auto":
-        method = "direct" if n <= _DIRECT_MAX[len(shape)] else "amg"
-    data = _poisson._matrix_data(pattern, a, face_average)
+    scale = float(a.max())
+    contrast = scale / float(a.min())
+    data = _poisson._matrix_data(pattern, a / scale, face_average)
     matrix = sp.csr_matrix((data, pattern.indices, pattern.indptr), shape=(n, n))
     matrix.has_sorted_indices = True
     rhs = (pattern.volume * f_val)[pattern.unknowns]
-    reference = None
-    if method == "amg" and a.max() <= _REUSE_CONTRAST * a.min():
-        def reference():
-            ref_data = _poisson._matrix_data(pattern, None, face_average)
-            return sp.csr_matrix((ref_data, pattern.indices, pattern.indptr), shape=(n, n))
 
-    x = solve_spd(matrix, rhs, method=method, rtol=rtol, maxiter=maxiter,
-                  reference=reference, cache_key=("darcy",) + pattern.key)
+    def reference():
+        ref_data = _poisson._matrix_data(pattern, None, face_average)
+        return sp.csr_matrix((ref_data, pattern.indices, pattern.indptr), shape=(n, n))
+
+    x, _ = solve(matrix, rhs, method=solver, preconditioner=preconditioner, rtol=rtol, maxiter=maxiter,
+                 check_symmetry=False, reuse=contrast <= _REUSE_CONTRAST, reference=reference,
+                 unknowns=pattern.unknowns)
+    with np.errstate(over="ignore"):
+        x = x / scale
+    if not np.isfinite(x).all():
+        raise ValueError(f"the solution does not fit in float64: u ~ f / a with min(a) = {a.min():.3g} and "
+                         f"max |f| = {np.abs(f_val).max():.3g} overflows; rescale the problem")
     u = np.zeros(shape)
     u[pattern.unknowns] = x
     return u

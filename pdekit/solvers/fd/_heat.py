@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from pdekit._validation import check_positive
-from pdekit.solvers.fd import operators as ops
+from pdekit.solvers._on_step import OnStep, step_hook
+from pdekit.solvers.fd import stencils as ops
 
 __all__ = ["heat"]
 
@@ -19,6 +20,7 @@ def heat(
     theta: float = 0.5,
     bc: str = "periodic",
     record_every: int | None = None,
+    on_step: OnStep | None = None,
 ) -> np.ndarray:
     """Solve u_t = kappa Laplacian(u) on the unit interval, square or cube.
 
@@ -29,7 +31,7 @@ def heat(
     Parameters
     ----------
     u0 : (s,), (s1, s2) or (s1, s2, s3) array
-        Initial temperature on the grid (conventions in :mod:`pdekit.solvers.fd.operators`:
+        Initial temperature on the grid (conventions in :mod:`pdekit.solvers.fd.stencils`:
         x_j = j/s for periodic grids, x_j = j/(s-1) for node grids).
     kappa : float
         Diffusivity (> 0).
@@ -44,6 +46,10 @@ def heat(
         Dirichlet nodes keep their values from ``u0``; Neumann is homogeneous.
     record_every : int, optional
         Also return the states after every ``record_every`` steps.
+    on_step : callable, optional
+        ``on_step(step, t, state)`` after every time step, with ``state`` the array shaped like
+        ``u0`` that recording every step would return (a read-only view; see
+        :mod:`pdekit.solvers._on_step`).
 
     Returns
     -------
@@ -62,5 +68,6 @@ def heat(
     n_steps, dt = ops.time_steps(t_final, dt, record_every)
     lap = ops.laplacian(u0.shape, bc=bc)
     step = ops.theta_stepper(kappa * lap, dt, theta)
-    out = ops.integrate(step, u0.ravel(), n_steps, record_every)
+    out = ops.integrate(step, u0.ravel(), n_steps, record_every,
+                        after_step=step_hook(on_step, dt, lambda u: u.reshape(u0.shape)))
     return out.reshape(out.shape[:-1] + u0.shape)

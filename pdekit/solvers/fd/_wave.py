@@ -7,7 +7,8 @@ import math
 import numpy as np
 
 from pdekit._validation import check_choice, check_positive
-from pdekit.solvers.fd import operators as ops
+from pdekit.solvers._on_step import OnStep, step_hook
+from pdekit.solvers.fd import stencils as ops
 
 __all__ = ["wave", "wave_energy"]
 
@@ -22,6 +23,7 @@ def wave(
     cfl: float = 0.5,
     bc: str = "periodic",
     record_every: int | None = None,
+    on_step: OnStep | None = None,
 ) -> np.ndarray:
     """Solve u_tt = c^2 Laplacian(u), u(0) = u0, u_t(0) = v0, by the leapfrog scheme.
 
@@ -33,7 +35,7 @@ def wave(
     ----------
     u0, v0 : (s,), (s1, s2) or (s1, s2, s3) arrays
         Initial displacement and velocity (grid conventions of
-        :mod:`pdekit.solvers.fd.operators`).
+        :mod:`pdekit.solvers.fd.stencils`).
     c : float
         Wave speed (> 0).
     t_final : float
@@ -46,6 +48,10 @@ def wave(
         Dirichlet boundary nodes keep their initial displacement (``v0`` is ignored there).
     record_every : int, optional
         Also return the states after every ``record_every`` steps.
+    on_step : callable, optional
+        ``on_step(step, t, u)`` after every time step, with ``u`` the displacement shaped like
+        ``u0`` that recording every step would return (a read-only view; see
+        :mod:`pdekit.solvers._on_step`).
 
     Returns
     -------
@@ -73,13 +79,18 @@ def wave(
         interior = np.zeros(u0.shape, dtype=bool)
         interior[tuple(slice(1, -1) for _ in u0.shape)] = True
         v[~interior.ravel()] = 0.0
+    hook = step_hook(on_step, dt, lambda u: u.reshape(u0.shape))
     prev = u0.ravel().copy()
     curr = prev + dt * v + 0.5 * (lap @ prev)
     records = []
+    if hook is not None:
+        hook(1, curr)
     if record_every == 1:
         records.append(curr.copy())
     for i in range(2, n_steps + 1):
         prev, curr = curr, 2.0 * curr - prev + lap @ curr
+        if hook is not None:
+            hook(i, curr)
         if record_every is not None and i % record_every == 0:
             records.append(curr.copy())
     if record_every is None:

@@ -237,8 +237,8 @@ def _face_average(a: np.ndarray, axis: int, how: str) -> np.ndarray:
     ndim = a.ndim
     a_lo = a[_slab(ndim, axis, slice(None, -1))]
     a_hi = a[_slab(ndim, axis, slice(1, None))]
-    if how == "harmonic":
-        return 2.0 * a_lo * a_hi / (a_lo + a_hi)
+    if how == "harmonic":  # 2 a b / (a + b), written so that it neither overflows nor underflows early
+        return 2.0 * a_lo * (a_hi / (a_lo + a_hi))
     return 0.5 * (a_lo + a_hi)
 
 

@@ -1,12 +1,10 @@
-"""Dirichlet conditions (condensation or symmetric lifting) and the linear solve.
+"""Dirichlet conditions: condensation or symmetric lifting.
 
 *Condensation* removes the constrained dofs: with free dofs ``F`` and constrained ``D``,
 solve ``A_FF x_F = b_F - A_FD g`` and put ``x_D = g``. *Lifting* keeps the full size, moves
 ``A_:D g`` to the right-hand side and replaces the rows and columns of ``D`` by the identity,
-so the matrix stays symmetric. Both give the same solution.
-
-Solves are sparse direct (SuperLU) or conjugate gradients preconditioned by smoothed
-aggregation AMG (pyamg); ``solver="auto"`` picks direct for small systems.
+so the matrix stays symmetric. Both give the same solution. The solves themselves go through
+:func:`pdekit.solvers.linear.solve`.
 """
 
 from __future__ import annotations
@@ -15,13 +13,12 @@ import dataclasses
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
-from pdekit._validation import check_choice, check_finite
+from pdekit._validation import check_finite
 
 from .function import _call
 
-__all__ = ["dirichlet_values", "CondensedSystem", "condense", "lift", "solve_linear", "SolveInfo"]
+__all__ = ["dirichlet_values", "CondensedSystem", "condense", "lift"]
 
 
 def dirichlet_values(space, dofs: np.ndarray, g) -> np.ndarray:
@@ -124,71 +121,3 @@ def lift(A: sp.spmatrix, b: np.ndarray, dofs: np.ndarray, values) -> tuple[sp.cs
     ident = np.zeros(n)
     ident[dofs] = 1.0
     return (D @ A @ D + sp.diags(ident)).tocsr(), rhs
-
-
-@dataclasses.dataclass
-class SolveInfo:
-    """How a linear solve went: ``method`` ("direct" or "amg-cg"), ``iterations`` (0 for
-    direct) and ``residual``, the true relative residual ``||b - A x|| / ||b||``."""
-
-    method: str
-    iterations: int
-    residual: float
-
-
-def solve_linear(A: sp.spmatrix, b: np.ndarray, *, solver: str = "auto", rtol: float = 1e-10,
-                 maxiter: int = 500, near_null_space: np.ndarray | None = None,
-                 ) -> tuple[np.ndarray, SolveInfo]:
-    """Solve a symmetric positive definite sparse system.
-
-    Parameters
-    ----------
-    A : (n, n) sparse matrix
-    b : (n,) float array
-    solver : {"auto", "direct", "amg-cg"}
-        "auto" uses the direct solver below 100,000 unknowns (30,000 for P2 / 3D-like
-        densities, judged by nonzeros per row), AMG-preconditioned CG above.
-    rtol : float
-        Relative residual tolerance of CG (checked on the true residual).
-    maxiter : int
-    near_null_space : (n, k) float array, optional
-        Near-null-space vectors for AMG (rigid-body modes for elasticity).
-
-    Returns
-    -------
-    x : (n,) float array
-    info : SolveInfo
-
-    Raises
-    ------
-    RuntimeError
-        CG did not reach ``rtol`` within ``maxiter`` iterations.
-    """
-    check_choice("solver", solver, ("auto", "direct", "amg-cg"))
-    A = sp.csr_matrix(A)
-    b = np.asarray(b, dtype=np.float64)
-    n = A.shape[0]
-    if solver == "auto":
-        solver = "direct" if n < 100_000 and A.nnz < 2_000_000 else "amg-cg"
-    nb = np.linalg.norm(b)
-    if nb == 0.0:
-        return np.zeros(n), SolveInfo(solver, 0, 0.0)
-    if solver == "direct":
-        lu = spla.splu(A.tocsc(), permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
-        x = lu.solve(b)
-        res = float(np.linalg.norm(b - A @ x) / nb)
-        return x, SolveInfo("direct", 0, res)
-    import pyamg
-
-    ml = pyamg.smoothed_aggregation_solver(A, B=near_null_space, symmetry="hermitian")
-    count = [0]
-
-    def cb(_):
-        count[0] += 1
-
-    x, _ = spla.cg(A, b, rtol=rtol, atol=0.0, maxiter=maxiter, M=ml.aspreconditioner(), callback=cb)
-    res = float(np.linalg.norm(b - A @ x) / nb)
-    if res > 10 * rtol:
-        raise RuntimeError(f"AMG-preconditioned CG did not converge: relative residual {res:.3g} "
-                           f"after {count[0]} iterations (rtol = {rtol:g}, maxiter = {maxiter})")
-    return x, SolveInfo("amg-cg", count[0], res)

@@ -18,15 +18,16 @@ True
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
 import scipy.sparse as sp
 
 from pdekit._validation import check_finite
+from pdekit.meshes.geometry import cell_centroids
 
 from .assembly import pack_symmetric
-from .boundary import condense, dirichlet_values, solve_linear
+from .boundary import condense, dirichlet_values
 from .diffusion import dirichlet_dofs
 from .facets import facet_load_vector
 from .forms import load_vector
@@ -76,8 +77,8 @@ def _unit_parts(space: FunctionSpace) -> tuple[np.ndarray, np.ndarray]:
 def _per_cell(space: FunctionSpace, value, name: str) -> np.ndarray:
     m = space.n_cells
     if callable(value):
-        centroid = space.geometry.map_points(np.full((1, space.dim), 1.0 / (space.dim + 1)))[:, 0]
-        value = np.asarray(value(np.ascontiguousarray(centroid.T)), dtype=np.float64)
+        centroids = cell_centroids(space.mesh.points, space.mesh.cells)  # (m, d)
+        value = np.asarray(value(np.ascontiguousarray(centroids.T)), dtype=np.float64)
     arr = check_finite(name, np.asarray(value, dtype=np.float64))
     if arr.ndim == 0:
         arr = np.full(m, float(arr))
@@ -143,7 +144,7 @@ def rigid_body_modes(space: FunctionSpace) -> np.ndarray:
 
 def linear_elasticity(mesh, *, lam, mu, body_force=None, clamped="left", displacement=0.0,
                       traction: Mapping | None = None, degree: int = 1, solver: str = "auto",
-                      rtol: float = 1e-10) -> FEFunction:
+                      preconditioner: Any = None, rtol: float = 1e-10) -> FEFunction:
     """Solve small-strain linear elasticity (plane strain in 2D) in one call.
 
     Parameters
@@ -160,8 +161,12 @@ def linear_elasticity(mesh, *, lam, mu, body_force=None, clamped="left", displac
     traction : dict tag -> (d,) array or callable, optional
         Surface loads ``sigma n = t`` on those parts.
     degree : {1, 2}
-    solver : {"auto", "direct", "amg-cg"}
-        "amg-cg" uses the rigid-body modes as near-null space.
+    solver : {"auto", "direct", "cg", "pcg", "fcg", "dcdm"}
+        The method of :func:`pdekit.solvers.linear.solve` (``"amg-cg"``, the former name, is
+        ``"pcg"`` with AMG); the AMG preconditioners use the rigid-body modes as near-null
+        space, and their transfers are built once per mesh from ``lam = mu = 1``.
+    preconditioner : str, Preconditioner, network or callable, optional
+        As in :func:`pdekit.solvers.linear.solve`.
     rtol : float
 
     Returns
@@ -177,7 +182,11 @@ def linear_elasticity(mesh, *, lam, mu, body_force=None, clamped="left", displac
         b = b + facet_load_vector(space, t, tag)
     dofs = dirichlet_dofs(space, clamped)
     g = dirichlet_values(space, dofs, displacement)
+    from pdekit.solvers.linear import solve
+
     system = condense(K, b, dofs, g)
     rbm = rigid_body_modes(space)[system.free]
-    x, info = solve_linear(system.matrix, system.rhs, solver=solver, rtol=rtol, near_null_space=rbm)
+    x, info = solve(system.matrix, system.rhs, method=solver, preconditioner=preconditioner, rtol=rtol,
+                    check_symmetry=False, near_null_space=rbm,
+                    reference=lambda: condense(elasticity_matrix(space, 1.0, 1.0), b, dofs, g).matrix)
     return FEFunction(space, system.expand(x), info=info)

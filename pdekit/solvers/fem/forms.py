@@ -31,6 +31,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 from math import factorial
 
 import numpy as np
@@ -38,6 +39,7 @@ import scipy.sparse as sp
 
 from .assembly import assemble_vector, pack_symmetric, packed_pairs
 from .geometry import DEGENERATE_RTOL, cell_geometry
+from pdekit._progress import as_progress
 from pdekit._validation import check_finite
 
 from .function import Coefficient, _call, at_quadrature
@@ -45,6 +47,22 @@ from .space import FunctionSpace, function_space  # noqa: F401 (doctest)
 
 __all__ = ["stiffness_matrix", "mass_matrix", "load_vector", "gradient_gram", "unit_stiffness",
            "unit_mass"]
+
+
+@contextlib.contextmanager
+def _assembly_stages(space: FunctionSpace, progress, desc: str):
+    """Report the stages of a first assembly on a (large) mesh: the sparsity pattern, then the
+    matrix (later assemblies on the same space reuse the pattern). Nothing is computed here
+    that the assembly would not compute anyway (P1 needs no cell geometry, for one)."""
+    bar = as_progress(progress)
+    bar.start(2, desc)
+    try:
+        space.pattern
+        bar.update(1, stage="sparsity pattern")
+        yield
+        bar.update(1, stage="matrix")
+    finally:
+        bar.close()
 
 
 def per_point(a: float | np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -292,7 +310,7 @@ def cell_weighted_data(space: FunctionSpace, key: str, unit_fn, a: np.ndarray | 
 
 
 def stiffness_matrix(space: FunctionSpace, coefficient: Coefficient = 1.0, *,
-                     quadrature_degree: int | None = None) -> sp.csr_matrix:
+                     quadrature_degree: int | None = None, progress=None) -> sp.csr_matrix:
     """Assemble ``K_ij = int_Omega a grad(phi_j) . grad(phi_i) dx``.
 
     Parameters
@@ -304,12 +322,20 @@ def stiffness_matrix(space: FunctionSpace, coefficient: Coefficient = 1.0, *,
     quadrature_degree : int, optional
         Rule for a varying coefficient; default ``2 (p - 1) + p``. A constant or per-cell
         coefficient is integrated exactly whatever this says.
+    progress : bool, tqdm bar or class, or progress object, optional
+        Told about the stages (sparsity pattern, matrix); ``True`` draws a bar (see
+        :mod:`pdekit._progress`). Worth it on meshes of millions of cells.
 
     Returns
     -------
     (n_dofs, n_dofs) scipy.sparse.csr_matrix
     """
     _scalar_space(space, "stiffness_matrix")
+    with _assembly_stages(space, progress, "stiffness matrix"):
+        return _stiffness(space, coefficient, quadrature_degree)
+
+
+def _stiffness(space: FunctionSpace, coefficient: Coefficient, quadrature_degree: int | None) -> sp.csr_matrix:
     rule = space.quadrature(_varying_degree(space, 2 * (space.degree - 1), quadrature_degree))
     a = at_quadrature(space, coefficient, rule, name="coefficient")
     pattern = space.pattern
@@ -354,7 +380,7 @@ def unit_mass(space: FunctionSpace) -> np.ndarray:
 
 
 def mass_matrix(space: FunctionSpace, coefficient: Coefficient = 1.0, *,
-                quadrature_degree: int | None = None) -> sp.csr_matrix:
+                quadrature_degree: int | None = None, progress=None) -> sp.csr_matrix:
     """Assemble ``M_ij = int_Omega c phi_j . phi_i dx`` (componentwise for vector spaces).
 
     Parameters
@@ -364,11 +390,18 @@ def mass_matrix(space: FunctionSpace, coefficient: Coefficient = 1.0, *,
         Weight ``c`` (density, heat capacity, reaction rate).
     quadrature_degree : int, optional
         Rule for a varying coefficient; default ``3 p``.
+    progress : bool, tqdm bar or class, or progress object, optional
+        Told about the stages, as in :func:`stiffness_matrix`.
 
     Returns
     -------
     (n_dofs, n_dofs) scipy.sparse.csr_matrix
     """
+    with _assembly_stages(space, progress, "mass matrix"):
+        return _mass(space, coefficient, quadrature_degree)
+
+
+def _mass(space: FunctionSpace, coefficient: Coefficient, quadrature_degree: int | None) -> sp.csr_matrix:
     rule = space.quadrature(_varying_degree(space, 2 * space.degree, quadrature_degree))
     a = at_quadrature(space, coefficient, rule, name="coefficient")
     if np.ndim(a) == 0:

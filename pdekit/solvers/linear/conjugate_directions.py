@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from pdekit.solvers.linear._common import as_system
+from pdekit.solvers.linear._common import as_system, finish
 from pdekit.solvers.linear.krylov import flexible_cg
 
 __all__ = ["dcdm"]
@@ -28,7 +28,8 @@ __all__ = ["dcdm"]
 def dcdm(A: Any, b, x0=None, *, network: Any, shape: Sequence[int] | None = None,
          unknowns: np.ndarray | None = None, rtol: float = 1e-5,
          atol: float = 0.0, maxiter: int | None = None, k: int = 2, callback: Callable | None = None,
-         stall_ratio: float | None = None, check_symmetry: bool = True, true_residuals: bool = True):
+         stall_ratio: float | None = None, check_symmetry: bool = True, true_residuals: bool = True,
+         throw: bool = False):
     """Solve the SPD system ``A x = b`` by deep conjugate directions.
 
     Parameters
@@ -73,6 +74,9 @@ def dcdm(A: Any, b, x0=None, *, network: Any, shape: Sequence[int] | None = None
         of an iteration whose network costs about ten), so every entry of ``info.residuals`` is
         a true relative residual and the network always sees the true residual; False uses the
         recurrence ``r -= alpha A p`` and checks the true residual when it claims convergence.
+    throw : bool
+        Raise :class:`~pdekit.solvers.linear.ConvergenceError` when the tolerance is not
+        reached (True), or warn and return (False); see :func:`~pdekit.solvers.linear.cg`.
 
     Returns
     -------
@@ -119,9 +123,11 @@ def dcdm(A: Any, b, x0=None, *, network: Any, shape: Sequence[int] | None = None
         raise TypeError(f"network must be a callable r -> d or a model with bind(A, shape); "
                         f"got {type(network).__name__}")
     setup_time = time.perf_counter() - t_setup
-    return flexible_cg(system, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, direction=direction, m=k,
-                       callback=callback, method=f"dcdm({k})", normalize=True, setup_time=setup_time,
-                       stall_ratio=stall_ratio, true_residuals=true_residuals)
+    x, info = flexible_cg(system, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, direction=direction, m=k,
+                          callback=callback, method=f"dcdm({k})", normalize=True, setup_time=setup_time,
+                          stall_ratio=stall_ratio, true_residuals=true_residuals)
+    info.preconditioner = str(getattr(network, "name", None) or type(network).__name__)
+    return finish(info, x, info.status, throw=throw)
 
 
 def _masked(network: Callable, unknowns: np.ndarray) -> Callable:

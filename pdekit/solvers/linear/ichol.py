@@ -35,7 +35,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from pdekit.solvers.linear.preconditioners import Preconditioner, as_csr_matrix
+from pdekit.solvers.linear._base import Preconditioner, as_csr_matrix
 
 __all__ = ["IncompleteCholesky", "ic0"]
 
@@ -154,17 +154,23 @@ class IncompleteCholesky(Preconditioner):
         t = time.perf_counter()
         A = as_csr_matrix(A)
         super().__init__(A.shape[0])
+        S = sp.tril(A, k=-1, format="csr")
+        S.sort_indices()
+        self._lower_pattern = (S.indptr.copy(), S.indices.copy())
+        self._schedule = _Schedule(S)
+        self.n_levels = self._schedule.n_levels
+        self.max_shifts = int(max_shifts)
+        self._factorize(A, S)
+        self.setup_time = time.perf_counter() - t
+
+    def _factorize(self, A: sp.csr_matrix, S: sp.csr_matrix) -> None:
         a_diag = A.diagonal()
         if not (a_diag > 0).all():
             i = int(np.argmax(~(a_diag > 0)))
             raise ValueError(f"IC(0) needs a positive diagonal (A must be SPD); A[{i}, {i}] = {a_diag[i]:.3g}")
-        S = sp.tril(A, k=-1, format="csr")
-        S.sort_indices()
-        sched = _Schedule(S)
-        self.n_levels = sched.n_levels
         self.shift = 0.0
-        for attempt in range(max_shifts + 1):
-            out = _factor(sched, S.data.astype(np.float64), a_diag * (1.0 + self.shift))
+        for attempt in range(self.max_shifts + 1):
+            out = _factor(self._schedule, S.data.astype(np.float64), a_diag * (1.0 + self.shift))
             if out is not None:
                 break
             self.shift = 1e-3 if self.shift == 0 else 2.0 * self.shift
@@ -178,7 +184,25 @@ class IncompleteCholesky(Preconditioner):
         self.factor.sort_indices()
         self._diagonal = d
         self._solve = _TriangularSolves(self.factor, d)
-        self.setup_time = time.perf_counter() - t
+
+    def update(self, A: Any) -> "IncompleteCholesky":
+        """Refactorise for new values of the same sparsity pattern (the level schedule, the
+        symbolic part, is kept); returns ``self``.
+
+        Raises
+        ------
+        ValueError
+            ``A`` has another sparsity pattern, or is not SPD enough to factorise.
+        """
+        A = as_csr_matrix(A)
+        S = sp.tril(A, k=-1, format="csr")
+        S.sort_indices()
+        indptr, indices = self._lower_pattern
+        if A.shape != self.shape or not (np.array_equal(S.indptr, indptr) and np.array_equal(S.indices, indices)):
+            raise ValueError("IC(0) update needs a matrix with the sparsity pattern it was built for; "
+                             "build a new preconditioner")
+        self._factorize(A, S)
+        return self
 
     def _apply(self, r: np.ndarray) -> np.ndarray:
         return self._solve(r)

@@ -40,8 +40,10 @@ import time
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
+import scipy.sparse.linalg as spla
 
-from pdekit.solvers.linear._common import SolveInfo, SystemOperator, as_preconditioner_fn, as_system, stop_info
+from pdekit.solvers.linear._common import (SolveInfo, SystemOperator, as_preconditioner_fn, as_system,
+                                           check_tolerances, finish, stop_info)
 
 __all__ = ["cg", "pcg", "fcg"]
 
@@ -63,24 +65,29 @@ class _Start(NamedTuple):
 
 
 def _start(system: SystemOperator, b, x0, rtol: float, atol: float, maxiter: int | None,
-           info: SolveInfo, t0: float) -> _Start:
-    for name, value in (("rtol", rtol), ("atol", atol)):
-        if not np.isfinite(value) or value < 0:
-            raise ValueError(f"{name} must be a finite number >= 0; got {value}")
-    if rtol == 0 and atol == 0:
-        raise ValueError("rtol and atol are both 0: no residual can be reached; give a positive tolerance")
+           info: SolveInfo, t0: float, apply_M: Callable | None = None) -> _Start:
+    rtol, atol = check_tolerances(rtol, atol)
     if maxiter is None:
         maxiter = 10 * system.n
-    if int(maxiter) != maxiter or maxiter < 0:
-        raise ValueError(f"maxiter must be a non-negative integer; got {maxiter}")
+    if isinstance(maxiter, bool) or int(maxiter) != maxiter or maxiter < 0:
+        raise ValueError(f"maxiter must be a non-negative integer; got {maxiter!r}")
+    system.promote(b)
     b = system.vector(b, "b")
+    if isinstance(x0, str):
+        if x0 != "Mb":
+            raise ValueError(f"x0 must be an array or 'Mb' (start from the preconditioned right-hand "
+                             f"side); got {x0!r}")
+        x = b.clone() if system.backend == "torch" else b.copy()
+        if apply_M is not None:
+            x = _check_direction(apply_M(b), system, "preconditioner")[0]
+        x0 = x
     x = system.zeros() if x0 is None else system.vector(x0, "x0")
     if x0 is not None:
         r = b - system.matvec(x)
     else:
         r = b.clone() if system.backend == "torch" else b.copy()
     bnorm = system.norm(b)
-    if bnorm == 0.0:
+    if bnorm == 0.0:  # scipy's answer: x = 0 solves it exactly
         info.tolerance = atol
         done = (system.zeros(), stop_info(info, [0.0], [0.0], t0, "converged"))
         return _Start(b, x, r, 0.0, bnorm, atol, int(maxiter), [0.0], [0.0], done)
@@ -108,7 +115,10 @@ def _check_direction(z, system: SystemOperator, what: str):
         z = z.reshape(-1).to(dtype=system.dtype)
         ok = bool(torch.isfinite(z).all())
     else:
-        z = np.asarray(z, dtype=system.dtype or np.float64).reshape(-1)
+        z = np.asarray(z)
+        if z.dtype.kind == "c" and not system.is_complex:
+            raise TypeError(f"the {what} returned complex values for a real system")
+        z = z.astype(system.dtype, copy=False).reshape(-1)
         ok = bool(np.isfinite(z).all())
     if z.shape[0] != system.n:
         raise ValueError(f"the {what} returned {z.shape[0]} entries; expected {system.n}")
@@ -142,6 +152,16 @@ def _next_residual(system, b, x, r, alpha, Ap, tol, true_residuals: bool, iterat
     return r, rnorm, done, not done
 
 
+#: times the recurrence may claim a convergence the true residual denies before the solve stops
+_MAX_REPLACEMENTS = 5
+
+
+def _stagnation(relative: float) -> str:
+    return (f"stagnated at relative residual {relative:.3g}: the residual recurrence reached the tolerance "
+            f"{_MAX_REPLACEMENTS + 1} times but the true residual did not follow; round-off limits the "
+            "attainable accuracy (about eps * cond(A)): loosen rtol")
+
+
 def _converged_true(system, b, x, tol):
     """Return (true residual vector, its norm, whether it meets tol)."""
     r_true = b - system.matvec(x)
@@ -151,16 +171,18 @@ def _converged_true(system, b, x, tol):
 
 def preconditioned_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxiter: int | None,
                       apply_M: Callable | None, callback: Callable | None, method: str,
-                      true_residuals: bool = True):
-    """PCG on an already checked system (``apply_M=None``: plain CG)."""
-    t0 = time.perf_counter()
-    info = SolveInfo(method=method)
+                      true_residuals: bool = True, setup_time: float = 0.0):
+    """PCG on an already checked system (``apply_M=None``: plain CG); returns ``(x, info)``
+    without applying the non-convergence policy (the caller applies :func:`finish`)."""
+    t0 = time.perf_counter() - setup_time
+    info = SolveInfo(method=method, setup_time=setup_time)
     b, x, r, rnorm, bnorm, tol, maxiter, residuals, times, finished = _start(
-        system, b, x0, rtol, atol, maxiter, info, t0)
+        system, b, x0, rtol, atol, maxiter, info, t0, apply_M)
     if finished is not None:
         return finished
     z = r if apply_M is None else _check_direction(_timed(apply_M, r, system, info), system, "preconditioner")[0]
     rz = system.dot(r, z)
+    replacements = 0
     p = z.clone() if system.backend == "torch" else z.copy()
     status = "maxiter"
     for it in range(1, maxiter + 1):
@@ -172,7 +194,8 @@ def preconditioned_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float
             break
         alpha = rz / pAp
         x += alpha * p
-        r, rnorm, done, _ = _next_residual(system, b, x, r, alpha, Ap, tol, true_residuals, False)
+        r, rnorm, done, replaced = _next_residual(system, b, x, r, alpha, Ap, tol, true_residuals, False)
+        replacements += replaced
         info.iterations = it
         residuals.append(rnorm / bnorm)
         times.append(time.perf_counter() - t0)
@@ -180,6 +203,9 @@ def preconditioned_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float
             callback(x)
         if done:
             status = "converged"
+            break
+        if replacements > _MAX_REPLACEMENTS:
+            status = _stagnation(rnorm / bnorm)
             break
         if apply_M is None:
             z = r
@@ -193,7 +219,7 @@ def preconditioned_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float
             status = (f"breakdown at iteration {it}: r.Mr = {rz_new:.3g} <= 0, so the preconditioner "
                       "is not positive definite; use fcg for a non-SPD or nonlinear preconditioner")
             break
-        p = z + (rz_new / rz) * p
+        p = z + (rz_new / rz) * p if not replaced else z  # restart from a replaced residual
         rz = rz_new
     return x, stop_info(info, residuals, times, t0, status)
 
@@ -208,18 +234,20 @@ def flexible_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxi
     ``stall_ratio``: when an iteration reduced the residual norm by less than this factor, the
     next direction is the residual itself (a steepest-descent step, counted in
     ``info.fallback_iterations``), so a map that is blind to part of the residual cannot stall
-    the iteration."""
+    the iteration. Returns ``(x, info)`` without applying the non-convergence policy (the
+    caller applies :func:`~pdekit.solvers.linear._common.finish`)."""
     if int(m) != m or m < 1:
         raise ValueError(f"the number of kept directions must be an integer >= 1; got {m}")
     t0 = time.perf_counter() - setup_time
     info = SolveInfo(method=method, setup_time=setup_time)
     b, x, r, rnorm, bnorm, tol, maxiter, residuals, times, finished = _start(
-        system, b, x0, rtol, atol, maxiter, info, t0)
+        system, b, x0, rtol, atol, maxiter, info, t0, None if normalize else direction)
     if finished is not None:
         return finished
     kept: collections.deque = collections.deque(maxlen=int(m))
     status = "maxiter"
     stalled = False
+    replacements = 0
     for it in range(1, maxiter + 1):
         if stalled:
             z, ok = r, True
@@ -232,20 +260,21 @@ def flexible_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxi
             break
         p = z
         for pj, Apj, pApj in kept:  # modified Gram-Schmidt in the A inner product
-            p = p - (system.dot(p, Apj) / pApj) * pj
+            p = p - (system.inner(Apj, p) / pApj) * pj
         Ap = system.matvec(p)
         pAp = system.dot(p, Ap)
         if not np.isfinite(pAp) or pAp <= 0:
             what = "the direction is zero or" if pAp == 0 else "A is not positive definite:"
             status = f"breakdown at iteration {it}: p.Ap = {pAp:.3g}; {what} no progress is possible"
             break
-        alpha = system.dot(p, r) / pAp
+        alpha = system.inner(p, r) / pAp
         x += alpha * p
         kept.append((p, Ap, pAp))
         previous = rnorm
         r, rnorm, done, replaced = _next_residual(system, b, x, r, alpha, Ap, tol, true_residuals, True)
         if replaced:
             kept.clear()  # the recurrence residual was replaced: restart the direction memory
+            replacements += 1
         stalled = stall_ratio is not None and rnorm > stall_ratio * previous
         info.iterations = it
         residuals.append(rnorm / bnorm)
@@ -255,64 +284,96 @@ def flexible_cg(system: SystemOperator, b, x0, *, rtol: float, atol: float, maxi
         if done:
             status = "converged"
             break
+        if replacements > _MAX_REPLACEMENTS:
+            status = _stagnation(rnorm / bnorm)
+            break
     return x, stop_info(info, residuals, times, t0, status)
+
+
+def _scipy_preconditioner(A: Any, M: Any) -> Any:
+    """scipy's convention: without ``M``, a LinearOperator ``A`` may carry one as ``A.psolve``."""
+    if M is None and isinstance(A, spla.LinearOperator) and callable(getattr(A, "psolve", None)):
+        return A.psolve
+    return M
 
 
 def cg(A: Any, b, x0=None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: int | None = None,
        M: Any = None, callback: Callable | None = None, check_symmetry: bool = True,
-       true_residuals: bool = True):
+       true_residuals: bool = True, throw: bool = False):
     """Solve ``A x = b`` by (preconditioned) conjugate gradients, scipy style.
 
     Parameters
     ----------
-    A : (n, n) SPD matrix
+    A : (n, n) symmetric (Hermitian) positive definite matrix
         numpy array, scipy sparse matrix, scipy LinearOperator or torch sparse tensor (then the
-        vectors are torch tensors on its device).
+        vectors are torch tensors on its device). Real or complex; single or double precision
+        (the iteration runs in the precision of ``A`` and ``b``, as scipy's does).
     b : (n,) array or tensor
-    x0 : (n,) array or tensor, optional
-        Initial guess (zero by default).
+    x0 : (n,) array or tensor, or ``"Mb"``, optional
+        Initial guess (zero by default; ``"Mb"`` starts from the preconditioned right-hand side).
     rtol, atol : float
-        Stop when ``||b - A x|| <= max(rtol * ||b||, atol)`` (true residual).
+        Stop when ``||b - A x|| <= max(rtol * ||b||, atol)`` (true residual). Either may be
+        ``inf`` (then the initial guess is accepted), not both 0.
     maxiter : int, optional
         Iteration limit (``10 n`` by default).
     M : optional
         Linear SPD approximation of ``A^-1``: callable ``r -> z``, LinearOperator or matrix.
+        Without it, a LinearOperator ``A`` with a ``psolve`` method is preconditioned by it
+        (scipy's convention).
     callback : callable, optional
         Called as ``callback(xk)`` after every iteration.
     check_symmetry : bool
-        Refuse an explicit ``A`` that is not symmetric.
+        Refuse an explicit ``A`` that is not symmetric (Hermitian).
     true_residuals : bool
         Compute ``b - A x`` explicitly every iteration (one extra product) so that every entry
         of ``info.residuals`` is a true relative residual; False uses the residual recurrence
         and checks the true residual only when the recurrence claims convergence.
+    throw : bool
+        What happens when the tolerance is not reached (maxiter, breakdown): raise
+        :class:`~pdekit.solvers.linear.ConvergenceError` (True), or warn with a
+        :class:`~pdekit.solvers.linear.ConvergenceWarning` and return (False, scipy's behaviour).
 
     Returns
     -------
-    x : (n,) array or tensor
+    x : (n,) array or tensor, in the working precision
     info : SolveInfo
-        ``info.converged`` is False (and a ConvergenceWarning is issued) when the tolerance was
-        not reached or the iteration broke down.
+        ``info.converged`` is False when the tolerance was not reached or the iteration broke
+        down (``info.status`` says which). scipy's integer is ``0`` when converged, else
+        ``info.iterations``.
+
+    Raises
+    ------
+    ValueError
+        A non-square, non-symmetric or non-finite ``A``; ``b`` or ``x0`` of the wrong length or
+        non-finite; a negative, NaN or non-numeric tolerance; a negative ``maxiter``.
+    TypeError
+        ``A`` of no supported kind, a complex ``b`` for a real system, positional tolerances.
+    ConvergenceError
+        With ``throw=True``, when the tolerance was not reached.
     """
     system = as_system(A, check_symmetry=check_symmetry)
-    return preconditioned_cg(system, b, x0, rtol=rtol, atol=atol, maxiter=maxiter,
-                             apply_M=as_preconditioner_fn(M, system), callback=callback,
-                             method="cg" if M is None else "pcg", true_residuals=true_residuals)
+    M = _scipy_preconditioner(A, M)
+    x, info = preconditioned_cg(system, b, x0, rtol=rtol, atol=atol, maxiter=maxiter,
+                                apply_M=as_preconditioner_fn(M, system), callback=callback,
+                                method="cg" if M is None else "pcg", true_residuals=true_residuals)
+    info.preconditioner = _describe(M)
+    return finish(info, x, info.status, throw=throw)
 
 
 def pcg(A: Any, b, x0=None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: int | None = None,
         M: Any = None, callback: Callable | None = None, check_symmetry: bool = True,
-        true_residuals: bool = True):
+        true_residuals: bool = True, throw: bool = False):
     """Preconditioned conjugate gradients; see :func:`cg` (identical, named for clarity).
 
     ``M`` must be linear and SPD (Jacobi, IC(0), an AMG V-cycle); use :func:`fcg` otherwise.
     """
     return cg(A, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, M=M, callback=callback,
-              check_symmetry=check_symmetry, true_residuals=true_residuals)
+              check_symmetry=check_symmetry, true_residuals=true_residuals, throw=throw)
 
 
 def fcg(A: Any, b, x0=None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: int | None = None,
         M: Any = None, callback: Callable | None = None, m: int = 2, check_symmetry: bool = True,
-        true_residuals: bool = True):
+        true_residuals: bool = True, throw: bool = False):
     """Flexible conjugate gradients FCG(m), for nonlinear or non-symmetric preconditioners.
 
     Each iteration preconditions the residual, A-orthogonalizes the result against the last
@@ -325,7 +386,20 @@ def fcg(A: Any, b, x0=None, *, rtol: float = 1e-5, atol: float = 0.0, maxiter: i
         Number of previous directions kept (>= 1).
     """
     system = as_system(A, check_symmetry=check_symmetry)
+    M = _scipy_preconditioner(A, M)
     apply_M = as_preconditioner_fn(M, system)
-    return flexible_cg(system, b, x0, rtol=rtol, atol=atol, maxiter=maxiter,
-                       direction=(lambda r: r) if apply_M is None else apply_M, m=m,
-                       callback=callback, method=f"fcg({m})", true_residuals=true_residuals)
+    x, info = flexible_cg(system, b, x0, rtol=rtol, atol=atol, maxiter=maxiter,
+                          direction=(lambda r: r) if apply_M is None else apply_M, m=m,
+                          callback=callback, method=f"fcg({m})", true_residuals=true_residuals)
+    info.preconditioner = _describe(M)
+    return finish(info, x, info.status, throw=throw)
+
+
+def _describe(M: Any) -> str:
+    """A short name for what preconditioned a solve (recorded in ``info.preconditioner``)."""
+    if M is None:
+        return "none"
+    name = getattr(M, "name", None)
+    if isinstance(name, str):
+        return name
+    return str(getattr(M, "__name__", type(M).__name__))

@@ -16,9 +16,9 @@ def _fno_coefficient(s, seed):
 
 def test_direct_and_amg_agree_on_the_fno_coefficient():
     a = _fno_coefficient(65, 0)
-    u_direct = darcy(a, method="direct")
-    u_amg = darcy(a, method="amg", rtol=1e-12)
-    u_auto = darcy(a, method="auto")
+    u_direct = darcy(a, solver="direct")
+    u_amg = darcy(a, solver="pcg", preconditioner="amg", rtol=1e-12)
+    u_auto = darcy(a, solver="auto")
     assert u_direct.shape == (65, 65)
     assert np.abs(u_direct - u_amg).max() < 1e-9 * np.abs(u_direct).max()
     assert np.abs(u_direct - u_auto).max() < 1e-7 * np.abs(u_direct).max()
@@ -36,9 +36,9 @@ def test_solution_satisfies_the_assembled_system():
 
 
 def test_scaling_and_reuse_across_coefficients():
-    base = darcy(np.ones((17, 17)), method="amg")
+    base = darcy(np.ones((17, 17)), solver="pcg")
     for c in (0.5, 12.0):
-        np.testing.assert_allclose(darcy(np.full((17, 17), c), method="amg"), base / c,
+        np.testing.assert_allclose(darcy(np.full((17, 17), c), solver="pcg"), base / c,
                                    rtol=1e-8, atol=1e-12)
 
 
@@ -47,8 +47,8 @@ def test_high_contrast_coefficient_with_amg():
                               rng=np.random.default_rng(3))
     a = np.exp(4.0 * g / np.abs(g).max() * math.log(1e3) / 4.0 * 2)  # contrast ~ 1e6
     assert a.max() / a.min() > 1e4
-    u_amg = darcy(a, method="amg", rtol=1e-12)
-    u_direct = darcy(a, method="direct")
+    u_amg = darcy(a, solver="pcg", rtol=1e-12)
+    u_direct = darcy(a, solver="direct")
     assert np.abs(u_amg - u_direct).max() < 1e-8 * np.abs(u_direct).max()
 
 
@@ -65,7 +65,7 @@ def test_3d_manufactured_solution_second_order():
                 pi * np.sin(pi * X) * np.sin(pi * Y) * np.cos(pi * Z)]
         da = [Y * Z, X * Z, X * Y]
         f = 3 * pi**2 * a * u - sum(d * g for d, g in zip(da, grad))
-        errs.append(np.abs(darcy(a, f, method="auto") - u).max())
+        errs.append(np.abs(darcy(a, f) - u).max())
         hs.append(1.0 / (s - 1))
     order = np.polyfit(np.log(hs), np.log(errs), 1)[0]
     assert 1.9 < order < 2.2
@@ -96,10 +96,48 @@ def test_bad_input():
     with pytest.raises(ValueError, match=r"finite everywhere.*\(3, 4\)"):
         darcy(bad)
     with pytest.raises(ValueError, match="unknown method"):
-        darcy(a, method="cholesky")
+        darcy(a, solver="cholesky")
+    with pytest.raises(TypeError, match="coefficient a must be real"):
+        darcy(a + 0.5j)  # issue 12: cast to real with only numpy's warning before
+    with pytest.raises(TypeError, match="source f must be real"):
+        darcy(a, 1.0 + 1.0j)
     with pytest.raises(ValueError, match="source f"):
         darcy(a, np.ones((8, 8)))
     with pytest.raises(ValueError, match="pure-Neumann"):
         darcy(a, bc="neumann")
     with pytest.raises(ValueError, match="rtol"):
-        darcy(a, method="amg", rtol=-1.0)
+        darcy(a, solver="pcg", rtol=-1.0)
+
+
+@pytest.mark.parametrize("value", [1e160, 1e-300])
+def test_coefficients_at_the_ends_of_the_float_range(value):
+    """Issue 12: these returned all-NaN with only a warning; the system is scaled now."""
+    base = darcy(np.ones((16, 16)))
+    u = darcy(np.full((16, 16), value))
+    assert np.isfinite(u).all()
+    np.testing.assert_allclose(u * value, base, rtol=1e-10)
+    with pytest.raises(ValueError, match="does not fit in float64"):
+        darcy(np.full((16, 16), 1e-300), 1e10)
+
+
+def test_every_solver_and_a_grid_network_agree():
+    from pdekit.operators import pretrained
+
+    a = _fno_coefficient(33, 4)
+    reference = darcy(a, solver="direct")
+    for kwargs in ({"solver": "cg"}, {"solver": "pcg", "preconditioner": "ic0"},
+                   {"solver": "fcg", "preconditioner": "rs-amg"}, {"preconditioner": pretrained("dcdm-poisson-2d")},
+                   {"solver": "amg"}):
+        u = darcy(a, rtol=1e-11, **kwargs)
+        assert np.abs(u - reference).max() < 1e-8 * np.abs(reference).max(), kwargs
+    with pytest.warns(DeprecationWarning, match="solver="):
+        darcy(a, method="direct")
+    with pytest.raises(ValueError, match=r"pdekit.operators.pretrained\('dcdm-poisson-2d'\)"):
+        darcy(a, preconditioner="dcdm-poisson-2d")
+
+
+def test_non_convergence_raises():
+    from pdekit.solvers.linear import ConvergenceError
+
+    with pytest.raises(ConvergenceError, match="did not converge"):
+        darcy(_fno_coefficient(33, 5), solver="cg", maxiter=3)

@@ -87,3 +87,66 @@ def test_torch_tensors_give_the_numpy_trajectory():
     np.testing.assert_allclose(got.numpy(), expected, rtol=1e-10, atol=1e-12)
     with pytest.raises(TypeError, match="floating-point"):
         navier_stokes(torch.zeros((8, 8), dtype=torch.int64), 1e-3, 0.01, dt=1e-3)
+
+
+def _nonlinear_flow(s=32):
+    """Vorticity on three shells (|k|^2 = 5, 10, 9): advection does not vanish."""
+    X, Y = _grid(s)
+    return (4 * np.sin(2 * math.pi * X) * np.cos(4 * math.pi * Y) + 3 * np.cos(2 * math.pi * (X + 2 * Y))
+            + 2 * np.sin(6 * math.pi * Y))
+
+
+def test_time_order_with_advection_is_1_for_euler_and_2_for_heun():
+    w0, nu, t = _nonlinear_flow(), 1e-2, 0.4
+    ref = navier_stokes(w0, nu, t, dt=t / 1600, advection="heun")
+    # the nonlinear term matters: the linear (Stokes) solution is 8% away from the reference (and
+    # the linear part alone is Crank-Nicolson, second order: Euler's order 1 comes from advection)
+    lap = 4 * math.pi**2 * (np.fft.fftfreq(32, 1 / 32)[:, None] ** 2 + np.fft.fftfreq(32, 1 / 32)[None, :] ** 2)
+    stokes = np.fft.ifft2(np.fft.fft2(w0) * np.exp(-nu * lap * t)).real
+    assert np.linalg.norm(stokes - ref) / np.linalg.norm(ref) > 0.05
+    orders = {}
+    for scheme in ("euler", "heun"):
+        errs = [np.linalg.norm(navier_stokes(w0, nu, t, dt=t / n, advection=scheme) - ref) / np.linalg.norm(ref)
+                for n in (25, 50, 100)]
+        orders[scheme] = [math.log2(errs[i] / errs[i + 1]) for i in range(2)]
+    assert all(0.95 < p < 1.1 for p in orders["euler"]), orders
+    assert all(1.9 < p < 2.1 for p in orders["heun"]), orders
+
+
+def test_default_is_the_fno_generator_step():
+    """The default scheme is FNO's ns_2d.py step (transcribed here), so FNO data are reproduced."""
+    s, nu, dt, n = 32, 1e-3, 1e-3, 20
+    rng = np.random.default_rng(3)
+    from pdekit.solvers.random_fields import gaussian_random_field
+
+    w0 = gaussian_random_field((s, s), alpha=2.5, tau=7.0, rng=rng)
+    f = fno_forcing(s)
+    k_max = s // 2
+    k = np.fft.fftfreq(s, 1 / s)
+    k_x, k_y = k[:, None] * np.ones((1, k_max + 1)), np.ones((s, 1)) * np.arange(k_max + 1)[None, :]
+    lap = 4 * math.pi**2 * (k_x**2 + k_y**2)
+    lap[0, 0] = 1.0
+    dealias = (np.abs(k_y) <= 2 / 3 * k_max) & (np.abs(k_x) <= 2 / 3 * k_max)
+    w_h, f_h = np.fft.rfft2(w0), np.fft.rfft2(f)
+    for _ in range(n):
+        psi_h = w_h / lap
+        q = np.fft.irfft2(2j * math.pi * k_y * psi_h, s=(s, s))
+        v = np.fft.irfft2(-2j * math.pi * k_x * psi_h, s=(s, s))
+        w_x = np.fft.irfft2(2j * math.pi * k_x * w_h, s=(s, s))
+        w_y = np.fft.irfft2(2j * math.pi * k_y * w_h, s=(s, s))
+        F_h = np.fft.rfft2(q * w_x + v * w_y) * dealias
+        w_h = (-dt * F_h + dt * f_h + (1.0 - 0.5 * dt * nu * lap) * w_h) / (1.0 + 0.5 * dt * nu * lap)
+    fno = np.fft.irfft2(w_h, s=(s, s))
+    ours = navier_stokes(w0, nu, n * dt, forcing=f, dt=dt)
+    assert np.abs(ours - fno).max() < 1e-12 * np.abs(fno).max()
+    assert np.array_equal(ours, navier_stokes(w0, nu, n * dt, forcing=f, dt=dt, advection="euler"))
+    with pytest.raises(ValueError, match="unknown advection 'rk4'"):
+        navier_stokes(w0, nu, dt, advection="rk4")
+
+
+def test_heun_on_torch_matches_numpy():
+    torch = pytest.importorskip("torch")
+    w0 = _nonlinear_flow(16)
+    a = navier_stokes(w0, 1e-2, 0.05, dt=1e-2, advection="heun")
+    b = navier_stokes(torch.as_tensor(w0), 1e-2, 0.05, dt=1e-2, advection="heun").numpy()
+    np.testing.assert_allclose(a, b, atol=1e-12)

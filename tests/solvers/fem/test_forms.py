@@ -153,3 +153,37 @@ def test_p1_kernel_rejects_inverted_cells_with_the_mesh_wide_message(monkeypatch
     mesh.cells = cells  # bypasses validation on purpose
     with pytest.raises(ValueError, match="2 cells are inverted.*cell 6 "):
         stiffness_matrix(FunctionSpace(mesh, 1), 1.0)
+
+
+def test_assembly_reports_its_stages_to_a_progress_object():
+    import io
+
+    from tqdm import tqdm
+
+    from pdekit.meshes import unit_square
+    from pdekit.solvers.fem import function_space, mass_matrix, stiffness_matrix
+
+    class Stages:
+        def start(self, total, desc=""):
+            self.total, self.desc, self.stages, self.closed = total, desc, [], False
+
+        def update(self, n=1, **postfix):
+            self.stages.append(postfix["stage"])
+
+        def close(self):
+            self.closed = True
+
+    V = function_space(unit_square(8), 2)
+    seen = Stages()
+    K = stiffness_matrix(V, progress=seen)
+    assert (seen.total, seen.desc, seen.closed) == (2, "stiffness matrix", True)
+    assert seen.stages == ["sparsity pattern", "matrix"]
+    assert abs(K - stiffness_matrix(V)).max() == 0
+    buf = io.StringIO()
+    bar = tqdm(file=buf)
+    mass_matrix(V, progress=bar)
+    assert bar.n == 2 and bar.total == 2
+    # a P1 stiffness matrix never builds the cell geometry (the progress stages add no work)
+    W = function_space(unit_square(8), 1)
+    stiffness_matrix(W, progress=Stages())
+    assert "geometry" not in W.cache

@@ -175,3 +175,85 @@ def test_torch_systems_are_checked_too():
         cg(bad, torch.ones(2, dtype=torch.float64))
     with pytest.raises(ValueError, match="square"):
         cg(torch.ones(2, 3, dtype=torch.float64).to_sparse(), torch.ones(2, dtype=torch.float64))
+
+
+def test_throw_raises_with_the_last_iterate(system):
+    from pdekit.solvers.linear import ConvergenceError
+
+    A, b, _ = system
+    with pytest.raises(ConvergenceError, match="cg did not converge: maxiter") as caught:
+        cg(A, b, rtol=1e-12, maxiter=4, throw=True)
+    err = caught.value
+    assert err.info.iterations == 4 and not err.info.converged and err.x.shape == b.shape
+    assert np.linalg.norm(b - A @ err.x) / np.linalg.norm(b) == pytest.approx(err.info.final_residual)
+
+
+@pytest.mark.parametrize("solver", [cg, fcg])
+def test_single_precision_in_gives_single_precision_out(system, solver):
+    A, b, x_direct = system
+    x, info = solver(A.astype(np.float32), b.astype(np.float32), rtol=1e-5)
+    assert x.dtype == np.float32 and info.converged
+    assert np.linalg.norm(x - x_direct) <= 1e-3 * np.linalg.norm(x_direct)
+    x64, _ = solver(A.astype(np.float32), b, rtol=1e-5)  # float64 b: the iteration runs in float64
+    assert x64.dtype == np.float64
+
+
+@pytest.mark.parametrize("solver", [cg, fcg])
+def test_complex_hermitian_systems(solver):
+    rng = np.random.default_rng(4)
+    B = rng.normal(size=(12, 12)) + 1j * rng.normal(size=(12, 12))
+    A = B @ B.conj().T + 12 * np.eye(12)
+    b = rng.normal(size=12) + 1j * rng.normal(size=12)
+    x, info = solver(A, b, rtol=1e-12)
+    assert info.converged and np.iscomplexobj(x)
+    assert np.linalg.norm(A @ x - b) <= 1e-11 * np.linalg.norm(b)
+    x_real_rhs, _ = solver(A, b.real, rtol=1e-12)  # a real b for a complex A
+    assert np.allclose(A @ x_real_rhs, b.real, atol=1e-9)
+    with pytest.raises(ValueError, match="Hermitian"):
+        solver(A + 1j * np.eye(12) * np.arange(12), b)
+    S = A.real + A.real.T  # a real A with a complex b: the iteration becomes complex (scipy's rule)
+    x, _ = solver(S, b, rtol=1e-12)
+    assert np.iscomplexobj(x) and np.allclose(S @ x, b, atol=1e-9)
+    with pytest.raises(TypeError, match="x0 is complex but the system is real"):
+        solver(S, b.real, x0=b)
+
+
+def test_scipy_start_and_tolerance_conventions(system):
+    A, b, _ = system
+    M = jacobi(A)
+    x, info = pcg(A, b, x0="Mb", rtol=1e-8, M=M)
+    assert info.converged
+    assert info.residuals[0] == pytest.approx(np.linalg.norm(b - A @ M(b)) / np.linalg.norm(b))
+    x, info = cg(A, b, rtol=np.inf)  # any residual is accepted: the start is the answer
+    assert info.converged and info.iterations == 0 and not x.any()
+    for bad in (None, "legacy", -1.0, np.nan, True):
+        with pytest.raises(ValueError, match="atol must be a number >= 0"):
+            cg(A, b, atol=bad)
+    with pytest.raises(ValueError, match="x0 must be an array or 'Mb'"):
+        cg(A, b, x0="b")
+    with pytest.raises(TypeError):
+        cg(A, b, None, 1e-5)  # tolerances are keyword-only, as in scipy
+
+
+def test_linear_operator_psolve_is_scipy_preconditioner(system):
+    A, b, _ = system
+    op = spla.aslinearoperator(A)
+    calls = []
+    op.psolve = lambda r: calls.append(1) or r / A.diagonal()
+    _, info = cg(op, b, rtol=1e-8)
+    assert info.method == "pcg" and calls and info.converged
+
+
+def test_unattainable_tolerance_stops_with_a_stagnation_status():
+    """Round-off bounds the true residual near eps cond(A); the recurrence keeps claiming less."""
+    from pdekit.meshes import unit_square
+    from pdekit.solvers.fem import (condense, dirichlet_dofs, elasticity_matrix, function_space,
+                                    lame_parameters, load_vector)
+
+    lam, mu = lame_parameters(1000.0, 0.3)
+    V = function_space(unit_square(8), 2, n_components=2)
+    s = condense(elasticity_matrix(V, lam, mu), load_vector(V, np.array([0.0, -1.0])),
+                 dirichlet_dofs(V, "left"), 0.0)
+    with pytest.warns(ConvergenceWarning, match="stagnated at relative residual"):
+        x, info = pcg(s.matrix, s.rhs, rtol=1e-15, M=ic0(s.matrix))
+    assert info.iterations < 1000 and 1e-15 < info.final_residual < 1e-10

@@ -21,18 +21,6 @@ def test_jacobi_divides_by_the_diagonal():
     assert np.allclose(M.as_linear_operator() @ r, r / A.diagonal())
 
 
-@pytest.mark.parametrize("kind, bound", [("sa", 12), ("rs", 10)])
-def test_amg_pcg_iterations_are_few_and_mesh_independent(kind, bound):
-    counts = []
-    for n in (32, 64):
-        A = laplacian_2d(n)
-        M = amg(A, kind=kind)
-        _, info = pcg(A, np.ones(n * n), rtol=1e-8, M=M)
-        assert info.converged and M.setup_time > 0 and M.levels >= 2
-        counts.append(info.iterations)
-    assert max(counts) <= bound and counts[1] <= counts[0] + 2
-
-
 def test_amg_is_usable_by_scipy():
     A = laplacian_2d(16)
     x, flag = spla.cg(A, np.ones(256), rtol=1e-8, M=amg(A).as_linear_operator())
@@ -48,11 +36,21 @@ def test_make_preconditioner_by_name():
         make_preconditioner("ilu", A)
 
 
+@pytest.mark.parametrize("name", ["jacobi", "ic0", "amg"])
+def test_update_gives_the_preconditioner_of_the_new_values(name):
+    A, B = laplacian_2d(12, coefficient_seed=1), laplacian_2d(12, coefficient_seed=2)
+    r = np.random.default_rng(0).normal(size=144)
+    updated = make_preconditioner(name, A).update(B)
+    fresh = make_preconditioner(name, B)
+    if name == "amg":  # transfers kept from A: a different, still SPD, cycle
+        assert r @ updated(r) > 0 and pcg(B, r, rtol=1e-8, M=updated)[1].converged
+    else:
+        assert np.allclose(updated(r), fresh(r), rtol=1e-12, atol=0)
+
+
 def test_bad_inputs():
     with pytest.raises(ValueError, match="positive diagonal"):
         jacobi(sp.diags([1.0, -1.0]).tocsr())
-    with pytest.raises(ValueError, match="AMG kind"):
-        amg(laplacian_2d(4), kind="ua")
     with pytest.raises(TypeError, match="explicit matrix"):
         jacobi(spla.aslinearoperator(laplacian_2d(3)))
     with pytest.raises(ValueError, match="preconditioner M must have shape"):

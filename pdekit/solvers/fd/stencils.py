@@ -163,11 +163,15 @@ def time_steps(t_final: float, dt: float, record_every: int | None) -> tuple[int
 
 
 def integrate(step: Callable[[np.ndarray], np.ndarray], u: np.ndarray, n_steps: int,
-              record_every: int | None, *, progress=None, desc: str = "time steps") -> np.ndarray:
+              record_every: int | None, *, progress=None, desc: str = "time steps",
+              after_step: Callable[[int, np.ndarray], None] | None = None) -> np.ndarray:
     """Apply ``step`` n_steps times; return the last state or the (T, ...) recorded states.
 
     ``progress`` (see :mod:`pdekit._progress`) is told about the steps about 100 times.
-    States are numpy arrays, or torch tensors (stacked with ``torch.stack``).
+    ``after_step(i, u)`` is called after step ``i`` (1-based) with the advanced state (the
+    solvers turn it into their public ``on_step(step, t, state)``, see
+    :mod:`pdekit.solvers._on_step`). States are numpy arrays, or torch tensors (stacked with
+    ``torch.stack``).
     """
     bar = as_progress(progress)
     bar.start(n_steps, desc)
@@ -176,6 +180,8 @@ def integrate(step: Callable[[np.ndarray], np.ndarray], u: np.ndarray, n_steps: 
     try:
         for i in range(1, n_steps + 1):
             u = step(u)
+            if after_step is not None:
+                after_step(i, u)
             if record_every is not None and i % record_every == 0:
                 records.append(u.clone() if hasattr(u, "clone") else u.copy())
             if i % chunk == 0 or i == n_steps:

@@ -1,0 +1,117 @@
+"""End to end on two gloo ranks under torchrun: pdekit's heat solver streamed into DDP training,
+and a rank killed with -9 and resumed from its checkpoint.
+
+These are the slow tests of the package (torch starts in three processes); each runs one
+small ensemble (16x16 to 32x32 grids, a few steps, a tiny FNO).
+"""
+
+import json
+import math
+import os
+import signal
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from pdekit.cli import main
+from pdekit.streaming.config import StreamConfig
+from pdekit.streaming.ledger import trajectory_digest
+from pdekit.streaming.problem_client import simulate
+from pdekit.streaming.run import StreamRun
+from tests.streaming._harness import dump, expected_digest, write_solver
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process I/O counters: Linux")
+
+
+def _ceil_page(n):
+    return 4096 * math.ceil(n / 4096)
+
+
+def test_heat_ensemble_on_two_gloo_ranks_exactly_once_and_no_training_bytes_on_disk(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # measure the program, not the bytecode cache
+    out = tmp_path / "run"
+    code = main(["stream", "--pde", "heat", "--resolution", "32", "--simulations", "5", "--steps", "12",
+                 "--clients", "3", "--ranks", "2", "--memory", "16MB", "--validation", "2", "--eval-every", "4",
+                 "--modes", "4", "--width", "8", "--layers", "1", "--batch-size", "4", "--watermark", "4",
+                 "--heartbeat", "0.2", "--parameter", "kappa=0.005:0.02", "--out", str(out), "--quiet"])
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["accepted_samples"] == report["expected_samples"] == 5 * 12, dump(report)
+    assert report["duplicates_dropped"] == 0 and report["trainer_restarts"] == 0
+    # uneven: rank 0 holds simulations 0, 2, 4 (+ validation 6), rank 1 holds 1, 3 (+ 5)
+    assert report["ranks"]["0"]["accept_events"] == 4 * 12 and report["ranks"]["1"]["accept_events"] == 3 * 12
+    for sim in report["simulations"] + report["validation_simulations"]:  # bit-identical to the solver
+        frames = []
+        simulate("heat", 32, 12, sim["parameters"], lambda k, f: frames.append(tuple(f.values())))
+        assert sim["status"] == "finished" and sim["digest"] == trajectory_digest(frames)
+    # the model is a pdekit operator, loadable and trained on normalized data
+    from pdekit.operators import load
+
+    model = load(out / "model.pt")
+    x = torch.randn(2, 1, 32, 32)
+    assert model(x).shape == (2, 1, 32, 32)
+    lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert lines[-1]["validation_l2"] is not None and lines[-1]["step"] == report["training_steps"]
+    assert report["samples_trained"] >= 5 * 11 and 0.0 <= report["blocked_fraction"] < 1.0
+    # zero training bytes on disk: the ranks wrote model.pt and metrics lines, nothing else
+    written = report["disk_bytes_written"]
+    allowance = _ceil_page((out / "model.pt").stat().st_size) + 4096 * len(lines) + 16384
+    assert written["0"] <= allowance and written["1"] <= 16384, (written, allowance)
+    assert report["bytes_received"] >= 7 * 12 * 32 * 32 * 8 > 10 * 16384
+    assert not (out / "checkpoint.pt").exists()
+
+
+def test_rank_killed_with_minus_9_resumes_from_its_checkpoint_exactly_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEST_HARNESS_DIR", str(tmp_path))
+    monkeypatch.setenv("TEST_FAULTS", json.dumps({"sleep": 0.15}))
+    cfg = StreamConfig.from_mapping(dict(
+        out=str(tmp_path / "run"), command=write_solver(tmp_path), parameters={"alpha": [0.5, 2.0]},
+        simulations=5, steps=16, clients=2, ranks=2, memory="8MB", validation=0, heartbeat=0.2,
+        checkpoint_every=3, modes=4, width=8, layers=1, batch_size=4, watermark=4, max_restarts=2))
+    run = StreamRun(cfg)
+    result = {}
+    thread = threading.Thread(target=lambda: result.update(report=run.run()))
+    thread.start()
+    try:
+        covered = _wait_for_a_checkpoint_holding_a_running_simulation(run, tmp_path / "run")
+        os.kill(run.coordinator.ranks[1]["pid"], signal.SIGKILL)
+    finally:
+        thread.join(300)
+    report = result["report"]
+    assert report["trainer_restarts"] == 1, dump(report)
+    assert report["accepted_samples"] == report["expected_samples"] == 5 * 16, dump(report)
+    # the relaunched simulations re-sent from step 0: what the checkpoint held came back as duplicates
+    assert report["duplicates_dropped"] >= covered > 0
+    for sim in report["simulations"]:
+        assert sim["digest"] == expected_digest(tmp_path, sim["parameters"], 16)
+    assert (tmp_path / "run" / "generation").read_text().strip() == "2"
+    assert "generation 2: 2 ranks up" in (tmp_path / "run" / "stream.log").read_text()
+
+
+def _wait_for_a_checkpoint_holding_a_running_simulation(run, out, timeout=240.0):
+    """Steps of still-running simulations in the newest checkpoint set (> 0), once there are some."""
+    from pdekit.streaming.checkpoints import load_rank_state
+    from pdekit.training.checkpoint import load_checkpoint
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        c = run.coordinator
+        if c is None or not (out / "checkpoint.pt").exists():
+            continue
+        try:
+            step = load_checkpoint(out / "checkpoint.pt")["stream"]["step"]
+            coverage = {}
+            for r in range(2):
+                coverage.update(load_rank_state(out, r, step)["ledger"]["accepted"])
+        except (FileNotFoundError, ValueError, KeyError):
+            continue  # a newer set is being written
+        running = [s for s, rec in c.records.items() if rec.status == "running"]
+        held = sum(int(coverage[s].sum()) for s in running if s in coverage)
+        if held:
+            return held
+    pytest.fail("the run never checkpointed a simulation that was still running")
