@@ -321,7 +321,7 @@ class GinoRunner:
                               in_gno_radius=like.radius, out_gno_radius=like.radius,
                               gno_use_open3d=False, gno_use_torch_scatter=False)
             geom = torch.as_tensor(points, dtype=torch.float32)[None]
-            latent = torch.as_tensor(like.latent_points, dtype=torch.float32).reshape(1, args.latent, args.latent, 2)
+            latent = torch.tensor(like.latent_points, dtype=torch.float32).reshape(1, args.latent, args.latent, 2)
             x_last = self.x.transpose(1, 2).contiguous()
             self.call = lambda: self.model(input_geom=geom, latent_queries=latent, output_queries=geom,
                                            x=x_last).transpose(1, 2)
