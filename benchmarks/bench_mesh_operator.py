@@ -75,7 +75,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--latent", type=int, default=48, help="GINO latent grid nodes per axis")
     p.add_argument("--grid", type=int, default=64, help="FNO baseline grid nodes per axis")
-    p.add_argument("--pod-modes", type=int, nargs="+", default=[10, 20, 40, 80, 160, 320])
+    p.add_argument("--pod-modes", type=int, nargs="+", default=[10, 20, 40, 80, 160, 320, 480, 640])
     p.add_argument("--reps", type=int, default=7, help="timed training steps of pdekit's GINO")
     p.add_argument("--reps-neuralop", type=int, default=3, help="timed training steps of neuraloperator's GINO")
     p.add_argument("--skip", nargs="*", default=[], choices=["accuracy", "speed"])
