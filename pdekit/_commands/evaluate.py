@@ -1,8 +1,11 @@
-"""``pdekit evaluate MODEL DATA [--resolution R ...] [--split test|train|all] [--plot [PNG]]``.
+"""``pdekit evaluate MODEL DATA [DATA ...] [--resolution R ...] [--split test|train|all] [--plot [PNG]]``.
 
 MODEL is a file saved by ``pdekit train`` (``RUN/model.pt``) or its run folder. DATA is a
-dataset file; each requested resolution is reached by striding the data's grid (421 -> 141
-with stride 3), so a model trained at one resolution is scored at others.
+dataset file (or several, scored one after the other); each requested resolution is reached by
+striding the data's grid (421 -> 141 with stride 3), so a model trained at one resolution is
+scored at others. A mesh operator (GINO) is scored on mesh data at the data's own points: given
+a file on another mesh of the training domain (refined, or meshed differently), the model
+re-binds to that mesh.
 
 By default only held-out samples are scored (``--split test``): the tail of DATA that the
 run kept for testing (its ``--test-fraction``, read from ``RUN/config.json``) when DATA is
@@ -29,7 +32,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "striding the data (points per axis); the default is the data's own. Only "
                     "held-out samples are scored unless --split says otherwise.")
     p.add_argument("model", help="model file (RUN/model.pt) or run folder")
-    p.add_argument("data", help="dataset file (.h5)")
+    p.add_argument("data", nargs="+", help="dataset file(s) (.h5); for a GINO, files on any mesh of its domain")
     p.add_argument("--resolution", type=int, nargs="+", default=None,
                    help="points per axis to evaluate at (default: the data's resolution)")
     p.add_argument("--split", choices=("test", "train", "all"), default="test",
@@ -88,13 +91,17 @@ def held_out_selection(model_path: str, data_path: str, *, split: str = "test",
 def evaluate_file(model_path: str, data_path: str, *, resolutions=None, split: str = "test",
                   test_fraction: float | None = None, batch_size: int = 16, device=None,
                   plot: str | os.PathLike | None = None, overwrite: bool = False) -> list[dict]:
-    """Rows ``{"resolution", "stride", "n", "relative_l2", "split"}``, one per requested resolution.
+    """Rows ``{"data", "resolution", "stride", "n", "relative_l2", "split"}``, one per requested resolution.
+
+    For mesh data, ``resolution`` is the number of mesh points: a mesh model (GINO) is bound to
+    the data's mesh and scored there (stride 1).
 
     ``plot``: also write the input / truth / prediction / error panels of the first three
     scored samples to this PNG (refused if it exists, unless ``overwrite``).
     """
     from pdekit.data.torch_dataset import open_dataset
-    from pdekit.training.batches import ShuffledBatches, resolution_stride
+    from pdekit.operators.gino import uses_mesh
+    from pdekit.training.batches import MeshBatches, ShuffledBatches, resolution_stride
     from pdekit.training.distributed import pick_device
     from pdekit.training.metrics import evaluate_model
     from pdekit.training.normalization import load_model
@@ -119,7 +126,20 @@ def evaluate_file(model_path: str, data_path: str, *, resolutions=None, split: s
     if isinstance(expected, int) and data.out_channels != expected:
         raise ValueError(f"the model predicts {expected} output channels; {data_path!r} has "
                          f"{data.out_channels} (shape {data.y_shape})")
+    mesh_model, mesh_data = uses_mesh(model), bool(getattr(data, "is_mesh", False))
+    if mesh_model != mesh_data:
+        raise ValueError(f"{str(data_path)!r} holds {'mesh' if mesh_data else 'grid'} data but the model is a "
+                         f"{'mesh operator (GINO)' if mesh_model else 'grid operator'}"
+                         + ("; train a GINO on mesh data (`pdekit train --model gino`)" if mesh_data else ""))
     data = open_dataset(data_path, split=part, test_fraction=fraction) if part else data
+    if mesh_data:
+        if resolutions:
+            raise ValueError("mesh data are scored at their own points; --resolution applies to grids "
+                             "(to score a finer mesh, pass a file generated on it)")
+        model.to(dev)
+        score = evaluate_model(model, MeshBatches(model, data, batch_size=batch_size), strides=[1], device=dev)[1]
+        return [{"data": str(data_path), "resolution": score["resolution"], "stride": 1, "n": score["n"],
+                 "relative_l2": score["l2"], "split": described}]
     size = int(data.x_shape[-1])
     resolutions = resolutions or [size]
     strides = [resolution_stride(size, r) for r in resolutions]
@@ -134,7 +154,7 @@ def evaluate_file(model_path: str, data_path: str, *, resolutions=None, split: s
         plot_predictions(model, data, plot, device=dev,
                          names=(data.info.header.input_names[-1], data.info.header.output_names[-1]),
                          **({"extent": extent} if len(extent) == 4 else {}))
-    return [{"resolution": scores[s]["resolution"], "stride": s, "n": scores[s]["n"],
+    return [{"data": str(data_path), "resolution": scores[s]["resolution"], "stride": s, "n": scores[s]["n"],
              "relative_l2": scores[s]["l2"], "split": described} for s in strides]
 
 
@@ -142,18 +162,23 @@ def run(args: argparse.Namespace) -> int:
     """Print the table (or JSON); return the exit code."""
     plot = None
     if args.plot is not None:
+        if len(args.data) > 1:
+            raise ValueError(f"--plot draws the samples of one file; got {len(args.data)} DATA files")
         folder = args.model if os.path.isdir(args.model) else os.path.dirname(args.model) or "."
         plot = args.plot or os.path.join(folder, "predictions.png")
-    rows = evaluate_file(args.model, args.data, resolutions=args.resolution, split=args.split,
-                         test_fraction=args.test_fraction, batch_size=args.batch_size,
-                         device=args.device, plot=plot, overwrite=args.overwrite)
+    rows = [row for data in args.data
+            for row in evaluate_file(args.model, data, resolutions=args.resolution, split=args.split,
+                                     test_fraction=args.test_fraction, batch_size=args.batch_size,
+                                     device=args.device, plot=plot, overwrite=args.overwrite)]
     if args.json:
         print(json.dumps(rows))
         return 0
-    print(f"scored {rows[0]['split']} of {args.data}")
-    print(f"{'resolution':>10} {'stride':>6} {'samples':>7} {'relative L2':>12}")
-    for r in rows:
-        print(f"{r['resolution']:>10} {r['stride']:>6} {r['n']:>7} {r['relative_l2']:>12.4e}")
+    for data in args.data:
+        mine = [r for r in rows if r["data"] == str(data)]
+        print(f"scored {mine[0]['split']} of {data}")
+        print(f"{'resolution':>10} {'stride':>6} {'samples':>7} {'relative L2':>12}")
+        for r in mine:
+            print(f"{r['resolution']:>10} {r['stride']:>6} {r['n']:>7} {r['relative_l2']:>12.4e}")
     if plot is not None:
         print(f"plot: {plot}")
     return 0

@@ -1,8 +1,9 @@
-"""``pdekit train --model fno|tfno|mgtfno --data FILE.h5 --epochs N --out RUN/ [options]``.
+"""``pdekit train --model fno|tfno|mgtfno|gino --data FILE.h5 --epochs N --out RUN/ [options]``.
 
-Trains a neural operator on a pdekit dataset. Inputs and outputs are standardized with
-per-channel statistics of the training split, stored inside the saved model. The run folder
-receives ``config.json`` (the options of the run), ``checkpoint.pt`` (exact resume with
+Trains a neural operator on a pdekit dataset: FNO, TFNO and MG-TFNO on grid data, GINO on
+mesh data (``darcy-fem``, ``wave-fem``; its latent grid spans the training mesh's box).
+Inputs and outputs are standardized with per-channel statistics of the training split, stored
+inside the saved model. The run folder receives ``config.json`` (the options of the run), ``checkpoint.pt`` (exact resume with
 ``--resume``), ``metrics.jsonl`` (one line per epoch) and, at the end, ``model.pt`` (load with
 :func:`pdekit.training.load_model` or ``pdekit evaluate``) and ``curves.png`` (loss and error
 curves). Under ``torchrun`` every rank trains a share of each epoch.
@@ -31,7 +32,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     from pdekit.training.optim import OPTIMIZERS, SCHEDULERS
 
     p = subparsers.add_parser(
-        "train", help="train a neural operator (FNO, TFNO, MG-TFNO) on a dataset file",
+        "train", help="train a neural operator (FNO, TFNO, MG-TFNO; GINO on meshes) on a dataset file",
         description="Train a neural operator on a pdekit HDF5 dataset. The last --test-fraction of "
                     "the file (or --test-data) is held out and scored every epoch at each "
                     "--eval-resolutions. Launch with `torchrun --nproc_per_node K -m pdekit.cli train "
@@ -52,6 +53,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--layers", type=int, default=4, help="Fourier blocks (default 4)")
     p.add_argument("--rank", type=float, default=0.1, help="factorization rank fraction (tfno, mgtfno)")
     p.add_argument("--levels", type=int, default=2, help="multigrid levels (mgtfno)")
+    p.add_argument("--latent-shape", type=int, nargs="+", default=[32],
+                   help="latent grid nodes per axis (gino; default 32)")
+    p.add_argument("--radius", type=float, default=None,
+                   help="neighbourhood radius of the graph layers, in mesh units (gino; default 1.5 latent spacings)")
     p.add_argument("--padding", type=float, default=None,
                    help="domain padding as a fraction of the domain (non-periodic data)")
     p.add_argument("--n-train", type=int, default=None, help="use only the first N training samples")
@@ -79,7 +84,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 #: options that define a run: a resume must not change them
-RUN_DEFINING = ("model", "modes", "width", "layers", "rank", "levels", "padding", "no_normalize", "n_train",
+RUN_DEFINING = ("model", "modes", "width", "layers", "rank", "levels", "padding", "latent_shape", "radius",
+                "no_normalize", "n_train",
                 "test_fraction", "train_resolution", "seed", "batch_size", "optimizer", "scheduler")
 #: options whose values a resume takes from the checkpoint (optimizer and schedule state)
 KEPT_BY_RESUME = ("lr", "weight_decay", "step_size", "gamma")
@@ -126,6 +132,8 @@ def run(args: argparse.Namespace) -> int:
 
     from pdekit._atomic import atomic_path
     from pdekit._progress import TqdmProgress
+    from pdekit.operators.gino import bind_geometry
+    from pdekit.training.batches import MeshBatches
     from pdekit.training.datasets import eval_strides, open_train_test
     from pdekit.training.distributed import env_world, pick_device
     from pdekit.training.models import build_model
@@ -144,7 +152,13 @@ def run(args: argparse.Namespace) -> int:
     train, test, _ = open_train_test(args.data, test_data=args.test_data, test_fraction=args.test_fraction,
                                      n_train=args.n_train, train_resolution=args.train_resolution)
     train_res = int(train.x_shape[-1])
-    if args.eval_strides is not None:
+    on_mesh = bool(getattr(train, "is_mesh", False))
+    if on_mesh and ((args.eval_strides or [1]) != [1] or args.eval_resolutions):
+        raise ValueError("mesh data are scored at their own points: --eval-resolutions/--eval-strides apply to "
+                         "grids; score another mesh with `pdekit evaluate RUN OTHER-MESH.h5`")
+    if on_mesh:
+        strides = [1]
+    elif args.eval_strides is not None:
         if min(args.eval_strides) < 1:
             raise ValueError(f"--eval-strides must be positive integers; got {args.eval_strides}")
         strides = list(args.eval_strides)
@@ -152,9 +166,11 @@ def run(args: argparse.Namespace) -> int:
         strides = eval_strides(test, args.eval_resolutions or [train_res])
     torch.manual_seed(args.seed)
     net = build_model(args.model, in_channels=train.in_channels, out_channels=train.out_channels,
-                      n_dim=len(train.x_shape) - 1, modes=args.modes, width=args.width,
-                      layers=args.layers, rank=args.rank, domain_padding=args.padding,
-                      levels=args.levels)
+                      n_dim=train.points.shape[1] if on_mesh else len(train.x_shape) - 1,
+                      modes=args.modes, width=args.width, layers=args.layers, rank=args.rank,
+                      domain_padding=args.padding, levels=args.levels,
+                      points=train.points if on_mesh else None, latent_shape=args.latent_shape,
+                      radius=args.radius)
     if args.no_normalize:
         model = net
     else:
@@ -165,6 +181,11 @@ def run(args: argparse.Namespace) -> int:
                       seed=args.seed, device=args.device, mixed_precision=args.mixed_precision,
                       out_dir=out, eval_strides=strides, overwrite=args.overwrite,
                       progress=TqdmProgress(disable=args.quiet))
+    test_data = test
+    if on_mesh:  # the model reads its mesh from the bound geometry; the test set may lie on another mesh
+        bind_geometry(model, train)
+        test_data = MeshBatches(model, test, batch_size=args.batch_size, rank=trainer.ctx.rank,
+                                world_size=trainer.ctx.world_size)
     if args.resume:  # check everything before config.json is touched
         trainer.load_checkpoint(out / "checkpoint.pt")
         trainer.check_training_data(train)
@@ -175,7 +196,7 @@ def run(args: argparse.Namespace) -> int:
             config["test_data_resolved"] = str(Path(args.test_data).resolve())
         with atomic_path(out / "config.json") as tmp:
             tmp.write_text(json.dumps(config, indent=2) + "\n")
-    history = trainer.fit(train, eval_data={"test": test})
+    history = trainer.fit(train, eval_data={"test": test_data})
     if trainer.ctx.is_main:
         from pdekit.training.plots import plot_curves
 
@@ -184,10 +205,12 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             last = history[-1]
             print(f"model      {args.model}: {model.n_parameters():,} parameters -> {out / 'model.pt'}")
+            where = f"on a mesh of {train_res} points" if on_mesh else f"at {train_res} points per axis"
             print(f"trained    {last['epoch']} epochs, {last['step']} steps, {len(train)} samples "
-                  f"at {train_res} points per axis; final train loss {last['train_loss']:.4g}")
+                  f"{where}; final train loss {last['train_loss']:.4g}")
             for key in sorted((k for k in last if k.startswith("test/")), key=lambda k: int(k.split("@")[1])):
-                print(f"test       relative L2 at {key.split('@')[1]:>4}: {last[key]:.4g}")
+                at = f"on {key.split('@')[1]} points" if on_mesh else f"at {key.split('@')[1]:>4}"
+                print(f"test       relative L2 {at}: {last[key]:.4g}")
             print(f"curves     {out / 'curves.png'}")
     if torch.distributed.is_initialized():
         torch.distributed.destroy_process_group()

@@ -24,6 +24,7 @@ _EXPORTS: dict[str, str] = {
     "CorruptPartError": "journal",
     "open_dataset": "torch_dataset",
     "H5Dataset": "torch_dataset",
+    "MultiMeshDataset": "multi_mesh",
     "read_info": "reading",
     "DatasetInfo": "reading",
     "sample_seeds": "layout",

@@ -6,6 +6,12 @@ the channels (``time="channels"``, the default: ``(T * C, *spatial)`` with chann
 ``t * C + c``, what a 2D FNO takes) or with time kept as the first axis after the channels
 (``time="keep"``: ``(C, T, *spatial)``, what a space-time FNO takes).
 
+Mesh data (axis ``node``, from ``darcy-fem`` or ``wave-fem``) are ``(C, n_points)``, and every
+item also carries the mesh: ``"points" (n_points, d)`` and ``"weights" (n_points,)``, the
+quadrature weight of each vertex (:func:`pdekit.meshes.vertex_volumes`), which mesh operators
+(:class:`pdekit.operators.GINO`) need. Files on different meshes of one domain are opened
+together as a :class:`~pdekit.data.multi_mesh.MultiMeshDataset` (``open_dataset([a, b])``).
+
 The HDF5 file is opened on first access in each process (and reopened after a fork), so
 the dataset can be used with ``DataLoader(num_workers > 0)``.
 """
@@ -92,6 +98,9 @@ class H5Dataset(torch.utils.data.Dataset):
             raise ValueError("stride must be 1 for mesh data (axis 'node'); subsample meshes with "
                              "pdekit.meshes instead")
         self.stride = stride
+        self.is_mesh = "node" in spatial
+        self._mesh_items: dict[str, torch.Tensor] | None = None
+        self._mesh_weights: np.ndarray | None = None
         self._h5 = None
         self._pid = None
 
@@ -115,6 +124,33 @@ class H5Dataset(torch.utils.data.Dataset):
         for k, v in self.info.header.coords.items():
             out[k] = v[:: steps[k]] if k in steps else v
         return out
+
+    @property
+    def points(self) -> np.ndarray | None:
+        """Mesh data: the vertices ``(n_points, d)`` float64; None for grid data."""
+        return self.info.header.coords["points"] if self.is_mesh else None
+
+    @property
+    def cells(self) -> np.ndarray | None:
+        """Mesh data: the cells ``(m, d+1)`` int64; None for grid data."""
+        return self.info.header.coords["cells"] if self.is_mesh else None
+
+    @property
+    def weights(self) -> np.ndarray | None:
+        """Mesh data: the quadrature weight of each vertex ``(n_points,)`` float64; None for grid data."""
+        if not self.is_mesh:
+            return None
+        if self._mesh_weights is None:
+            from pdekit.meshes.geometry import vertex_volumes
+
+            self._mesh_weights = vertex_volumes(self.points, self.cells)
+        return self._mesh_weights
+
+    def _mesh_tensors(self) -> dict[str, torch.Tensor]:
+        if self._mesh_items is None:
+            self._mesh_items = {"points": torch.as_tensor(self.points, dtype=torch.float32),
+                                "weights": torch.as_tensor(self.weights, dtype=torch.float32)}
+        return self._mesh_items
 
     def _shape(self, axes: list[str], shape: tuple[int, ...]) -> tuple[int, ...]:
         spatial = [(-(-s // st)) for s, st in zip([s for a, s in zip(axes, shape) if a not in ("T", "C")],
@@ -176,8 +212,11 @@ class H5Dataset(torch.utils.data.Dataset):
         if not -len(self) <= item < len(self):
             raise IndexError(f"item {item} out of range for a dataset of {len(self)} samples")
         index = int(self.indices[item])
-        return {"x": self._read("inputs", self._in_axes, index),
-                "y": self._read("outputs", self._out_axes, index)}
+        sample = {"x": self._read("inputs", self._in_axes, index),
+                  "y": self._read("outputs", self._out_axes, index)}
+        if self.is_mesh:
+            sample.update(self._mesh_tensors())
+        return sample
 
     def subset(self, items) -> "H5Dataset":
         """A dataset over ``self.indices[items]`` with the same options."""
@@ -196,6 +235,7 @@ class H5Dataset(torch.utils.data.Dataset):
         state = dict(self.__dict__)
         state["_h5"] = None
         state["_pid"] = None
+        state["_mesh_items"] = None
         return state
 
     def __repr__(self) -> str:
@@ -203,15 +243,17 @@ class H5Dataset(torch.utils.data.Dataset):
                 f"x={self.x_shape}, y={self.y_shape}, stride={self.stride}, time={self.time!r})")
 
 
-def open_dataset(path: str | os.PathLike, *, split: str | None = None,
+def open_dataset(path, *, split: str | None = None,
                  test_fraction: float = 0.2, indices=None, stride: int | Sequence[int] = 1,
-                 time: str = "channels") -> H5Dataset:
+                 time: str = "channels"):
     """Open a dataset file as a torch ``Dataset`` of ``{"x", "y"}`` dicts.
 
     Parameters
     ----------
-    path : path-like
-        A file written by :func:`pdekit.data.generate`.
+    path : path-like, or a sequence of them
+        A file written by :func:`pdekit.data.generate`. Several files of mesh data (one
+        problem on different meshes of one domain) open as one
+        :class:`~pdekit.data.multi_mesh.MultiMeshDataset`, each with the same options.
     split : {None, "train", "test"}
         None for the whole selection; otherwise the first ``1 - test_fraction`` of the
         selected indices (train) or the rest (test). The boundary depends only on the
@@ -227,7 +269,7 @@ def open_dataset(path: str | os.PathLike, *, split: str | None = None,
 
     Returns
     -------
-    H5Dataset
+    H5Dataset, or MultiMeshDataset for several files
 
     Examples
     --------
@@ -237,6 +279,11 @@ def open_dataset(path: str | os.PathLike, *, split: str | None = None,
     """
     if split not in (None, "train", "test"):
         raise ValueError(f"unknown split {split!r}; expected None, 'train' or 'test'")
+    if not isinstance(path, (str, os.PathLike)):
+        from pdekit.data.multi_mesh import MultiMeshDataset
+
+        return MultiMeshDataset([open_dataset(p, split=split, test_fraction=test_fraction, indices=indices,
+                                              stride=stride, time=time) for p in path])
     info_n = read_info(path).header.n
     sel = _selection(indices, info_n)
     if split is not None:

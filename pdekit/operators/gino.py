@@ -306,6 +306,10 @@ class GINO(OperatorModel):
         if c != self.in_channels:
             raise ValueError(f"GINO expects {self.in_channels} input channels in {layout}; "
                              f"got shape {tuple(x.shape)}")
+        dtype = self.projection.layers[-1].weight.dtype
+        if x.dtype != dtype and not torch.is_autocast_enabled(x.device.type):
+            raise TypeError(f"the input is {x.dtype} but the GINO's weights are {dtype}: convert one of them "
+                            f"(x.to({dtype}) or model.to({x.dtype}))")
         if n != geometry.n_points:
             raise ValueError(f"the input has {n} points in {layout} (shape {tuple(x.shape)}) but its mesh has "
                              f"{geometry.n_points}: pass the points of this input (or bind its mesh)")

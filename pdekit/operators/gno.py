@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from pdekit.operators.layers import ChannelMLP
-from pdekit.operators.neighborhoods import Neighborhoods, neighborhood_sum
+from pdekit.operators.neighborhoods import Neighborhoods, weighted_neighborhood_sum
 
 __all__ = ["KernelIntegral", "edge_features", "ball_volume", "n_edge_features"]
 
@@ -140,11 +140,9 @@ class KernelIntegral(nn.Module):
         if f.ndim != 3 or f.shape[1] != neighborhoods.n_sources or f.shape[2] != self.channels:
             raise ValueError(f"f must have shape (batch, {neighborhoods.n_sources}, {self.channels}); "
                              f"got {tuple(f.shape)}")
-        sources, targets = neighborhoods.torch_edges(f.device)
+        sources, _ = neighborhoods.torch_edges(f.device)
         k = self.kernel(features)
         if k.shape != (neighborhoods.n_edges, self.channels):
             raise ValueError(f"the kernel must return shape ({neighborhoods.n_edges}, {self.channels}); "
                              f"got {tuple(k.shape)}")
-        kw = k * weights.index_select(0, sources).unsqueeze(1)
-        messages = f.index_select(1, sources) * kw
-        return neighborhood_sum(messages, targets, neighborhoods.n_targets)
+        return weighted_neighborhood_sum(f, k * weights.index_select(0, sources).unsqueeze(1), neighborhoods)

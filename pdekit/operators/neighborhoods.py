@@ -4,8 +4,10 @@ A graph neural operator integrates over the ball ``B_r(x)`` around each target p
 :func:`radius_neighborhoods` finds, once, the source points inside every ball (scipy's
 ``cKDTree``) and stores them as a :class:`Neighborhoods` in compressed sparse row form (row
 ``i`` lists the sources of target ``i``). :func:`neighborhood_sum` then computes
-``out[b, i] = sum_{j in N(i)} values[b, e(i, j)]`` with ``index_add_``: plain torch, the same
-code on CPU and GPU, differentiable, no compiled extension.
+``out[b, i] = sum_{e: target(e) = i} f[b, source(e)] * k[e]`` with ``index_select`` and
+``index_add_``: plain torch, the same code on CPU and GPU, no compiled extension. Its gradient
+is written out (:class:`_WeightedNeighborhoodSum`) so that the ``(batch, n_edges, channels)``
+messages are transient in both passes and never stored between them.
 
 Examples
 --------
@@ -24,7 +26,7 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
-__all__ = ["Neighborhoods", "radius_neighborhoods", "neighborhood_sum"]
+__all__ = ["Neighborhoods", "radius_neighborhoods", "neighborhood_sum", "weighted_neighborhood_sum"]
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -133,3 +135,53 @@ def neighborhood_sum(values: torch.Tensor, targets: torch.Tensor, n_targets: int
     """
     out = values.new_zeros(values.shape[0], n_targets, values.shape[-1])
     return out.index_add_(1, targets, values)
+
+
+class _WeightedNeighborhoodSum(torch.autograd.Function):
+    """``out[b, i] = sum_{e: targets[e] = i} f[b, sources[e]] * k[e]`` with a memory-lean backward.
+
+    Autograd of the three plain ops would keep the gathered ``f[:, sources]`` and the product
+    (two ``(batch, n_edges, channels)`` tensors per call) until the backward pass; this function
+    keeps only its inputs and rebuilds the gathers in the backward pass.
+    """
+
+    @staticmethod
+    def forward(ctx, f, k, sources, targets, n_targets):
+        messages = f.index_select(1, sources).mul_(k)
+        out = f.new_zeros(f.shape[0], n_targets, f.shape[2]).index_add_(1, targets, messages)
+        ctx.save_for_backward(f, k, sources, targets)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):
+        f, k, sources, targets = ctx.saved_tensors
+        grad_f = grad_k = None
+        g = grad.index_select(1, targets)  # (batch, n_edges, channels)
+        if ctx.needs_input_grad[0]:
+            grad_f = torch.zeros_like(f).index_add_(1, sources, g * k)
+        if ctx.needs_input_grad[1]:
+            grad_k = g.mul_(f.index_select(1, sources)).sum(0)
+        return grad_f, grad_k, None, None, None
+
+
+def weighted_neighborhood_sum(f: torch.Tensor, k: torch.Tensor, neighborhoods: Neighborhoods) -> torch.Tensor:
+    """Sum every source's values times its edge's weights into the edge's target.
+
+    ``out[b, i, c] = sum_{e in row i} f[b, indices[e], c] * k[e, c]``.
+
+    Parameters
+    ----------
+    f : (batch, n_sources, channels) tensor
+    k : (n_edges, channels) tensor
+        One weight per edge and channel (a kernel times quadrature weights).
+    neighborhoods : Neighborhoods
+
+    Returns
+    -------
+    (batch, n_targets, channels) tensor
+        Zero for targets without edges.
+    """
+    sources, targets = neighborhoods.torch_edges(f.device)
+    k = k.to(f.dtype)
+    return _WeightedNeighborhoodSum.apply(f, k, sources, targets, neighborhoods.n_targets)

@@ -20,7 +20,7 @@ import torch
 
 from pdekit.data.strides import resolution_stride  # noqa: F401  (the one stride rule; exported here too)
 
-__all__ = ["ShuffledBatches", "collate", "stride_batch", "resolution_stride", "split_batch"]
+__all__ = ["ShuffledBatches", "MeshBatches", "collate", "stride_batch", "resolution_stride", "split_batch"]
 
 
 def collate(samples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -43,6 +43,11 @@ def collate(samples: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     for key in first:
         values = [s[key] for s in samples]
         if isinstance(values[0], (torch.Tensor, np.ndarray)):
+            shapes = {tuple(v.shape) for v in values}
+            if len(shapes) > 1:
+                raise ValueError(f"the samples of one batch have {key!r} of shapes {sorted(shapes)}: samples on "
+                                 "different meshes or grids cannot share a batch; make batches per mesh "
+                                 "(MultiMeshDataset.parts) or per resolution")
             out[key] = torch.stack([torch.as_tensor(v) for v in values])
         else:
             out[key] = values
@@ -185,3 +190,50 @@ class ShuffledBatches:
         """The data-order state saved in checkpoints."""
         return {"seed": self.seed, "epoch": self.epoch, "batch_size": self.batch_size,
                 "world_size": self.world_size, "n_samples": len(self.dataset)}
+
+
+class MeshBatches:
+    """Batches of a mesh dataset, drawn with ``model`` bound to the dataset's mesh.
+
+    Code that calls ``model(x)`` (the Trainer's evaluation, :func:`~pdekit.training.metrics.evaluate_model`)
+    scores a mesh operator (:class:`pdekit.operators.GINO`, also inside a NormalizedOperator) on
+    data of another mesh through this: while the batches are iterated the model's mesh
+    operators are bound to ``dataset``'s mesh; when the iteration ends (or is abandoned) their
+    previous meshes are bound again.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Holds one or more GINOs.
+    dataset : H5Dataset
+        Mesh data (with ``points`` and ``cells``).
+    batch_size : int
+    rank, world_size : int
+        This rank's disjoint share of the samples (each sample once over all ranks).
+    """
+
+    def __init__(self, model: torch.nn.Module, dataset, *, batch_size: int, rank: int = 0,
+                 world_size: int = 1) -> None:
+        from pdekit.operators.gino import GINO
+
+        if getattr(dataset, "points", None) is None:
+            raise ValueError(f"{dataset!r} holds no mesh (points and cells); a mesh operator needs mesh data")
+        self.ginos = [m for m in model.modules() if isinstance(m, GINO)]
+        if not self.ginos:
+            raise ValueError(f"{type(model).__name__} holds no GINO: only mesh operators are bound to a mesh")
+        self.geometry = self.ginos[0]._geometry(dataset)
+        self.batches = ShuffledBatches(dataset, batch_size=batch_size, shuffle=False, rank=rank,
+                                       world_size=world_size, pad=False)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        previous = [gino.geometry for gino in self.ginos]
+        for gino in self.ginos:
+            gino.bind(self.geometry)
+        try:
+            yield from self.batches.batches(0)
+        finally:
+            for gino, geometry in zip(self.ginos, previous):
+                gino.bind(geometry)

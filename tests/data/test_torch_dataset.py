@@ -118,3 +118,35 @@ def test_mesh_data_items_are_channels_by_nodes(tmp_path):
     np.testing.assert_array_equal(ds.coords["cells"], [[0, 1, 2], [1, 3, 2]])
     with pytest.raises(ValueError, match="stride must be 1 for mesh data"):
         open_dataset(tmp_path / "m.h5", stride=2)
+
+
+def test_mesh_items_carry_the_mesh_points_and_quadrature_weights(tmp_path):
+    from pdekit import meshes
+
+    mesh = meshes.l_shape(2)
+    generate("darcy-fem", tmp_path / "l.h5", n=3, resolution=2, seed=0, workers=0, mesh=_write(mesh, tmp_path))
+    ds = open_dataset(tmp_path / "l.h5")
+    assert ds.is_mesh and ds.x_shape == (1, mesh.n_points)
+    np.testing.assert_array_equal(ds.points, mesh.points)
+    np.testing.assert_array_equal(ds.cells, mesh.cells)
+    assert ds.weights.sum() == pytest.approx(3.0, rel=1e-12)  # the L's area
+    item = ds[1]
+    assert set(item) == {"x", "y", "points", "weights"}
+    assert item["points"].shape == (mesh.n_points, 2) and item["points"].dtype == torch.float32
+    torch.testing.assert_close(item["weights"], torch.as_tensor(ds.weights, dtype=torch.float32))
+    clone = pickle.loads(pickle.dumps(ds))
+    torch.testing.assert_close(clone[1]["points"], item["points"])
+    grid = open_dataset(_grid(tmp_path))
+    assert not grid.is_mesh and grid.points is None and grid.weights is None and "points" not in grid[0]
+
+
+def _write(mesh, folder):
+    from pdekit import meshes
+
+    meshes.write(folder / "mesh.vtu", mesh)
+    return str(folder / "mesh.vtu")
+
+
+def _grid(folder):
+    generate("toy-2d", folder / "grid.h5", n=2, resolution=5, seed=1, workers=0)
+    return folder / "grid.h5"

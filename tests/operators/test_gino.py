@@ -40,6 +40,14 @@ def test_shapes_2d_3d_and_channels_last():
     assert model3(torch.randn(2, 1, cube.n_points), cube).shape == (2, 1, cube.n_points)
 
 
+def test_one_dimensional_meshes():
+    mesh = meshes.interval(40)
+    model = GINO(1, 2, latent_shape=(16,), n_modes=(6,), hidden_channels=6, radius=0.1, n_layers=1)
+    out = model(torch.sin(torch.linspace(0, 3, 41))[None, None], mesh)
+    assert out.shape == (1, 2, 41)
+    assert model(torch.zeros(1, 1, 81), meshes.refine(mesh), query_points=[[0.25], [0.5]]).shape == (1, 2, 2)
+
+
 def test_permuting_the_mesh_points_permutes_the_output():
     mesh = meshes.unstructured_square(8, rng=0)
     g = MeshGeometry.from_mesh(mesh)
@@ -144,6 +152,8 @@ def test_bad_inputs_raise_clear_errors():
         model(torch.randn(1, 1, 24), mesh)
     with pytest.raises(ValueError, match="expects 1 input channels"):
         model(torch.randn(1, 2, 25), mesh)
+    with pytest.raises(TypeError, match="the input is torch.float64 but the GINO's weights are torch.float32"):
+        model(torch.randn(1, 1, 25, dtype=torch.float64), mesh)
     with pytest.raises(ValueError, match=r"outside the model's domain \[\[0.0, 1.0\], \[0.0, 1.0\]\]"):
         model(torch.randn(1, 1, meshes.l_shape(2).n_points), meshes.l_shape(2))
     with pytest.raises(ValueError, match="domain must be 2 pairs"):

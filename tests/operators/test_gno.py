@@ -73,7 +73,7 @@ def test_learned_kernel_shapes_and_gradients():
     assert feats.shape == (nb.n_edges, n_edge_features(2))
     layer = KernelIntegral(4, 2, kernel_width=8)
     fx = torch.randn(3, g.n_points, 4, requires_grad=True)
-    out = layer(fx, feats, nb, torch.as_tensor(g.weights, dtype=torch.float32))
+    out = layer(fx, feats, nb, torch.tensor(g.weights, dtype=torch.float32))
     assert out.shape == (3, 5, 4)
     out.sum().backward()
     assert fx.grad is not None and all(p.grad is not None for p in layer.parameters())

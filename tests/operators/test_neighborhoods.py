@@ -51,3 +51,17 @@ def test_points_of_other_dimensions_are_refused():
         radius_neighborhoods(np.zeros((3, 2)), np.zeros((1, 3)), 1.0)
     with pytest.raises(ValueError, match=r"shape \(n, d\)"):
         radius_neighborhoods(np.zeros(3), np.zeros((1, 1)), 1.0)
+
+
+def test_weighted_sum_and_its_gradients_match_plain_autograd():
+    from pdekit.operators.neighborhoods import weighted_neighborhood_sum
+
+    rng = np.random.default_rng(0)
+    nb = radius_neighborhoods(rng.random((30, 2)), rng.random((7, 2)), 0.4)
+    sources, targets = nb.torch_edges("cpu")
+    f = torch.randn(3, 30, 4, dtype=torch.float64, requires_grad=True)
+    k = torch.randn(nb.n_edges, 4, dtype=torch.float64, requires_grad=True)
+    out = weighted_neighborhood_sum(f, k, nb)
+    plain = neighborhood_sum(f[:, sources] * k, targets, nb.n_targets)
+    torch.testing.assert_close(out, plain)
+    assert torch.autograd.gradcheck(lambda f, k: weighted_neighborhood_sum(f, k, nb), (f, k))

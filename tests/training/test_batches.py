@@ -59,3 +59,40 @@ def test_stride_batch():
     out = stride_batch({"x": x, "y": x + 1, "id": [0, 1]}, 2)
     assert out["x"].shape == (2, 1, 5, 5) and out["id"] == [0, 1]
     assert torch.equal(out["y"], x[:, :, ::2, ::2] + 1)
+
+
+def test_mesh_batches_bind_the_model_to_their_mesh_while_drawn():
+    from pdekit import meshes
+    from pdekit.operators import GINO
+    from pdekit.operators.normalizers import NormalizedOperator, UnitGaussianNormalizer
+    from pdekit.training.batches import MeshBatches
+
+    class MeshData(torch.utils.data.Dataset):
+        def __init__(self, mesh, n):
+            self.points, self.cells, self.n = mesh.points, mesh.cells, n
+
+        def __len__(self):
+            return self.n
+
+        def __getitem__(self, i):
+            x = torch.full((1, len(self.points)), float(i))
+            return {"x": x, "y": x}
+
+    train_mesh, other_mesh = meshes.unit_square(3), meshes.unit_square(5)
+    gino = GINO(1, 1, latent_shape=(6, 6), n_modes=(3, 3), hidden_channels=4, radius=0.3, n_layers=1)
+    norm = UnitGaussianNormalizer(1).fit(torch.randn(4, 1, 5))
+    model = NormalizedOperator(gino, norm, norm)
+    gino.bind(train_mesh)
+    before = gino.geometry
+    batches = MeshBatches(model, MeshData(other_mesh, 5), batch_size=2, rank=1, world_size=2)
+    assert len(batches) == 1
+    seen = []
+    for batch in batches:
+        seen.append(batch["x"][:, 0, 0].tolist())
+        assert gino.geometry.n_points == other_mesh.n_points
+        assert model(batch["x"]).shape == (2, 1, other_mesh.n_points)
+    assert seen == [[1.0, 3.0]] and gino.geometry is before  # rank 1's share; the training mesh is back
+    with pytest.raises(ValueError, match="holds no GINO"):
+        MeshBatches(torch.nn.Linear(1, 1), MeshData(other_mesh, 2), batch_size=1)
+    with pytest.raises(ValueError, match="holds no mesh"):
+        MeshBatches(model, PairDataset(2), batch_size=1)
