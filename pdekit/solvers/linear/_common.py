@@ -12,6 +12,13 @@ One policy decides what happens when a solve stops short of its tolerance (maxit
 breakdown, an inaccurate direct solve): with ``throw=True`` a :class:`ConvergenceError` is
 raised (it carries the last iterate and the :class:`SolveInfo`), otherwise a
 :class:`ConvergenceWarning` is issued and ``info.converged`` is False.
+
+Inner products and norms of numpy vectors (:func:`inner_product`, :func:`vector_norm`) are
+numpy's pairwise sums, not BLAS's ``ddot``: OpenBLAS splits a dot product of more than 10,000
+entries across its threads, so its rounding, and with it every CG iterate, would depend on how
+many threads the process has (a pool worker has one, a serial run all of them). With numpy's
+reduction a solve gives the same bits whatever the thread count, which generated datasets
+promise (the same samples byte for byte whatever the process layout).
 """
 
 from __future__ import annotations
@@ -29,7 +36,27 @@ import scipy.sparse.linalg as spla
 from pdekit._warnings import ConvergenceWarning
 
 __all__ = ["SolveInfo", "ConvergenceWarning", "ConvergenceError", "SystemOperator", "as_system",
-           "as_preconditioner_fn", "check_tolerances"]
+           "as_preconditioner_fn", "check_tolerances", "inner_product", "vector_norm"]
+
+
+def inner_product(a: np.ndarray, b: np.ndarray):
+    """``a^H b`` of two numpy vectors ``(n,)``, the same bits whatever BLAS's thread count.
+
+    numpy's pairwise summation of the elementwise products (see the module doc); a float for
+    real vectors, a complex for complex ones.
+    """
+    a, b = np.asarray(a).reshape(-1), np.asarray(b).reshape(-1)
+    if a.dtype.kind == "c":
+        a = np.conjugate(a)
+    return np.add.reduce(np.multiply(a, b))
+
+
+def vector_norm(a: np.ndarray) -> float:
+    """Euclidean norm of a numpy vector ``(n,)``, the same bits whatever BLAS's thread count."""
+    a = np.asarray(a).reshape(-1)
+    if a.dtype.kind == "c":
+        a = np.abs(a)
+    return float(np.sqrt(np.add.reduce(np.multiply(a, a))))
 
 
 class ConvergenceError(RuntimeError):
@@ -157,7 +184,7 @@ class SystemOperator:
         if self.backend == "torch":
             value = (a.conj() * b).sum().item() if a.is_complex() else (a * b).sum().item()
         else:
-            value = np.vdot(a, b)
+            value = inner_product(a, b)
         return complex(value) if self.is_complex else float(np.real(value))
 
     def dot(self, a, b) -> float:
@@ -169,7 +196,7 @@ class SystemOperator:
             import torch
 
             return float(torch.linalg.vector_norm(a).item())
-        return float(np.linalg.norm(a))
+        return vector_norm(a)
 
     def vector(self, x, name: str):
         """Return ``x`` as a backend vector of length n, checking shape and finiteness."""
