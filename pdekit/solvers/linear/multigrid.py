@@ -47,7 +47,7 @@ import scipy.sparse as sp
 from pdekit._validation import check_choice
 from pdekit.solvers.linear._base import Preconditioner, as_csr_matrix
 
-__all__ = ["AMGPreconditioner", "amg"]
+__all__ = ["AMGPreconditioner", "amg", "smoothed_aggregation_transfers"]
 
 
 def _csr(M: Any) -> sp.csr_matrix:
@@ -117,21 +117,39 @@ def _jacobi_smoothed(A: sp.csr_matrix, T: sp.csr_matrix, omega: float) -> sp.csr
     return _csr(T - sp.diags(weight / diagonal) @ (A @ T))
 
 
-def _sa_transfers(A: sp.csr_matrix, near_null_space: np.ndarray | None, max_coarse: int, omega: float,
-                  options: dict) -> list:
-    """Smoothed-aggregation transfers ``[(P, R)]``, built a level at a time: pyamg's strength of
-    connection, aggregation, candidate improvement and tentative prolongator (one-level
-    ``smoothed_aggregation_solver`` calls without smoothing: nothing there depends on BLAS
-    reductions), then pdekit's damped Jacobi smoothing and Galerkin product. The hierarchy is
-    the one ``pyamg.smoothed_aggregation_solver(A, smooth=("jacobi", {"omega": omega}))``
-    builds, up to the spectral-radius estimate, and it is the same bits in any process."""
+def smoothed_aggregation_transfers(A: Any, *, max_coarse: int = 50, max_levels: int = 10,
+                                   near_null_space: np.ndarray | None = None, omega: float = 4.0 / 3.0,
+                                   **options: Any) -> list:
+    """Smoothed-aggregation transfers ``[(P_l (n_l, n_(l+1)), R_l = P_l^T)]`` of the SPD matrix ``A``.
+
+    Built a level at a time: pyamg's strength of connection, aggregation, candidate
+    improvement and tentative prolongator (one-level ``smoothed_aggregation_solver`` calls
+    without smoothing; nothing there depends on BLAS reductions), then one damped Jacobi step
+    ``P = (I - omega / rho(D^-1 A) D^-1 A) T`` with a reproducible spectral-radius estimate, and
+    the Galerkin product ``P^T A P`` for the next level. The hierarchy is the one
+    ``pyamg.smoothed_aggregation_solver(A, smooth=("jacobi", {"omega": omega}))`` builds, up to
+    that estimate, and it is the same bits in any process and at any thread count. Coarsening
+    stops at ``max_coarse`` unknowns or ``max_levels`` levels.
+
+    Parameters
+    ----------
+    A : (n, n) SPD sparse matrix
+    max_coarse, max_levels : int
+    near_null_space : (n, k) array, optional
+        Vectors the prolongators reproduce (constants by default).
+    omega : float
+        Jacobi damping over the spectral radius.
+    **options
+        ``strength``, ``aggregate``, ``improve_candidates`` and other options of
+        ``pyamg.smoothed_aggregation_solver`` (per level as lists, as pyamg takes them).
+    """
     import pyamg
     from pyamg.util.utils import levelize_smooth_or_improve_candidates, levelize_strength_or_aggregation
 
+    A = _csr(as_csr_matrix(A))
     options = dict(options)
-    max_levels = int(options.pop("max_levels", 10))
-    max_levels, _, strength = levelize_strength_or_aggregation(options.pop("strength", "symmetric"), max_levels,
-                                                               max_coarse)
+    max_levels, _, strength = levelize_strength_or_aggregation(options.pop("strength", "symmetric"),
+                                                               int(max_levels), max_coarse)
     _, _, aggregate = levelize_strength_or_aggregation(options.pop("aggregate", "standard"), max_levels, max_coarse)
     improve = levelize_smooth_or_improve_candidates(
         options.pop("improve_candidates", [("block_gauss_seidel", {"sweep": "symmetric", "iterations": 4}), None]),
@@ -211,7 +229,8 @@ class AMGPreconditioner(Preconditioner):
         omega = _own_jacobi_weight(options.get("smooth", _DEFAULT_SMOOTH)) if kind == "sa" else None
         if omega is not None:
             options.pop("smooth", None)
-            self.transfers = _sa_transfers(A, near_null_space, int(max_coarse), omega, options)
+            self.transfers = smoothed_aggregation_transfers(A, near_null_space=near_null_space,
+                                                            max_coarse=int(max_coarse), omega=omega, **options)
         else:
             state = np.random.get_state()  # pyamg estimates spectral radii from np.random draws:
             np.random.seed(0)  # seed them, so the same matrix always gives the same hierarchy
