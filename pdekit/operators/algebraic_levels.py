@@ -19,8 +19,9 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
+
+from pdekit.solvers.linear.dense_cholesky import DenseCholesky
 
 __all__ = ["AlgebraicLevel", "AlgebraicHierarchy", "build_algebraic_hierarchy"]
 
@@ -65,17 +66,17 @@ class AlgebraicLevel:
 
 @dataclasses.dataclass
 class AlgebraicHierarchy:
-    """All levels plus the Cholesky factor of the coarsest matrix."""
+    """All levels plus the Cholesky factor of the coarsest matrix (the same bits at any thread count)."""
 
     levels: list[AlgebraicLevel]
-    coarse_cholesky: tuple
+    coarse_cholesky: DenseCholesky
 
     def coarse_solve(self, r: np.ndarray) -> np.ndarray:
-        return sla.cho_solve(self.coarse_cholesky, r)
+        return self.coarse_cholesky.solve(r)
 
     def coarse_inverse(self) -> np.ndarray:
         """Dense inverse of the coarsest matrix, ``(n_c, n_c)``."""
-        return sla.cho_solve(self.coarse_cholesky, np.eye(self.levels[-1].n))
+        return self.coarse_cholesky.inverse()
 
 
 def _level(A: sp.csr_matrix) -> AlgebraicLevel:
@@ -128,4 +129,4 @@ def build_algebraic_hierarchy(A: sp.spmatrix, *, coarse_size: int = 256, max_lev
             levels[-1].prolongation = sp.csr_matrix(P, dtype=np.float64)
             levels.append(_level(R @ (levels[-1].matrix @ P)))
     dense = levels[-1].matrix.toarray()
-    return AlgebraicHierarchy(levels, sla.cho_factor(dense, lower=True))
+    return AlgebraicHierarchy(levels, DenseCholesky(dense))

@@ -29,6 +29,7 @@ _EXPORTS: dict[str, str] = {
     "AMGPreconditioner": "multigrid",
     "jacobi": "preconditioners",
     "amg": "multigrid",
+    "DenseCholesky": "dense_cholesky",
     "smoothed_aggregation_transfers": "multigrid",
     "make_preconditioner": "preconditioners",
     "IncompleteCholesky": "ichol",

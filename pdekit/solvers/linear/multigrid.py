@@ -41,11 +41,11 @@ import time
 from typing import Any
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
 
 from pdekit._validation import check_choice
 from pdekit.solvers.linear._base import Preconditioner, as_csr_matrix
+from pdekit.solvers.linear.dense_cholesky import DenseCholesky
 
 __all__ = ["AMGPreconditioner", "amg", "smoothed_aggregation_transfers"]
 
@@ -257,8 +257,8 @@ class AMGPreconditioner(Preconditioner):
         coarse = operators[-1].toarray()
         self._coarse_size = coarse.shape[0]
         try:
-            self._coarse = ("cholesky", sla.cho_factor(coarse)) if coarse.size else ("none", None)
-        except sla.LinAlgError:  # singular coarsest operator (e.g. a pure Neumann problem)
+            self._coarse = ("cholesky", DenseCholesky(coarse)) if coarse.size else ("none", None)
+        except np.linalg.LinAlgError:  # singular coarsest operator (e.g. a pure Neumann problem)
             self._coarse = ("pinv", np.linalg.pinv(coarse, hermitian=True))
         self.levels = len(operators)
         self.operator_complexity = float(sum(op.nnz for op in operators) / max(A.nnz, 1))
@@ -305,7 +305,7 @@ class AMGPreconditioner(Preconditioner):
     def _coarse_solve(self, b: np.ndarray) -> np.ndarray:
         how, factor = self._coarse
         if how == "cholesky":
-            return sla.cho_solve(factor, b)
+            return factor.solve(b)
         return factor @ b if how == "pinv" else b[:0]
 
     def _cycle(self, level: int, b: np.ndarray) -> np.ndarray:
