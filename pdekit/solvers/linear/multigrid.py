@@ -4,10 +4,12 @@ The transfers come from pyamg: smoothed aggregation (``kind="sa"``: strength of 
 aggregation, a tentative prolongator smoothed by damped Jacobi; rigid-body modes or any other
 near-null space through ``near_null_space``) or Ruge-Stuben (``kind="rs"``: C/F splitting and
 classical interpolation). That is the expensive part of a setup. pdekit does the damped Jacobi
-smoothing of the aggregation prolongators itself, with a spectral-radius estimate whose inner
-products are numpy's (pyamg's uses BLAS ``ddot``, which OpenBLAS splits across threads): the
-same matrix gives the same hierarchy, bit for bit, in any process and at any thread count. For a new matrix with the same
-sparsity pattern (a new coefficient on the same mesh or grid), :meth:`AMGPreconditioner.update`
+smoothing of the aggregation prolongators itself (:func:`smoothed_aggregation_transfers`), with
+a spectral-radius estimate whose inner products are numpy's (pyamg's uses BLAS ``ddot``, which
+OpenBLAS splits across threads), and factorises the coarsest level with
+:class:`~pdekit.solvers.linear.dense_cholesky.DenseCholesky`: the same matrix gives the same
+hierarchy and cycle, bit for bit, in any process and at any thread count. For a new matrix with
+the same sparsity pattern (a new coefficient on the same mesh or grid), :meth:`AMGPreconditioner.update`
 keeps the aggregates and the transfer operators and recomputes only what depends on the values:
 the Galerkin coarse operators ``A_(l+1) = R_l A_l P_l``, the smoother data and the Cholesky
 factor of the coarsest operator. A dataset of N samples pays the expensive setup once.
