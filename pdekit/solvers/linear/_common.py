@@ -13,12 +13,8 @@ breakdown, an inaccurate direct solve): with ``throw=True`` a :class:`Convergenc
 raised (it carries the last iterate and the :class:`SolveInfo`), otherwise a
 :class:`ConvergenceWarning` is issued and ``info.converged`` is False.
 
-Inner products and norms of numpy vectors (:func:`inner_product`, :func:`vector_norm`) are
-numpy's pairwise sums, not BLAS's ``ddot``: OpenBLAS splits a dot product of more than 10,000
-entries across its threads, so its rounding, and with it every CG iterate, would depend on how
-many threads the process has (a pool worker has one, a serial run all of them). With numpy's
-reduction a solve gives the same bits whatever the thread count, which generated datasets
-promise (the same samples byte for byte whatever the process layout).
+Inner products and norms of numpy vectors are :mod:`pdekit.solvers.linear.reductions`'
+(numpy's sums, the same bits at any BLAS thread count).
 """
 
 from __future__ import annotations
@@ -34,29 +30,10 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from pdekit._warnings import ConvergenceWarning
+from pdekit.solvers.linear.reductions import inner_product, vector_norm
 
 __all__ = ["SolveInfo", "ConvergenceWarning", "ConvergenceError", "SystemOperator", "as_system",
-           "as_preconditioner_fn", "check_tolerances", "inner_product", "vector_norm"]
-
-
-def inner_product(a: np.ndarray, b: np.ndarray):
-    """``a^H b`` of two numpy vectors ``(n,)``, the same bits whatever BLAS's thread count.
-
-    numpy's pairwise summation of the elementwise products (see the module doc); a float for
-    real vectors, a complex for complex ones.
-    """
-    a, b = np.asarray(a).reshape(-1), np.asarray(b).reshape(-1)
-    if a.dtype.kind == "c":
-        a = np.conjugate(a)
-    return np.add.reduce(np.multiply(a, b))
-
-
-def vector_norm(a: np.ndarray) -> float:
-    """Euclidean norm of a numpy vector ``(n,)``, the same bits whatever BLAS's thread count."""
-    a = np.asarray(a).reshape(-1)
-    if a.dtype.kind == "c":
-        a = np.abs(a)
-    return float(np.sqrt(np.add.reduce(np.multiply(a, a))))
+           "as_preconditioner_fn", "check_tolerances"]
 
 
 class ConvergenceError(RuntimeError):

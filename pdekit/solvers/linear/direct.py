@@ -19,7 +19,8 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from pdekit.solvers.linear._common import SolveInfo, check_tolerances, vector_norm
+from pdekit.solvers.linear._common import SolveInfo, check_tolerances
+from pdekit.solvers.linear.reductions import vector_norm
 
 __all__ = ["DirectSolver"]
 

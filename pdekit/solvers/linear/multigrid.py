@@ -48,6 +48,7 @@ import scipy.sparse as sp
 from pdekit._validation import check_choice
 from pdekit.solvers.linear._base import Preconditioner, as_csr_matrix
 from pdekit.solvers.linear.dense_cholesky import DenseCholesky
+from pdekit.solvers.linear.reductions import inner_product, vector_norm
 
 __all__ = ["AMGPreconditioner", "amg", "smoothed_aggregation_transfers"]
 
@@ -84,8 +85,6 @@ def _jacobi_spectral_radius(A: sp.csr_matrix, diagonal: np.ndarray) -> float:
     ``D^-1/2 A D^-1/2``, from a fixed start vector, with numpy's pairwise inner products: the
     same bits whatever the BLAS thread count (pyamg's estimate uses BLAS's threaded ``ddot``)."""
     from scipy.linalg import eigvalsh_tridiagonal
-
-    from pdekit.solvers.linear._common import inner_product, vector_norm
 
     scale = 1.0 / np.sqrt(diagonal)
     v = np.random.default_rng(0).random(A.shape[0])
