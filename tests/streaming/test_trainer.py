@@ -73,52 +73,65 @@ def test_heat_ensemble_on_two_gloo_ranks_exactly_once_and_no_training_bytes_on_d
 
 
 def test_rank_killed_with_minus_9_resumes_from_its_checkpoint_exactly_once(tmp_path, monkeypatch):
+    # Simulations 0-3 run through; simulation 4 hangs after six steps (attempt 1 only), so a
+    # checkpoint that holds them while it still runs is certain to come, whatever the load.
     monkeypatch.setenv("TEST_HARNESS_DIR", str(tmp_path))
-    monkeypatch.setenv("TEST_FAULTS", json.dumps({"sleep": 0.15}))
+    monkeypatch.setenv("TEST_FAULTS", json.dumps({"hang": [[4, 1, 6]]}))
     cfg = StreamConfig.from_mapping(dict(
         out=str(tmp_path / "run"), command=write_solver(tmp_path), parameters={"alpha": [0.5, 2.0]},
         simulations=5, steps=16, clients=2, ranks=2, memory="8MB", validation=0, heartbeat=0.2,
-        checkpoint_every=3, modes=4, width=8, layers=1, batch_size=4, watermark=4, max_restarts=2))
+        liveness=25, checkpoint_every=3, modes=4, width=8, layers=1, batch_size=4, watermark=4,
+        max_restarts=2))
     run = StreamRun(cfg)
     result = {}
-    thread = threading.Thread(target=lambda: result.update(report=run.run()))
+    thread = threading.Thread(target=lambda: result.update(report=run.run()), daemon=True)
     thread.start()
+    killed = False
     try:
-        covered = _wait_for_a_checkpoint_holding_a_running_simulation(run, tmp_path / "run")
+        covered = _wait_for_a_checkpoint_holding_the_hung_simulation(run, tmp_path / "run", thread)
         os.kill(run.coordinator.ranks[1]["pid"], signal.SIGKILL)
+        killed = True
     finally:
-        thread.join(300)
+        if not killed:  # end the hang, so the run (and the test) ends
+            proc = run.coordinator.records[4].process if run.coordinator is not None else None
+            if proc is not None:
+                proc.kill()
+        thread.join(120)
+    assert not thread.is_alive(), "the run did not end within 120 s of the kill"
     report = result["report"]
     assert report["trainer_restarts"] == 1, dump(report)
     assert report["accepted_samples"] == report["expected_samples"] == 5 * 16, dump(report)
-    # the relaunched simulations re-sent from step 0: what the checkpoint held came back as duplicates
-    assert report["duplicates_dropped"] >= covered > 0
-    for sim in report["simulations"]:
-        assert sim["digest"] == expected_digest(tmp_path, sim["parameters"], 16)
+    # the relaunched simulation re-sent from step 0: the six steps the checkpoint held were dropped
+    assert covered == 6 and report["duplicates_dropped"] == 6, dump(report)
+    sims = report["simulations"]
+    assert [s["attempts"] for s in sims[:4]] == [1] * 4 and sims[4]["attempts"] >= 2  # finished: not relaunched
+    for sim in sims:
+        assert sim["steps_accepted"] == 16 and sim["digest"] == expected_digest(tmp_path, sim["parameters"], 16)
     assert (tmp_path / "run" / "generation").read_text().strip() == "2"
-    assert "generation 2: 2 ranks up" in (tmp_path / "run" / "stream.log").read_text()
+    assert "generation 2: 2 ranks up; 4 simulations finished per their checkpoints" in \
+        (tmp_path / "run" / "stream.log").read_text()
 
 
-def _wait_for_a_checkpoint_holding_a_running_simulation(run, out, timeout=240.0):
-    """Steps of still-running simulations in the newest checkpoint set (> 0), once there are some."""
+def _wait_for_a_checkpoint_holding_the_hung_simulation(run, out, thread, timeout=120.0):
+    """Wait for a committed checkpoint set in which simulations 0-3 are finished and simulation 4
+    (still running) has steps; return how many of its steps it holds."""
     from pdekit.streaming.checkpoints import load_rank_state
     from pdekit.training.checkpoint import load_checkpoint
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if not thread.is_alive():
+            pytest.fail("the run ended before the test could kill a rank")
         time.sleep(0.05)
-        c = run.coordinator
-        if c is None or not (out / "checkpoint.pt").exists():
+        if run.coordinator is None or not (out / "checkpoint.pt").exists():
             continue
         try:
             step = load_checkpoint(out / "checkpoint.pt")["stream"]["step"]
-            coverage = {}
-            for r in range(2):
-                coverage.update(load_rank_state(out, r, step)["ledger"]["accepted"])
-        except (FileNotFoundError, ValueError, KeyError):
+            ledgers = [load_rank_state(out, r, step)["ledger"] for r in range(2)]
+        except (FileNotFoundError, ValueError, KeyError, EOFError, RuntimeError):
             continue  # a newer set is being written
-        running = [s for s, rec in c.records.items() if rec.status == "running"]
-        held = sum(int(coverage[s].sum()) for s in running if s in coverage)
-        if held:
-            return held
-    pytest.fail("the run never checkpointed a simulation that was still running")
+        finished = {int(s) for led in ledgers for s in led["finished"]}
+        held = [int(led["accepted"][4].sum()) for led in ledgers if 4 in led["accepted"]]
+        if finished >= {0, 1, 2, 3} and held and held[0] == 6:
+            return held[0]
+    pytest.fail(f"no checkpoint held the hung simulation's steps within {timeout:.0f} s")
