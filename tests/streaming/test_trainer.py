@@ -11,7 +11,6 @@ import os
 import signal
 import sys
 import threading
-import time
 
 import pytest
 import torch
@@ -21,7 +20,7 @@ from pdekit.streaming.config import StreamConfig
 from pdekit.streaming.ledger import trajectory_digest
 from pdekit.streaming.problem_client import simulate
 from pdekit.streaming.run import StreamRun
-from tests.streaming._harness import dump, expected_digest, write_solver
+from tests.streaming._harness import dump, expected_digest, wait_for_checkpoint, write_solver
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process I/O counters: Linux")
 
@@ -88,7 +87,8 @@ def test_rank_killed_with_minus_9_resumes_from_its_checkpoint_exactly_once(tmp_p
     thread.start()
     killed = False
     try:
-        covered = _wait_for_a_checkpoint_holding_the_hung_simulation(run, tmp_path / "run", thread)
+        wait_for_checkpoint(tmp_path / "run", ranks=2, finished={0, 1, 2, 3}, running=4, steps=6,
+                            alive=thread.is_alive)
         os.kill(run.coordinator.ranks[1]["pid"], signal.SIGKILL)
         killed = True
     finally:
@@ -102,7 +102,7 @@ def test_rank_killed_with_minus_9_resumes_from_its_checkpoint_exactly_once(tmp_p
     assert report["trainer_restarts"] == 1, dump(report)
     assert report["accepted_samples"] == report["expected_samples"] == 5 * 16, dump(report)
     # the relaunched simulation re-sent from step 0: the six steps the checkpoint held were dropped
-    assert covered == 6 and report["duplicates_dropped"] == 6, dump(report)
+    assert report["duplicates_dropped"] == 6, dump(report)
     sims = report["simulations"]
     assert [s["attempts"] for s in sims[:4]] == [1] * 4 and sims[4]["attempts"] >= 2  # finished: not relaunched
     for sim in sims:
@@ -111,27 +111,3 @@ def test_rank_killed_with_minus_9_resumes_from_its_checkpoint_exactly_once(tmp_p
     assert "generation 2: 2 ranks up; 4 simulations finished per their checkpoints" in \
         (tmp_path / "run" / "stream.log").read_text()
 
-
-def _wait_for_a_checkpoint_holding_the_hung_simulation(run, out, thread, timeout=120.0):
-    """Wait for a committed checkpoint set in which simulations 0-3 are finished and simulation 4
-    (still running) has steps; return how many of its steps it holds."""
-    from pdekit.streaming.checkpoints import load_rank_state
-    from pdekit.training.checkpoint import load_checkpoint
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not thread.is_alive():
-            pytest.fail("the run ended before the test could kill a rank")
-        time.sleep(0.05)
-        if run.coordinator is None or not (out / "checkpoint.pt").exists():
-            continue
-        try:
-            step = load_checkpoint(out / "checkpoint.pt")["stream"]["step"]
-            ledgers = [load_rank_state(out, r, step)["ledger"] for r in range(2)]
-        except (FileNotFoundError, ValueError, KeyError, EOFError, RuntimeError):
-            continue  # a newer set is being written
-        finished = {int(s) for led in ledgers for s in led["finished"]}
-        held = [int(led["accepted"][4].sum()) for led in ledgers if 4 in led["accepted"]]
-        if finished >= {0, 1, 2, 3} and held and held[0] == 6:
-            return held[0]
-    pytest.fail(f"no checkpoint held the hung simulation's steps within {timeout:.0f} s")
