@@ -33,7 +33,7 @@ def test_heat_ensemble_on_two_gloo_ranks_exactly_once_and_no_training_bytes_on_d
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # measure the program, not the bytecode cache
     out = tmp_path / "run"
     code = main(["stream", "--pde", "heat", "--resolution", "32", "--simulations", "5", "--steps", "12",
-                 "--clients", "3", "--ranks", "2", "--memory", "16MB", "--validation", "2", "--eval-every", "4",
+                 "--clients", "3", "--ranks", "2", "--memory", "16MB", "--validation", "2", "--eval-every", "25",
                  "--modes", "4", "--width", "8", "--layers", "1", "--batch-size", "4", "--watermark", "4",
                  "--heartbeat", "0.2", "--parameter", "kappa=0.005:0.02", "--out", str(out), "--quiet"])
     assert code == 0
@@ -55,11 +55,12 @@ def test_heat_ensemble_on_two_gloo_ranks_exactly_once_and_no_training_bytes_on_d
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert lines[-1]["validation_l2"] is not None and lines[-1]["step"] == report["training_steps"]
     assert report["samples_trained"] >= 5 * 11 and 0.0 <= report["blocked_fraction"] < 1.0
-    # zero training bytes on disk: the ranks wrote model.pt and metrics lines, nothing else
+    # zero training bytes on disk: while they streamed, the ranks wrote model.pt and metrics lines
+    # (each appended line dirties one or two pages), nothing else
     written = report["disk_bytes_written"]
-    allowance = _ceil_page((out / "model.pt").stat().st_size) + 4096 * len(lines) + 16384
+    allowance = _ceil_page((out / "model.pt").stat().st_size) + 2 * 4096 * len(lines) + 16384
     assert written["0"] <= allowance and written["1"] <= 16384, (written, allowance)
-    assert report["bytes_received"] >= 7 * 12 * 32 * 32 * 8 > 10 * 16384
+    assert report["ranks"]["0"]["bytes_received"] >= 4 * 12 * 32 * 32 * 8 > 2 * allowance
     assert not (out / "checkpoint.pt").exists()
     # pdekit evaluate scores it on a dataset of one-frame steps (u0 -> u at the frame spacing)
     h5 = tmp_path / "steps.h5"
