@@ -117,6 +117,9 @@ class InProcessRanks:
                 self.peak_used[r] = max(self.peak_used[r], rec.statistics()["used_bytes"])
                 items = rec.take(self.cfg.batch_size)
                 trained += len(items)
+                if items:  # what the trainer publishes for the progress bar
+                    rec.publish({"samples_per_second": 100.0, "fill": rec.buffer.bytes / rec.buffer.capacity,
+                                 "blocked_fraction": 0.25})
                 if not items and rec.done:
                     break
                 time.sleep(self.delay if items else 0.002)
@@ -147,7 +150,7 @@ class InProcessRanks:
             rec.stop()
 
 
-def run_in_process(config, *, delay: float = 0.0, launcher=None):
+def run_in_process(config, *, delay: float = 0.0, launcher=None, progress=None):
     """Run a StreamRun whose trainer is :class:`InProcessRanks`; return (report, ranks, run)."""
     from pdekit.streaming import run as run_mod
 
@@ -158,7 +161,7 @@ def run_in_process(config, *, delay: float = 0.0, launcher=None):
             holder["ranks"] = InProcessRanks(self.config, run_id, delay=delay)
             return holder["ranks"]
 
-    r = Run(config, launcher=launcher)
+    r = Run(config, launcher=launcher, progress=progress)
     try:
         report = r.run()
     finally:
