@@ -154,21 +154,22 @@ def _refine(m: Any, trusted: Any, *, rank: int | None, budget: float | None):
     n, big = m.shape
     k = trusted.shape[1]
     tm = B.herm(trusted) @ m
-    z = m - trusted @ tm
+    # the complement z = m - trusted tm is never formed (a pass over m and a copy of it saved):
+    # its sketch and projections follow from m's, with the same round-off (eps ||m||)
     rng = np.random.default_rng(0)
     p = max(16, (rank - k + 8) if rank is not None else k // 2 + 8)
     while k + p <= n // 2:
         omega = B.like(rng.standard_normal((big, p)), m)
-        y = z @ omega  # range sketch of the complement
+        y = m @ omega - trusted @ (tm @ omega)  # range sketch of the complement z
         uy, sy, _ = B.svd(y)
         sy = B.to_numpy(sy)
         q = uy[:, :max(1, int(np.count_nonzero(sy > 1e2 * B.eps(m) * sy[0])))]
         for _ in range(2):  # orthogonal to the trusted directions, to round-off ("twice is enough")
             q, _r = B.qr(q - trusted @ (B.herm(trusted) @ q))
         basis = B.concatenate([trusted, q], axis=1)
-        qz = B.herm(q) @ z  # = q^H m, as q is orthogonal to the trusted directions
+        qz = B.herm(q) @ m  # = q^H z, as q is orthogonal to the trusted directions
         proj = B.concatenate([tm, qz], axis=0)  # basis^H m, (K, N)
-        resid = z - q @ qz
+        resid = m - basis @ proj  # explicit, so that the energy outside the basis is exact to round-off
         outside = B.norm(resid) ** 2
         del resid
         uw, s = _qr_svd(proj)
