@@ -222,10 +222,13 @@ class OperatorModel(torch.nn.Module):
             "pdekit_version": __version__,
         }
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the model to ``path`` atomically (``torch.save`` of :meth:`to_checkpoint`)."""
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+        """Write the model to ``path`` atomically (``torch.save`` of :meth:`to_checkpoint`).
+
+        An existing ``path`` is refused (FileExistsError) unless ``overwrite=True``.
+        """
         checkpoint = self.to_checkpoint()
-        with atomic_path(path) as tmp:
+        with atomic_path(path, overwrite=overwrite) as tmp:
             torch.save(checkpoint, tmp)
 
     @classmethod
