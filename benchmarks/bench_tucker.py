@@ -78,6 +78,7 @@ def main(argv=None) -> int:
     from pdekit.tensor_formats import tucker
 
     torch.set_num_threads(args.threads)
+    load_at_start = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
     rows = []
     cases = [("rank 12", dict(rank=12)), ("tol 1e-6", dict(rank=None, max_rel_error=1e-6)), ("tol 1e-10", dict(rank=None, max_rel_error=1e-10))]
     unknown = sorted(set(args.cases) - {c[0] for c in cases})
@@ -126,7 +127,7 @@ def main(argv=None) -> int:
         del x, xt
     record = {"benchmark": "bench_tucker", "threads": args.threads, "reps": args.reps,
               "machine": platform.processor() or platform.machine(), "python": sys.version.split()[0],
-              "target_speedup": TARGET_SPEEDUP, "rows": rows}
+              "target_speedup": TARGET_SPEEDUP, "load_average_at_start": load_at_start, "rows": rows}
     out = write_record(args.output, record)
     print(f"wrote {out}")
     return 0
