@@ -54,12 +54,7 @@ def p1_upper_stiffness(space: FunctionSpace) -> np.ndarray:
         gb[1:] = inv_t.transpose(1, 0, 2)  # grad lambda_(j+1) = column j of J^-T
         np.sum(gb[1:], axis=0, out=gb[0])
         np.negative(gb[0], out=gb[0])
-        for k, (a, b) in enumerate(zip(pa, pb)):
-            np.multiply(gb[a, 0], gb[b, 0], out=dt)
-            for i in range(1, d):
-                np.multiply(gb[a, i], gb[b, i], out=tp)
-                dt += tp
-            np.multiply(dt, vb, out=out[k, c0:c1])
+        _scaled_pair_dots(gb, pa, pb, vb, out[:, c0:c1], dt, tp)
     return out
 
 
@@ -116,12 +111,22 @@ def _p1_upper_from_points(points: np.ndarray, cells: np.ndarray, out: np.ndarray
         np.negative(cb[0], out=cb[0])
         np.multiply(db, factorial(d), out=sc)
         np.reciprocal(sc, out=sc)
-        for k, (a, b) in enumerate(zip(pa, pb)):
-            np.multiply(cb[a, 0], cb[b, 0], out=dt)
-            for i in range(1, d):
-                np.multiply(cb[a, i], cb[b, i], out=tp)
-                dt += tp
-            np.multiply(dt, sc, out=out[k, c0:c1])
+        _scaled_pair_dots(cb, pa, pb, sc, out[:, c0:c1], dt, tp)
+
+def _scaled_pair_dots(vectors: np.ndarray, pa: np.ndarray, pb: np.ndarray, scale: np.ndarray,
+                      out: np.ndarray, dot: np.ndarray, tmp: np.ndarray) -> None:
+    """``out[k] = scale * vectors[pa[k]] . vectors[pb[k]]`` for a block of cells.
+
+    ``vectors : (d + 1, d, w)`` per-vertex vectors (gradients or cofactor columns), ``out :
+    (len(pa), w)``; ``dot`` and ``tmp`` are ``(w,)`` work arrays (no allocation in the loop).
+    """
+    d = vectors.shape[1]
+    for k, (a, b) in enumerate(zip(pa, pb)):
+        np.multiply(vectors[a, 0], vectors[b, 0], out=dot)
+        for i in range(1, d):
+            np.multiply(vectors[a, i], vectors[b, i], out=tmp)
+            dot += tmp
+        np.multiply(dot, scale, out=out[k])
 
 
 def p1_stiffness_half(space: FunctionSpace, a: np.ndarray | None) -> np.ndarray:
