@@ -396,8 +396,11 @@ class Trainer:
         An existing ``path`` is refused (FileExistsError) unless ``overwrite=True`` (the run's
         own ``checkpoint.pt`` is rewritten at every checkpoint).
         """
-        if self.ctx.is_main:
-            refuse_existing(path, overwrite)
+        # the main rank decides (it writes the file); every rank learns it, so none waits alone
+        exists = gather_objects(bool(self.ctx.is_main and not overwrite and os.path.lexists(path)))
+        if any(exists):
+            refuse_existing(path, False)
+            raise FileExistsError(f"{str(path)!r} exists (seen by the main rank); pass overwrite=True to replace it")
         state = self.state_dict()
         rngs = gather_objects(state.pop("rng"))
         state["rng_per_rank"] = rngs
