@@ -48,6 +48,7 @@ import functools
 import importlib
 import inspect
 import os
+import warnings
 from typing import Any, Mapping
 
 import torch
@@ -222,10 +223,26 @@ class OperatorModel(torch.nn.Module):
             "pdekit_version": __version__,
         }
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the model to ``path`` atomically (``torch.save`` of :meth:`to_checkpoint`)."""
+    def save(self, path: str | os.PathLike, *, overwrite: bool | None = None) -> None:
+        """Write the model to ``path`` atomically (``torch.save`` of :meth:`to_checkpoint`).
+
+        Parameters
+        ----------
+        path : path-like
+        overwrite : bool, optional
+            True: replace an existing file; False: refuse it (FileExistsError, nothing
+            written). Not given: an existing file is replaced with a FutureWarning; the default
+            becomes False (as for every other writer of pdekit) once the streaming trainer,
+            which re-saves its run's ``model.pt`` on a resume, passes ``overwrite=True``.
+        """
+        if overwrite is None:
+            if os.path.lexists(path):
+                warnings.warn(f"model.save replaced the existing file {str(path)!r}; pass overwrite=True to "
+                              f"replace a file on purpose (a future pdekit will refuse it by default, as "
+                              f"meshes.write and the other writers do)", FutureWarning, stacklevel=2)
+            overwrite = True
         checkpoint = self.to_checkpoint()
-        with atomic_path(path) as tmp:
+        with atomic_path(path, overwrite=overwrite) as tmp:
             torch.save(checkpoint, tmp)
 
     @classmethod
