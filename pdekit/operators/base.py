@@ -48,7 +48,6 @@ import functools
 import importlib
 import inspect
 import os
-import warnings
 from typing import Any, Mapping
 
 import torch
@@ -223,24 +222,16 @@ class OperatorModel(torch.nn.Module):
             "pdekit_version": __version__,
         }
 
-    def save(self, path: str | os.PathLike, *, overwrite: bool | None = None) -> None:
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
         """Write the model to ``path`` atomically (``torch.save`` of :meth:`to_checkpoint`).
 
         Parameters
         ----------
         path : path-like
-        overwrite : bool, optional
-            True: replace an existing file; False: refuse it (FileExistsError, nothing
-            written). Not given: an existing file is replaced with a FutureWarning; the default
-            becomes False (as for every other writer of pdekit) once the streaming trainer,
-            which re-saves its run's ``model.pt`` on a resume, passes ``overwrite=True``.
+        overwrite : bool
+            Replace an existing file; without it an existing file is refused
+            (FileExistsError, nothing written), as by every writer of pdekit.
         """
-        if overwrite is None:
-            if os.path.lexists(path):
-                warnings.warn(f"model.save replaced the existing file {str(path)!r}; pass overwrite=True to "
-                              f"replace a file on purpose (a future pdekit will refuse it by default, as "
-                              f"meshes.write and the other writers do)", FutureWarning, stacklevel=2)
-            overwrite = True
         checkpoint = self.to_checkpoint()
         with atomic_path(path, overwrite=overwrite) as tmp:
             torch.save(checkpoint, tmp)

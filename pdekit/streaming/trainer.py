@@ -289,7 +289,7 @@ class StreamingTrainer:
                            "ranks": gather_objects(mine)}
         barrier()
         if self.rank == 0:
-            save_checkpoint(self.checkpoint_path, state)
+            save_checkpoint(self.checkpoint_path, state, overwrite=True)  # this run's own file
         barrier()
         prune_rank_files(self.run_dir, self.rank, self.step)
 
@@ -297,7 +297,7 @@ class StreamingTrainer:
     def _finish(self, *, fatal: bool = False) -> dict[str, Any]:
         rec = self.receiver
         if self.rank == 0 and self.trainer is not None and not fatal:
-            self.trainer.model.to("cpu").save(self.run_dir / "model.pt")
+            self.trainer.model.to("cpu").save(self.run_dir / "model.pt", overwrite=True)  # this run's own file
         led = rec.ledger
         stats = {"rank": self.rank, "samples_trained": self.samples_trained, "training_steps": self.step,
                  "train_seconds": self.train_seconds, "blocked_seconds": self.blocked_seconds,

@@ -405,7 +405,7 @@ class Trainer:
         rngs = gather_objects(state.pop("rng"))
         state["rng_per_rank"] = rngs
         if self.ctx.is_main:
-            save_checkpoint(path, state)
+            save_checkpoint(path, state, overwrite=overwrite)
         barrier()
 
     def load_checkpoint(self, path: str | os.PathLike) -> None:

@@ -62,23 +62,17 @@ def test_save_load_roundtrip_is_bit_identical(tmp_path):
     assert _Affine.load(path).config == m.config
 
 
-def test_save_refuses_an_existing_file_with_overwrite_false_and_warns_by_default(tmp_path):
+def test_save_refuses_an_existing_file_unless_overwrite(tmp_path):
     path = tmp_path / "m.pt"
     path.write_bytes(b"not mine to replace")
-    with pytest.raises(FileExistsError, match=r"m\.pt' exists; pass overwrite=True"):
-        _Affine(3).save(path, overwrite=False)
+    for kwargs in ({}, {"overwrite": False}):
+        with pytest.raises(FileExistsError, match=r"m\.pt' exists; pass overwrite=True"):
+            _Affine(3).save(path, **kwargs)
     assert path.read_bytes() == b"not mine to replace"
     m = _Affine(3)
-    with pytest.warns(FutureWarning, match="replaced the existing file .*pass overwrite=True"):
-        m.save(path)  # the default, for now: replaced, with a warning
+    m.save(path, overwrite=True)
     assert torch.equal(load(path).weight, m.weight)
-    m2 = _Affine(3)
-    import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        m2.save(path, overwrite=True)
-        m2.save(tmp_path / "new.pt")  # a new file: no warning
-    assert torch.equal(load(path).weight, m2.weight)
+    m.save(tmp_path / "new.pt")  # a new file needs nothing
     assert not list(tmp_path.glob(".*tmp"))  # the atomic write left nothing behind
 
 
