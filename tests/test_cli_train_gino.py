@@ -69,6 +69,14 @@ def test_mesh_and_grid_mismatches_are_one_line_errors(files, tmp_path, capsys, o
     assert main(["train", "--model", "gino", "--data", coarse, "--out", str(tmp_path / "c"),
                  "--eval-resolutions", "5", *SMALL]) == 2
     assert "mesh data are scored at their own points" in capsys.readouterr().err
+    for radius in ("0", "-0.1"):
+        assert main(["train", "--model", "gino", "--data", coarse, "--out", str(tmp_path / "r"),
+                     "--radius", radius, *SMALL]) == 2
+        assert "radius must be a positive distance in the units of the mesh points" in capsys.readouterr().err
+    assert main(["train", "--model", "gino", "--data", coarse, "--out", str(tmp_path / "r"), *SMALL,
+                 "--latent-shape", "12", "12", "12"]) == 2
+    assert "give one latent grid size or one per spatial dimension (2); got [12, 12, 12]" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "model.pt").exists()
     run = tmp_path / "run"
     assert main(["train", "--model", "gino", "--data", coarse, "--out", str(run), "--epochs", "1", *SMALL]) == 0
     capsys.readouterr()
