@@ -137,7 +137,7 @@ def train_one(kind: str, train, test, strides, args, run_dir: Path) -> dict:
     if len(strides) > 1:
         scores.update(trainer.evaluate(fine, strides=strides[1:]))
     eval_s = time.perf_counter() - t0
-    model.to("cpu").save(run_dir / "model.pt")
+    model.to("cpu").save(run_dir / "model.pt", overwrite=True)  # the run folder the Trainer claimed
     out = {"model": kind, "n_parameters": model.n_parameters(), "epochs": epochs,
            "schedule": "paper step" if paper else "cosine", "train_seconds": train_s,
            "eval_seconds": eval_s, "final_train_loss": history[-1]["train_loss"],

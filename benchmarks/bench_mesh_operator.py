@@ -129,8 +129,8 @@ def make_data(args) -> dict[str, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     mesh = unstructured_l_mesh(args.n)
     files = {"mesh": folder / f"lshape{args.n}.vtu", "fine_mesh": folder / f"lshape{args.n}_refined2.vtu"}
-    meshes.write(files["mesh"], mesh)
-    meshes.write(files["fine_mesh"], meshes.refine(mesh, 2))
+    meshes.write(files["mesh"], mesh, overwrite=True)  # the benchmark's own data folder
+    meshes.write(files["fine_mesh"], meshes.refine(mesh, 2), overwrite=True)
     plan = {"train": ("mesh", args.n_train, 0), "test": ("mesh", args.n_test, 1), "test_fine": ("fine_mesh", args.n_test, 1)}
     for key, (which, n, seed) in plan.items():
         files[key] = folder / f"darcyfem_lshape{args.n}_{key}_n{n}_seed{seed}.h5"

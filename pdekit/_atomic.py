@@ -14,7 +14,41 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_path", "atomic_files", "check_writable_dir"]
+__all__ = ["atomic_path", "atomic_files", "check_writable_dir", "refuse_existing"]
+
+
+def refuse_existing(path: str | os.PathLike, overwrite: bool) -> None:
+    """Raise FileExistsError when ``path`` exists and ``overwrite`` is false.
+
+    The one wording of the refusal, shared by every public writer (the CLI verbs map
+    ``overwrite=True`` to ``--overwrite``).
+    """
+    if not overwrite and os.path.lexists(path):
+        raise _exists(path)
+
+
+def _exists(path: str | os.PathLike) -> FileExistsError:
+    return FileExistsError(f"{str(path)!r} exists; pass overwrite=True to replace it (nothing was written)")
+
+
+def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
+    """Move ``tmp`` to ``path``: replacing it, or (``overwrite`` false) only if it does not exist.
+
+    The no-clobber move is a hard link (atomic: of two writers, one wins and the other is
+    refused); where the filesystem has no hard links, an existence check and a rename.
+    """
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise _exists(path) from None
+    except OSError:  # no hard links here (some network and FAT filesystems)
+        refuse_existing(path, False)
+        os.replace(tmp, path)
+    else:
+        tmp.unlink()
 
 
 def check_writable_dir(path: str | os.PathLike) -> Path:
@@ -39,7 +73,7 @@ def check_writable_dir(path: str | os.PathLike) -> Path:
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, *, suffix: str | None = None, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary path to write; on success move it over ``path`` atomically.
 
     Parameters
@@ -49,6 +83,10 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     suffix : str, optional
         Suffix of the temporary file (some writers infer the format from it);
         defaults to the suffix of ``path``.
+    overwrite : bool
+        False: refuse (FileExistsError) when ``path`` exists, before anything is written and
+        again, atomically, when the file is moved into place. The default True is for a run's
+        own files (checkpoints, journals); public writers pass their caller's ``overwrite``.
 
     Examples
     --------
@@ -60,6 +98,7 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     ('done', ['x.txt'])
     """
     path = check_writable_dir(path)
+    refuse_existing(path, overwrite)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=(suffix if suffix is not None else path.suffix) + ".tmp",
                                dir=path.parent if str(path.parent) else ".")
     os.close(fd)
@@ -72,20 +111,22 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp_path, path)
+        _commit(tmp_path, path, overwrite)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
 
 
 @contextlib.contextmanager
-def atomic_files(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_files(path: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary folder beside ``path`` for a file that comes with sidecar files.
 
     The caller writes ``path.name`` (and any files it references, such as the ``.h5`` of an
     ``.xdmf``) into the folder. On success every file is moved into ``path``'s folder
     atomically, the sidecars first and ``path`` last, so a reader never finds the main file
-    without its data; on failure nothing is left behind.
+    without its data; on failure nothing is left behind. With ``overwrite=False`` an existing
+    ``path`` is refused before anything is written, and an existing sidecar before any file is
+    moved (FileExistsError; nothing of the caller's is touched).
 
     Examples
     --------
@@ -97,11 +138,15 @@ def atomic_files(path: str | os.PathLike) -> Iterator[Path]:
     ['a.h5', 'a.xdmf']
     """
     path = check_writable_dir(path)
+    refuse_existing(path, overwrite)
     tmpdir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent if str(path.parent) else "."))
     try:
         yield tmpdir
-        for side in sorted(tmpdir.iterdir(), key=lambda p: p.name == path.name):
-            with atomic_path(path.parent / side.name) as tmp:
+        files = sorted(tmpdir.iterdir(), key=lambda p: p.name == path.name)
+        for side in files:
+            refuse_existing(path.parent / side.name, overwrite)
+        for side in files:
+            with atomic_path(path.parent / side.name, overwrite=overwrite) as tmp:
                 shutil.move(str(side), str(tmp))
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)

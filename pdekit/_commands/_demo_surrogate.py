@@ -118,14 +118,14 @@ def train_demo_surrogate(data_path: str | os.PathLike, out_dir: str | os.PathLik
     history = trainer.fit(train)
     train_seconds = time.perf_counter() - t0
     scores = trainer.evaluate(test, strides=strides)
-    model.to("cpu").eval().save(out / "model.pt")
+    model.to("cpu").eval().save(out / "model.pt", overwrite=True)
     config = {"model": "tfno", "data": str(data_path), "data_resolved": str(Path(data_path).resolve()),
               "test_fraction": test_fraction, "train_resolution": train_resolution, "modes": modes,
               "width": width, "layers": layers, "rank": rank, "batch_size": batch_size, "lr": lr,
               "epochs": n_epochs, "seed": seed}
     with atomic_path(out / "config.json") as tmp:  # what `pdekit evaluate` reads
         tmp.write_text(json.dumps(config, indent=2) + "\n")
-    plot_curves(history, out / "curves.png")
+    plot_curves(history, out / "curves.png", overwrite=True)
 
     # speed: the solver on fresh instances vs the surrogate on one input, same resolution
     problem = get_problem(full.pde)

@@ -161,7 +161,7 @@ def step_figure(ctx: DemoContext, *, n_samples: int = 3) -> None:
                  for row in _data_rows(ctx.datasets["navier-stokes"], n_samples, ("signed", "signed"))]
     if not rows:
         raise ValueError("no dataset to plot: run the data steps first")
-    path = draw_panels(rows, ctx.out / "samples.png", share=[(1, 2)])
+    path = draw_panels(rows, ctx.out / "samples.png", share=[(1, 2)], overwrite=True)  # the demo's own folder
     ctx.artifacts["figure"] = path
     ctx.log(f"  {path}: {sum(len(r) for r in rows)} panels"
             + (" (Darcy rows: coefficient, solution, TFNO prediction, error)" if "model" in ctx.artifacts else ""))

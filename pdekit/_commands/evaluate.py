@@ -151,7 +151,7 @@ def evaluate_file(model_path: str, data_path: str, *, resolutions=None, split: s
 
         coords = data.coords
         extent = tuple(float(f(coords[k])) for k in ("x", "y") if k in coords for f in (min, max))
-        plot_predictions(model, data, plot, device=dev,
+        plot_predictions(model, data, plot, device=dev, overwrite=overwrite,
                          names=(data.info.header.input_names[-1], data.info.header.output_names[-1]),
                          **({"extent": extent} if len(extent) == 4 else {}))
     return [{"data": str(data_path), "resolution": scores[s]["resolution"], "stride": s, "n": scores[s]["n"],

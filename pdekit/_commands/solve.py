@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
     x, info, summary = solve_system(A, b, method=args.method, preconditioner=args.preconditioner,
                                     rtol=args.rtol, atol=args.atol, maxiter=args.maxiter, shape=shape,
                                     unknowns=unknowns)
-    with atomic_path(out, suffix=".npy") as tmp:
+    with atomic_path(out, suffix=".npy", overwrite=args.overwrite) as tmp:
         with open(tmp, "wb") as fh:
             np.save(fh, np.asarray(x))
     summary["output"] = str(out)

@@ -204,8 +204,8 @@ def run(args: argparse.Namespace) -> int:
     if trainer.ctx.is_main:
         from pdekit.training.plots import plot_curves
 
-        model.to("cpu").save(out / "model.pt")
-        plot_curves(history, out / "curves.png")
+        model.to("cpu").save(out / "model.pt", overwrite=True)  # the run folder was claimed above
+        plot_curves(history, out / "curves.png", overwrite=True)
         if not args.quiet:
             last = history[-1]
             print(f"model      {args.model}: {model.n_parameters():,} parameters -> {out / 'model.pt'}")

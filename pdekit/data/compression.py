@@ -25,7 +25,7 @@ from typing import Sequence
 import h5py
 import numpy as np
 
-from .._atomic import atomic_path
+from .._atomic import atomic_path, refuse_existing
 from ..tensor_formats import TuckerTensor, tucker
 from .reading import read_info
 
@@ -73,9 +73,9 @@ class CompressedDataset:
         return self.tensors[key].compression_ratio
 
     def save(self, path: str | os.PathLike, *, attrs: dict | None = None,
-             coords: dict | None = None) -> None:
-        """Write to an HDF5 file (atomically)."""
-        with atomic_path(path) as tmp:
+             coords: dict | None = None, overwrite: bool = False) -> None:
+        """Write to an HDF5 file (atomically; an existing file only with ``overwrite=True``)."""
+        with atomic_path(path, overwrite=overwrite) as tmp:
             with h5py.File(tmp, "w") as f:
                 f.attrs["pdekit_format"] = FORMAT
                 f.attrs["tol"] = self.tol
@@ -116,7 +116,7 @@ class CompressedDataset:
 
 def compress_dataset(path: str | os.PathLike, out: str | os.PathLike | None = None, *,
                      tol: float, keys: Sequence[str] = ("outputs",),
-                     method: str = "hooi") -> CompressedDataset:
+                     method: str = "hooi", overwrite: bool = False) -> CompressedDataset:
     """Compress the fields of a pdekit dataset to Tucker form with relative error ``tol``.
 
     Parameters
@@ -129,12 +129,16 @@ def compress_dataset(path: str | os.PathLike, out: str | os.PathLike | None = No
         Relative Frobenius error allowed over all samples of each key.
     keys : sequence of {"outputs", "inputs"}
     method : {"hooi", "sthosvd", "hosvd"}
+    overwrite : bool
+        Replace ``out`` if it exists (otherwise refused with FileExistsError, before any work).
 
     Returns
     -------
     CompressedDataset
         With the achieved errors in ``rel_errors`` (at most ``tol``).
     """
+    if out is not None:
+        refuse_existing(out, overwrite)
     info = read_info(path)
     bad = [k for k in keys if k not in ("inputs", "outputs")]
     if bad or not keys:
@@ -158,5 +162,5 @@ def compress_dataset(path: str | os.PathLike, out: str | os.PathLike | None = No
     if out is not None:
         h = info.header
         result.save(out, attrs={"pde": h.pde, "params": h.params_json(), "seed": h.seed,
-                                "n": h.n, "resolution": h.resolution}, coords=dict(h.coords))
+                                "n": h.n, "resolution": h.resolution}, coords=dict(h.coords), overwrite=overwrite)
     return result

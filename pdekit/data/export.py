@@ -121,7 +121,7 @@ def export_dataset(path: str | os.PathLike, out: str | os.PathLike, *, format: s
     report = as_progress(None if progress is False else progress)
     report.start(len(plan.completed), f"export to {format}")
     try:
-        with h5py.File(src, "r") as f, atomic_path(dst) as tmp:
+        with h5py.File(src, "r") as f, atomic_path(dst, overwrite=overwrite) as tmp:
             with h5py.File(tmp, "w") as g:
                 if format == "pdebench":
                     _write_pdebench(f, g, plan, report)

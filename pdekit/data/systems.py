@@ -336,7 +336,7 @@ def save_system(path: str | os.PathLike, A: Any, b: Any, *, unknowns: np.ndarray
     A = checked_sparse(A.data, A.indices, A.indptr, np.array(A.shape), source="A")
     b = _checked_vector(b, A.shape[0], "b")
     extra = {} if unknowns is None else {"unknowns": _checked_mask(unknowns, A.shape[0], "unknowns")}
-    with atomic_path(p, suffix=".npz") as tmp:
+    with atomic_path(p, suffix=".npz", overwrite=overwrite) as tmp:
         with open(tmp, "wb") as fh:
             np.savez(fh, data=A.data, indices=A.indices, indptr=A.indptr, shape=np.array(A.shape),
                      format=np.array("csr"), b=b, **extra)

@@ -35,7 +35,7 @@ import numpy as np
 from meshio._helpers import reader_map as _READERS
 from meshio._mesh import topological_dimension as _TOPO_DIM
 
-from .._atomic import atomic_files, check_writable_dir
+from .._atomic import atomic_files, check_writable_dir, refuse_existing
 from .mesh import Mesh
 from .topology import CELL_TYPES
 
@@ -301,7 +301,7 @@ def _refuse_non_mesh(obj) -> None:
 
 def write(path: str | os.PathLike, mesh: Mesh, *, point_data: dict | None = None,
           cell_data: dict | None = None, file_format: str | None = None,
-          xdmf_data: str = "HDF") -> Path:
+          xdmf_data: str = "HDF", overwrite: bool = False) -> Path:
     """Write a mesh with its tags (and optional data) atomically.
 
     Parameters
@@ -317,6 +317,9 @@ def write(path: str | os.PathLike, mesh: Mesh, *, point_data: dict | None = None
         meshio format name, overriding the suffix ("gmsh22", "vtu", "xdmf", ...).
     xdmf_data : {"HDF", "XML"}
         For XDMF: heavy data in a ``.h5`` file beside the ``.xdmf`` (default) or inline.
+    overwrite : bool
+        Replace ``path`` (and the ``.h5`` of an XDMF file) if it exists; otherwise an existing
+        file is refused with FileExistsError before anything is written.
 
     Returns
     -------
@@ -326,6 +329,7 @@ def write(path: str | os.PathLike, mesh: Mesh, *, point_data: dict | None = None
     if not isinstance(mesh, Mesh):
         _refuse_non_mesh(mesh)
     path = check_writable_dir(path)
+    refuse_existing(path, overwrite)
     fmt = _suffix_format(path, file_format, SUPPORTED_FORMATS)
     if fmt == "gmsh":
         fmt = "gmsh22"
@@ -338,7 +342,7 @@ def write(path: str | os.PathLike, mesh: Mesh, *, point_data: dict | None = None
     m = to_meshio(mesh, point_data=point_data, cell_data=cell_data,
                   vertex_tags_as_point_data=fmt == "xdmf")
     extra = _field_data_xml(mesh, fmt) if fmt in ("vtu", "xdmf") else ""
-    with atomic_files(path) as tmpdir:  # the .h5 of XDMF moved in first, the main file last
+    with atomic_files(path, overwrite=overwrite) as tmpdir:  # the .h5 of XDMF moved in first, the main file last
         target = tmpdir / path.name
         kwargs = {"data_format": xdmf_data} if fmt == "xdmf" else {}
         with warnings.catch_warnings(), contextlib.redirect_stdout(_stdio.StringIO()):

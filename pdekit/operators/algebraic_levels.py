@@ -2,8 +2,8 @@
 
 Levels come from smoothed aggregation, built from the matrix alone (pyamg's strength of
 connection, standard aggregation, a tentative prolongator fitted to the constants and smoothed
-by one damped Jacobi step; the same transfers as
-:class:`pdekit.solvers.linear.AMGPreconditioner`, computed by the same library). Restriction is
+by one damped Jacobi step: :func:`pdekit.solvers.linear.multigrid.smoothed_aggregation_transfers`,
+the transfers of :class:`pdekit.solvers.linear.AMGPreconditioner`, the same bits in any process). Restriction is
 the transpose of prolongation and every coarse matrix is the Galerkin product ``P^T A P``; the
 coarsest level (at most ``coarse_size`` unknowns) is solved exactly.
 
@@ -19,8 +19,9 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
+
+from pdekit.solvers.linear.dense_cholesky import DenseCholesky
 
 __all__ = ["AlgebraicLevel", "AlgebraicHierarchy", "build_algebraic_hierarchy"]
 
@@ -65,17 +66,17 @@ class AlgebraicLevel:
 
 @dataclasses.dataclass
 class AlgebraicHierarchy:
-    """All levels plus the Cholesky factor of the coarsest matrix."""
+    """All levels plus the Cholesky factor of the coarsest matrix (the same bits at any thread count)."""
 
     levels: list[AlgebraicLevel]
-    coarse_cholesky: tuple
+    coarse_cholesky: DenseCholesky
 
     def coarse_solve(self, r: np.ndarray) -> np.ndarray:
-        return sla.cho_solve(self.coarse_cholesky, r)
+        return self.coarse_cholesky.solve(r)
 
     def coarse_inverse(self) -> np.ndarray:
         """Dense inverse of the coarsest matrix, ``(n_c, n_c)``."""
-        return sla.cho_solve(self.coarse_cholesky, np.eye(self.levels[-1].n))
+        return self.coarse_cholesky.inverse()
 
 
 def _level(A: sp.csr_matrix) -> AlgebraicLevel:
@@ -115,23 +116,17 @@ def build_algebraic_hierarchy(A: sp.spmatrix, *, coarse_size: int = 256, max_lev
     ValueError
         ``A`` is not square or has a non-positive diagonal.
     """
-    import pyamg
+    from pdekit.solvers.linear.multigrid import smoothed_aggregation_transfers
 
     A = sp.csr_matrix(A, dtype=np.float64)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"A must be a square matrix; got shape {A.shape}")
     levels = [_level(A)]
     if A.shape[0] > coarse_size:
-        state = np.random.get_state()  # pyamg's spectral estimates draw from np.random: seed them
-        np.random.seed(0)
-        try:
-            ml = pyamg.smoothed_aggregation_solver(levels[0].matrix, symmetry="hermitian",
-                                                   max_coarse=int(coarse_size), max_levels=int(max_levels),
-                                                   presmoother=None, postsmoother=None, keep=False)
-        finally:
-            np.random.set_state(state)
-        for fine, coarse in zip(ml.levels[:-1], ml.levels[1:]):  # pyamg's Galerkin products P^T A P
-            levels[-1].prolongation = sp.csr_matrix(fine.P, dtype=np.float64)
-            levels.append(_level(coarse.A))
+        transfers = smoothed_aggregation_transfers(levels[0].matrix, max_coarse=int(coarse_size),
+                                                   max_levels=int(max_levels))
+        for P, R in transfers:  # Galerkin products P^T A P
+            levels[-1].prolongation = sp.csr_matrix(P, dtype=np.float64)
+            levels.append(_level(R @ (levels[-1].matrix @ P)))
     dense = levels[-1].matrix.toarray()
-    return AlgebraicHierarchy(levels, sla.cho_factor(dense, lower=True))
+    return AlgebraicHierarchy(levels, DenseCholesky(dense))

@@ -222,10 +222,18 @@ class OperatorModel(torch.nn.Module):
             "pdekit_version": __version__,
         }
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the model to ``path`` atomically (``torch.save`` of :meth:`to_checkpoint`)."""
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+        """Write the model to ``path`` atomically (``torch.save`` of :meth:`to_checkpoint`).
+
+        Parameters
+        ----------
+        path : path-like
+        overwrite : bool
+            Replace an existing file; without it an existing file is refused
+            (FileExistsError, nothing written), as by every writer of pdekit.
+        """
         checkpoint = self.to_checkpoint()
-        with atomic_path(path) as tmp:
+        with atomic_path(path, overwrite=overwrite) as tmp:
             torch.save(checkpoint, tmp)
 
     @classmethod

@@ -55,6 +55,7 @@ import torch
 from pdekit.operators.algebraic_levels import AlgebraicHierarchy, build_algebraic_hierarchy
 from pdekit.operators.base import OperatorModel
 from pdekit.operators.dcdm import BoundNetwork, CycleForward, _as_scipy, _torch_csr
+from pdekit.solvers.linear import inner_product, vector_norm
 
 #: a level takes a Krylov coarse correction when at least this many levels lie below it
 _K_DEPTH = 3
@@ -252,7 +253,7 @@ class BoundAlgebraicVCycle(BoundNetwork):
             S, v, worst = self._smoothers[level][0], rng.standard_normal(lev.n), 0.0  # the first step's
             for _ in range(int(model.stability_iterations) if model.stability_cap > 0 else 0):
                 v = S @ (lev.matrix @ v)
-                worst = float(np.linalg.norm(v))
+                worst = vector_norm(v)  # numpy's sum: the same bits at any BLAS thread count
                 if not worst > 0:
                     break
                 v /= worst
@@ -300,7 +301,7 @@ class BoundAlgebraicVCycle(BoundNetwork):
         rc = self._restrict[level] @ (r - A @ z)
         if self.cycle == "K" and level + _K_DEPTH < self.n_levels:
             coarse = krylov_step(lambda v: self._cycle(level + 1, v), self.hierarchy.levels[level + 1].matrix, rc,
-                                 lambda a, b: float(a @ b))
+                                 lambda a, b: float(inner_product(a, b)))
         else:
             coarse = self._cycle(level + 1, rc)
         z += self._coarse_weights[self._groups[level]] * (lev.prolongation @ coarse)

@@ -27,8 +27,9 @@ import itertools
 from typing import Sequence
 
 import numpy as np
-import scipy.linalg as sla
 import scipy.sparse as sp
+
+from pdekit.solvers.linear.dense_cholesky import DenseCholesky
 
 __all__ = ["GridLevel", "GridHierarchy", "build_hierarchy", "stencil_offsets"]
 
@@ -104,18 +105,18 @@ class GridLevel:
 
 @dataclasses.dataclass
 class GridHierarchy:
-    """All levels plus the Cholesky factor of the coarsest matrix."""
+    """All levels plus the Cholesky factor of the coarsest matrix (the same bits at any thread count)."""
 
     levels: list[GridLevel]
-    coarse_cholesky: tuple
+    coarse_cholesky: DenseCholesky
     offsets: list[tuple[int, ...]]
 
     def coarse_solve(self, r: np.ndarray) -> np.ndarray:
-        return sla.cho_solve(self.coarse_cholesky, r)
+        return self.coarse_cholesky.solve(r)
 
     def coarse_inverse(self) -> np.ndarray:
         """Dense inverse of the coarsest matrix, ``(n_c, n_c)``."""
-        return sla.cho_solve(self.coarse_cholesky, np.eye(self.levels[-1].n))
+        return self.coarse_cholesky.inverse()
 
 
 def _coarsen(level: GridLevel) -> tuple[np.ndarray, sp.csr_matrix, tuple[int, ...]]:
@@ -284,4 +285,4 @@ def build_hierarchy(A: sp.spmatrix, mask: np.ndarray, *, stencil: str = "box",
         Ac.sort_indices()
         levels.append(make(shape, coarse_mask, Ac))
     dense = levels[-1].matrix.toarray()
-    return GridHierarchy(levels, sla.cho_factor(dense, lower=True), offsets)
+    return GridHierarchy(levels, DenseCholesky(dense), offsets)

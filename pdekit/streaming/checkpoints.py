@@ -62,7 +62,7 @@ def save_rank_state(run_dir: str | os.PathLike, rank: int, step: int, state: dic
     """Write one rank's stream state for step ``step`` atomically; return the path."""
     path = rank_file(run_dir, rank, step)
     path.parent.mkdir(parents=True, exist_ok=True)
-    return save_checkpoint(path, to_storable(state))
+    return save_checkpoint(path, to_storable(state), overwrite=True)  # a resumed rank may pass the step again
 
 
 def load_rank_state(run_dir: str | os.PathLike, rank: int, step: int) -> dict[str, Any]:

@@ -16,7 +16,11 @@ all stop. Uneven numbers of simulations per rank therefore never hang, and no ``
 needed.
 
 **Statistics.** ``blocked_seconds`` is the time after training started (the watermark) that
-this rank spent without a batch; ``samples_per_second`` counts real samples only.
+this rank spent without a batch; ``samples_per_second`` counts real samples only;
+``disk_bytes_written`` counts what the rank wrote to storage from the moment it listened for
+time steps (torch's optimizer imports ``torch._dynamo``, seconds of CPU and a few scratch files
+in the temporary folder: the rank does that before it listens, so neither delays the first
+training step nor counts as written during the stream).
 """
 
 from __future__ import annotations
@@ -58,6 +62,15 @@ def disk_bytes_written() -> int | None:
     except OSError:
         return None
     return None
+
+
+def _since(before: int | None, now: int | None) -> int | None:
+    return None if before is None or now is None else now - before
+
+
+def _warm_up() -> None:
+    """Pay torch's lazy imports of the optimizer (and of DistributedDataParallel) now."""
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
 
 
 def _weighted_loss(net, batch):
@@ -117,6 +130,7 @@ class StreamingTrainer:
         self._loss_sum = 0.0
         self._loss_n = 0
         self._started = False
+        self._written0: int | None = None
 
     # ------------------------------------------------------------------ set-up
     def _wait(self, condition, what: str, timeout: float = 600.0) -> None:
@@ -158,6 +172,8 @@ class StreamingTrainer:
         """Train until the stream has ended and every rank's buffer is drained; return this
         rank's totals (also sent to the coordinator as FINAL)."""
         rec = self.receiver
+        _warm_up()
+        self._written0 = disk_bytes_written()
         rec.start()
         try:
             self._wait(rec.welcomed.is_set, "the coordinator's welcome")
@@ -273,7 +289,7 @@ class StreamingTrainer:
                            "ranks": gather_objects(mine)}
         barrier()
         if self.rank == 0:
-            save_checkpoint(self.checkpoint_path, state)
+            save_checkpoint(self.checkpoint_path, state, overwrite=True)  # this run's own file
         barrier()
         prune_rank_files(self.run_dir, self.rank, self.step)
 
@@ -281,7 +297,7 @@ class StreamingTrainer:
     def _finish(self, *, fatal: bool = False) -> dict[str, Any]:
         rec = self.receiver
         if self.rank == 0 and self.trainer is not None and not fatal:
-            self.trainer.model.to("cpu").save(self.run_dir / "model.pt")
+            self.trainer.model.to("cpu").save(self.run_dir / "model.pt", overwrite=True)  # this run's own file
         led = rec.ledger
         stats = {"rank": self.rank, "samples_trained": self.samples_trained, "training_steps": self.step,
                  "train_seconds": self.train_seconds, "blocked_seconds": self.blocked_seconds,
@@ -292,7 +308,7 @@ class StreamingTrainer:
                  "bytes_received": int(rec.counters["bytes_received"]),
                  "accept_events": int(rec.counters["steps_accepted"]),
                  "validation_l2": self.validation_l2, "buffer": rec.statistics(),
-                 "disk_bytes_written": disk_bytes_written()}
+                 "disk_bytes_written": _since(self._written0, disk_bytes_written())}
         coverage = {str(s): dict(c, digest=led.digest(s)) for s, c in led.coverage().items()}
         rec.send_control(b"FINAL", {"stats": stats, "coverage": coverage})
         return stats

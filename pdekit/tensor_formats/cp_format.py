@@ -128,11 +128,11 @@ class CPTensor:
             return float(w.sum())
         return CPTensor(w, factors)
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write weights and factors to an HDF5 file (atomically)."""
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+        """Write weights and factors to an HDF5 file (atomically; an existing file only with ``overwrite=True``)."""
         arrays = {"weights": self.weights}
         arrays.update({f"factor_{m}": a for m, a in enumerate(self.factors)})
-        write_arrays(path, "cp", arrays, {"ndim": self.ndim})
+        write_arrays(path, "cp", arrays, {"ndim": self.ndim}, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "CPTensor":

@@ -183,9 +183,9 @@ class TTTensor:
             kept[-1] = (last.reshape(-1, last.shape[2]) @ carry).reshape(last.shape[0], last.shape[1], -1)
         return TTTensor(kept)
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the cores to an HDF5 file (atomically)."""
-        write_arrays(path, "tt", {f"core_{m}": g for m, g in enumerate(self.cores)}, {"ndim": self.ndim})
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+        """Write the cores to an HDF5 file (atomically; an existing file only with ``overwrite=True``)."""
+        write_arrays(path, "tt", {f"core_{m}": g for m, g in enumerate(self.cores)}, {"ndim": self.ndim}, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "TTTensor":

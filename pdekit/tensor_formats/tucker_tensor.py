@@ -237,11 +237,11 @@ class TuckerTensor:
         return TuckerTensor(core, factors, orthogonal=self.orthogonal and kept_all)
 
     # ------------------------------------------------------------------ storage
-    def save(self, path: str | os.PathLike) -> None:
-        """Write core and factors to an HDF5 file (atomically)."""
+    def save(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+        """Write core and factors to an HDF5 file (atomically; an existing file only with ``overwrite=True``)."""
         arrays = {"core": self.core}
         arrays.update({f"factor_{m}": u for m, u in enumerate(self.factors)})
-        write_arrays(path, "tucker", arrays, {"ndim": self.ndim, "orthogonal": self.orthogonal})
+        write_arrays(path, "tucker", arrays, {"ndim": self.ndim, "orthogonal": self.orthogonal}, overwrite=overwrite)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "TuckerTensor":

@@ -98,11 +98,15 @@ def restore_rng_state(state: Mapping[str, Any]) -> None:
                 torch.cuda.set_rng_state(s, i)
 
 
-def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any]) -> Path:
-    """Write ``state`` (plus the format tag) to ``path`` atomically; return the path."""
+def save_checkpoint(path: str | os.PathLike, state: Mapping[str, Any], *, overwrite: bool = False) -> Path:
+    """Write ``state`` (plus the format tag) to ``path`` atomically; return the path.
+
+    An existing ``path`` is refused (FileExistsError) unless ``overwrite=True`` (a run
+    rewriting its own checkpoint).
+    """
     payload = dict(state)
     payload["format"] = CHECKPOINT_FORMAT
-    with atomic_path(path) as tmp:
+    with atomic_path(path, overwrite=overwrite) as tmp:
         torch.save(payload, tmp)
     return Path(path)
 

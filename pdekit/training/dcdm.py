@@ -260,8 +260,8 @@ PRETRAINED_RECIPES: dict[str, dict[str, Any]] = {
 }
 
 
-def train_pretrained(name: str, directory: str | os.PathLike, *, scale: float = 1.0, progress=None
-                     ) -> dict[str, Any]:
+def train_pretrained(name: str, directory: str | os.PathLike, *, scale: float = 1.0, progress=None,
+                     overwrite: bool = False) -> dict[str, Any]:
     """Train the shipped network ``name`` by its recipe and write ``NAME.pt`` and ``NAME.json``.
 
     Parameters
@@ -272,6 +272,8 @@ def train_pretrained(name: str, directory: str | os.PathLike, *, scale: float = 
         Where the weights and the training card are written (atomically).
     scale : float in (0, 1]
         Shrink the number of systems and epochs (for quick checks); 1 reproduces the shipped run.
+    overwrite : bool
+        Replace an existing ``NAME.pt`` / ``NAME.json`` (otherwise FileExistsError, before training).
 
     Returns
     -------
@@ -282,7 +284,7 @@ def train_pretrained(name: str, directory: str | os.PathLike, *, scale: float = 
     import platform
     from pathlib import Path
 
-    from pdekit._atomic import atomic_path
+    from pdekit._atomic import atomic_path, refuse_existing
     from pdekit.operators.dcdm import VCycleNet
     from pdekit.operators.dcdm_algebraic import AlgebraicVCycleNet
 
@@ -291,6 +293,8 @@ def train_pretrained(name: str, directory: str | os.PathLike, *, scale: float = 
     if not 0.0 < scale <= 1.0:
         raise ValueError(f"scale must be in (0, 1]; got {scale}")
     recipe = PRETRAINED_RECIPES[name]
+    for suffix in (".pt", ".json"):
+        refuse_existing(Path(directory) / f"{name}{suffix}", overwrite)
     rng = np.random.default_rng(recipe["seed"])
     n_systems = max(1, int(round(recipe["n_systems"] * scale)))
     t0 = time.perf_counter()
@@ -320,7 +324,7 @@ def train_pretrained(name: str, directory: str | os.PathLike, *, scale: float = 
             "torch_threads": torch.get_num_threads(), "machine": platform.machine(),
             "processor": platform.processor() or platform.machine()}
     directory = Path(directory)
-    model.save(directory / f"{name}.pt")
-    with atomic_path(directory / f"{name}.json") as tmp:
+    model.save(directory / f"{name}.pt", overwrite=overwrite)
+    with atomic_path(directory / f"{name}.json", overwrite=overwrite) as tmp:
         tmp.write_text(json.dumps(card, indent=1) + "\n")
     return card

@@ -36,16 +36,17 @@ def _figure(width: float, height: float):
     return fig
 
 
-def _save(fig, path: str | os.PathLike) -> Path:
+def _save(fig, path: str | os.PathLike, overwrite: bool) -> Path:
     from pdekit._atomic import atomic_path
 
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, overwrite=overwrite) as tmp:
         fig.savefig(tmp, format="png")
     return path
 
 
-def plot_curves(metrics: str | os.PathLike | Iterable[Mapping[str, Any]], path: str | os.PathLike) -> Path:
+def plot_curves(metrics: str | os.PathLike | Iterable[Mapping[str, Any]], path: str | os.PathLike, *,
+                overwrite: bool = False) -> Path:
     """Draw the training loss and the relative L2 errors against the epoch; save a PNG.
 
     Parameters
@@ -55,6 +56,8 @@ def plot_curves(metrics: str | os.PathLike | Iterable[Mapping[str, Any]], path: 
         ``"{name}/l2@{resolution}"`` keys, as :class:`pdekit.training.Trainer` writes them).
     path : path-like
         The PNG to write (atomically).
+    overwrite : bool
+        Replace ``path`` if it exists (otherwise FileExistsError).
 
     Returns
     -------
@@ -99,12 +102,12 @@ def plot_curves(metrics: str | os.PathLike | Iterable[Mapping[str, Any]], path: 
     if not keys:
         ax_err.text(0.5, 0.5, "no evaluation data", ha="center", va="center", transform=ax_err.transAxes)
     fig.tight_layout()
-    return _save(fig, path)
+    return _save(fig, path, overwrite)
 
 
 def draw_panels(rows: Sequence[Sequence[Panel]], path: str | os.PathLike, *,
                 extent: tuple[float, float, float, float] = (0.0, 1.0, 0.0, 1.0),
-                share: Sequence[Sequence[int]] = ()) -> Path:
+                share: Sequence[Sequence[int]] = (), overwrite: bool = False) -> Path:
     """Save a grid of panels, one row per sample, each panel with its own colorbar.
 
     Parameters
@@ -119,6 +122,8 @@ def draw_panels(rows: Sequence[Sequence[Panel]], path: str | os.PathLike, *,
     share : sequence of sequence of int
         Groups of column indices whose panels share one colour scale per row (truth and
         prediction, say).
+    overwrite : bool
+        Replace ``path`` if it exists (otherwise FileExistsError).
 
     Returns
     -------
@@ -156,7 +161,7 @@ def draw_panels(rows: Sequence[Sequence[Panel]], path: str | os.PathLike, *,
             bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
             bar.ax.tick_params(labelsize=6)
     fig.tight_layout()
-    return _save(fig, path)
+    return _save(fig, path, overwrite)
 
 
 def prediction_panels(model, dataset, *, indices: Sequence[int] = (0, 1, 2), channel: int = -1,
@@ -224,11 +229,13 @@ def prediction_panels(model, dataset, *, indices: Sequence[int] = (0, 1, 2), cha
 
 def plot_predictions(model, dataset, path: str | os.PathLike, *, indices: Sequence[int] = (0, 1, 2),
                      channel: int = -1, device=None, names: tuple[str, str] = ("input", "truth"),
-                     extent: tuple[float, float, float, float] = (0.0, 1.0, 0.0, 1.0)) -> Path:
+                     extent: tuple[float, float, float, float] = (0.0, 1.0, 0.0, 1.0),
+                     overwrite: bool = False) -> Path:
     """Save the :func:`prediction_panels` of ``model`` on ``dataset`` as a PNG (truth and
     prediction share a colour scale; every panel has a colorbar); returns the path.
 
-    ``extent`` is the physical extent ``(x0, x1, y0, y1)`` of the grid.
+    ``extent`` is the physical extent ``(x0, x1, y0, y1)`` of the grid; an existing ``path``
+    is replaced only with ``overwrite=True``.
     """
     rows = prediction_panels(model, dataset, indices=indices, channel=channel, device=device, names=names)
-    return draw_panels(rows, path, extent=extent, share=[(1, 2)])
+    return draw_panels(rows, path, extent=extent, share=[(1, 2)], overwrite=overwrite)

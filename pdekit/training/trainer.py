@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import torch
 from torch.nn.parallel import DistributedDataParallel
 
+from pdekit._atomic import refuse_existing
 from pdekit._progress import as_progress
 from pdekit.training.batches import ShuffledBatches, split_batch
 from pdekit.training.checkpoint import (capture_rng_state, check_state_dict_compatible, data_fingerprint,
@@ -366,7 +367,7 @@ class Trainer:
     # ------------------------------------------------------------------ checkpoints
     def _save_default(self) -> None:
         if self.out_dir is not None:
-            self.save_checkpoint(self.out_dir / "checkpoint.pt")
+            self.save_checkpoint(self.out_dir / "checkpoint.pt", overwrite=True)  # this run's own file
 
     def state_dict(self) -> dict[str, Any]:
         """Everything a resumed run needs (this rank's RNG state under ``"rng"``; the state of
@@ -389,13 +390,22 @@ class Trainer:
                        and not isinstance(self._train, ShuffledBatches) else None),
         }
 
-    def save_checkpoint(self, path: str | os.PathLike) -> None:
-        """Write the training state to ``path`` atomically (main rank; RNGs of all ranks)."""
+    def save_checkpoint(self, path: str | os.PathLike, *, overwrite: bool = False) -> None:
+        """Write the training state to ``path`` atomically (main rank; RNGs of all ranks).
+
+        An existing ``path`` is refused (FileExistsError) unless ``overwrite=True`` (the run's
+        own ``checkpoint.pt`` is rewritten at every checkpoint).
+        """
+        # the main rank decides (it writes the file); every rank learns it, so none waits alone
+        exists = gather_objects(bool(self.ctx.is_main and not overwrite and os.path.lexists(path)))
+        if any(exists):
+            refuse_existing(path, False)
+            raise FileExistsError(f"{str(path)!r} exists (seen by the main rank); pass overwrite=True to replace it")
         state = self.state_dict()
         rngs = gather_objects(state.pop("rng"))
         state["rng_per_rank"] = rngs
         if self.ctx.is_main:
-            save_checkpoint(path, state)
+            save_checkpoint(path, state, overwrite=overwrite)
         barrier()
 
     def load_checkpoint(self, path: str | os.PathLike) -> None:

@@ -11,11 +11,14 @@ PATH and set ``FAKE_SLURM_DIR=folder``; :func:`stop_all` kills whatever is still
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import sys
 import textwrap
 from pathlib import Path
+
+_INSTALLS = itertools.count()
 
 _COMMON = textwrap.dedent("""
     import os, re, signal, subprocess, sys, time
@@ -41,7 +44,7 @@ _SBATCH = _COMMON + textwrap.dedent("""
     text = script.read_text()
     opts = dict(re.findall(r"^#SBATCH --([\\w-]+)(?:=(.*))?$", text, re.M))
     counter = STATE / "counter"
-    job = int(counter.read_text()) + 1 if counter.exists() else 1000 + (os.getpid() % 1000) * 1000
+    job = int(counter.read_text()) + 1
     counter.write_text(str(job))
     (STATE / f"{job}.sh").write_text(text)
     tasks = [None]
@@ -115,10 +118,16 @@ _SCANCEL = _COMMON + textwrap.dedent("""
 
 
 def install(folder: str | os.PathLike) -> Path:
-    """Write the fake commands into ``folder/bin`` and return that folder."""
+    """Write the fake commands into ``folder/bin`` and return that folder.
+
+    Job ids never repeat within one test process, as on a real cluster: submitit keeps the
+    state of finished jobs in a watcher shared by all its jobs, so a job id reused by a later
+    test would read an earlier job's final state.
+    """
     folder = Path(folder)
     bin_dir = folder / "bin"
     bin_dir.mkdir(parents=True, exist_ok=True)
+    (folder / "counter").write_text(str(1000 + next(_INSTALLS) * 10_000 - 1))
     for name, body in (("sbatch", _SBATCH), ("_run", _RUN), ("srun", _SRUN), ("sacct", _SACCT),
                        ("scancel", _SCANCEL)):
         path = bin_dir / name

@@ -68,3 +68,17 @@ def test_bad_input(tmp_path):
         compress_dataset(path, tol=1e-3, keys=("seeds",))
     with pytest.raises(FileNotFoundError):
         compress_dataset(tmp_path / "missing.h5", tol=1e-3)
+
+
+def test_existing_output_is_refused_unless_overwrite(tmp_path):
+    path = tmp_path / "d.h5"
+    _write(path, np.ones(N, bool))
+    out = tmp_path / "c.h5"
+    out.write_bytes(b"a user's file")
+    with pytest.raises(FileExistsError, match=r"c\.h5' exists; pass overwrite=True"):
+        compress_dataset(path, out, tol=1e-3)
+    assert out.read_bytes() == b"a user's file"
+    c = compress_dataset(path, out, tol=1e-3, overwrite=True)
+    with pytest.raises(FileExistsError):
+        c.save(out)
+    assert np.array_equal(CompressedDataset.load(out).sample(4), c.sample(4))

@@ -132,6 +132,27 @@ def test_failed_write_leaves_old_file_intact(tmp_path, monkeypatch):
 
     monkeypatch.setattr(mesh_io.meshio, "write", broken)
     with pytest.raises(OSError, match="disk full"):
-        write(target, l_shape(2))
+        write(target, l_shape(2), overwrite=True)
     assert (target.read_bytes(), (tmp_path / "m.h5").read_bytes()) == before
+    assert sorted(os.listdir(tmp_path)) == ["m.h5", "m.xdmf"]
+
+
+@pytest.mark.parametrize("suffix", [".msh", ".vtu", ".xdmf"])
+def test_existing_file_is_refused_unless_overwrite(tmp_path, suffix):
+    target = tmp_path / f"m{suffix}"
+    write(target, l_shape(1))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(FileExistsError, match=r"m\.\w+' exists; pass overwrite=True"):
+        write(target, l_shape(2))
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing touched, no temp left
+    write(target, l_shape(2), overwrite=True)
+    assert read(target).n_cells == l_shape(2).n_cells != l_shape(1).n_cells
+
+
+def test_xdmf_refuses_a_foreign_h5_beside_it(tmp_path):
+    (tmp_path / "m.h5").write_text("someone else's data")
+    with pytest.raises(FileExistsError, match=r"m\.h5' exists"):
+        write(tmp_path / "m.xdmf", l_shape(1))
+    assert sorted(os.listdir(tmp_path)) == ["m.h5"] and (tmp_path / "m.h5").read_text() == "someone else's data"
+    write(tmp_path / "m.xdmf", l_shape(1), xdmf_data="XML")  # inline data: no .h5, nothing in the way
     assert sorted(os.listdir(tmp_path)) == ["m.h5", "m.xdmf"]

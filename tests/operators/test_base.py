@@ -60,6 +60,19 @@ def test_save_load_roundtrip_is_bit_identical(tmp_path):
     x = torch.randn(5, 7)
     assert torch.equal(m(x), m2(x))
     assert _Affine.load(path).config == m.config
+
+
+def test_save_refuses_an_existing_file_unless_overwrite(tmp_path):
+    path = tmp_path / "m.pt"
+    path.write_bytes(b"not mine to replace")
+    for kwargs in ({}, {"overwrite": False}):
+        with pytest.raises(FileExistsError, match=r"m\.pt' exists; pass overwrite=True"):
+            _Affine(3).save(path, **kwargs)
+    assert path.read_bytes() == b"not mine to replace"
+    m = _Affine(3)
+    m.save(path, overwrite=True)
+    assert torch.equal(load(path).weight, m.weight)
+    m.save(tmp_path / "new.pt")  # a new file needs nothing
     assert not list(tmp_path.glob(".*tmp"))  # the atomic write left nothing behind
 
 

@@ -3,8 +3,9 @@
 ``SOLVER`` is a real external solver (a separate process using StreamClient). Its fields are a
 deterministic function of (parameters, step) (:func:`fields`), so a test can recompute the
 exact bytes every simulation must deliver. Faults are scripted through ``TEST_FAULTS`` (JSON):
-``{"kill": [[sim, attempt, step]], "hang": [[sim, attempt, step]], "crash_above": x,
-"sleep": seconds per step}``.
+``{"kill": [[sim, attempt, step]], "hang": [[sim, attempt, step]], "block": [[sim, attempt, step]],
+"crash_above": x, "sleep": seconds per step}``; a ``block`` waits before that step until the file
+``release`` exists in ``TEST_HARNESS_DIR`` (the heartbeat goes on, as for ``hang``).
 
 :class:`InProcessRanks` stands in for ``torchrun``: it runs one real :class:`Receiver` per
 rank in this process, and a consumer thread per rank that drains the buffer like a trainer
@@ -44,6 +45,9 @@ SOLVER = textwrap.dedent('''
                 os.kill(os.getpid(), 9)
             if me + [k] in faults.get("hang", []):
                 time.sleep(3600)
+            while me + [k] in faults.get("block", []) and not os.path.exists(
+                    os.path.join(os.environ["TEST_HARNESS_DIR"], "release")):
+                time.sleep(0.05)
             time.sleep(faults.get("sleep", 0))
             c.send(k, **fields(c.parameters, k))
 ''')
@@ -113,6 +117,9 @@ class InProcessRanks:
                 self.peak_used[r] = max(self.peak_used[r], rec.statistics()["used_bytes"])
                 items = rec.take(self.cfg.batch_size)
                 trained += len(items)
+                if items:  # what the trainer publishes for the progress bar
+                    rec.publish({"samples_per_second": 100.0, "fill": rec.buffer.bytes / rec.buffer.capacity,
+                                 "blocked_fraction": 0.25})
                 if not items and rec.done:
                     break
                 time.sleep(self.delay if items else 0.002)
@@ -143,7 +150,7 @@ class InProcessRanks:
             rec.stop()
 
 
-def run_in_process(config, *, delay: float = 0.0, launcher=None):
+def run_in_process(config, *, delay: float = 0.0, launcher=None, progress=None):
     """Run a StreamRun whose trainer is :class:`InProcessRanks`; return (report, ranks, run)."""
     from pdekit.streaming import run as run_mod
 
@@ -154,7 +161,7 @@ def run_in_process(config, *, delay: float = 0.0, launcher=None):
             holder["ranks"] = InProcessRanks(self.config, run_id, delay=delay)
             return holder["ranks"]
 
-    r = Run(config, launcher=launcher)
+    r = Run(config, launcher=launcher, progress=progress)
     try:
         report = r.run()
     finally:
@@ -162,6 +169,34 @@ def run_in_process(config, *, delay: float = 0.0, launcher=None):
             holder["ranks"].close()
     assert not holder["ranks"].errors, holder["ranks"].errors
     return report, holder["ranks"], r
+
+
+def wait_for_checkpoint(run_dir: Path, *, ranks: int, finished: set[int], running: int, steps: int,
+                        alive, timeout: float = 120.0) -> int:
+    """Wait for a committed checkpoint set (``checkpoint.pt`` and its rank files) in which the
+    simulations ``finished`` are finished and simulation ``running`` holds ``steps`` accepted
+    steps; return its training step. ``alive()`` False (the run ended) fails at once."""
+    from pdekit.streaming.checkpoints import load_rank_state
+    from pdekit.training.checkpoint import load_checkpoint
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive():
+            raise AssertionError("the run ended before the awaited checkpoint was written")
+        time.sleep(0.05)
+        if not (Path(run_dir) / "checkpoint.pt").exists():
+            continue
+        try:
+            step = load_checkpoint(Path(run_dir) / "checkpoint.pt")["stream"]["step"]
+            ledgers = [load_rank_state(run_dir, r, step)["ledger"] for r in range(ranks)]
+        except (FileNotFoundError, ValueError, KeyError, EOFError, RuntimeError):
+            continue  # a newer set is being written
+        done = {int(s) for led in ledgers for s in led["finished"]}
+        held = [int(led["accepted"][running].sum()) for led in ledgers if running in led["accepted"]]
+        if done >= finished and held == [steps]:
+            return int(step)
+    raise AssertionError(f"no checkpoint with simulations {sorted(finished)} finished and {steps} steps of "
+                         f"simulation {running} within {timeout:.0f} s")
 
 
 def read_log(run_dir: Path) -> str:

@@ -55,6 +55,27 @@ def test_clean_run(tmp_path, faults):
     assert json.loads((tmp_path / "run" / "report.json").read_text())["accepted_samples"] == 30
 
 
+def test_progress_counts_finished_simulations_with_rate_fill_and_blocked(tmp_path, faults):
+    class Recorder:
+        def start(self, total, desc=""):
+            self.total, self.desc, self.updates, self.closed = total, desc, [], False
+
+        def update(self, n=1, **postfix):
+            self.updates.append((n, postfix))
+
+        def close(self):
+            self.closed = True
+
+    bar = Recorder()
+    faults(sleep=0.1)  # the ranks publish statistics while simulations are still running
+    report, _, _ = run_in_process(config(tmp_path, watermark=2, batch_size=2), progress=bar)
+    assert (bar.total, bar.desc, bar.closed) == (6, "simulations", True)
+    assert sum(n for n, _ in bar.updates) == report["finished_simulations"] == 6
+    shown = [p for _, p in bar.updates if p]
+    assert shown and all(set(p) == {"samples/s", "buffer", "blocked"} for p in shown)
+    assert shown[-1]["samples/s"] == "200" and shown[-1]["blocked"] == "25%"  # two ranks at 100/s each
+
+
 def test_client_killed_mid_run_is_relaunched_and_its_resent_steps_dropped(tmp_path, faults):
     faults(kill=[[1, 1, 3], [4, 1, 1]])
     report, _, _ = run_in_process(config(tmp_path))

@@ -137,6 +137,8 @@ def test_resent_steps_are_dropped_and_stale_attempts_rejected(ctl):
         c1.open()
         for k in range(3):
             c1.send(k, **fields(3, k))
+        # a kill loses what is still in flight: "kill" it once the three steps have arrived
+        ctl.pump(lambda: rec.ledger.accepted_count(3) == 3)
         c1.close()  # "killed" after step 2, without FINISHED
         assign(ctl, ident, 3, attempt=2)
         with pytest.raises(StreamRejected, match="stale attempt 1 of simulation 3"):

@@ -11,7 +11,6 @@ import os
 import signal
 import sys
 import threading
-import time
 
 import pytest
 import torch
@@ -21,7 +20,7 @@ from pdekit.streaming.config import StreamConfig
 from pdekit.streaming.ledger import trajectory_digest
 from pdekit.streaming.problem_client import simulate
 from pdekit.streaming.run import StreamRun
-from tests.streaming._harness import dump, expected_digest, write_solver
+from tests.streaming._harness import dump, expected_digest, wait_for_checkpoint, write_solver
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process I/O counters: Linux")
 
@@ -34,7 +33,7 @@ def test_heat_ensemble_on_two_gloo_ranks_exactly_once_and_no_training_bytes_on_d
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")  # measure the program, not the bytecode cache
     out = tmp_path / "run"
     code = main(["stream", "--pde", "heat", "--resolution", "32", "--simulations", "5", "--steps", "12",
-                 "--clients", "3", "--ranks", "2", "--memory", "16MB", "--validation", "2", "--eval-every", "4",
+                 "--clients", "3", "--ranks", "2", "--memory", "16MB", "--validation", "2", "--eval-every", "25",
                  "--modes", "4", "--width", "8", "--layers", "1", "--batch-size", "4", "--watermark", "4",
                  "--heartbeat", "0.2", "--parameter", "kappa=0.005:0.02", "--out", str(out), "--quiet"])
     assert code == 0
@@ -56,11 +55,12 @@ def test_heat_ensemble_on_two_gloo_ranks_exactly_once_and_no_training_bytes_on_d
     lines = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert lines[-1]["validation_l2"] is not None and lines[-1]["step"] == report["training_steps"]
     assert report["samples_trained"] >= 5 * 11 and 0.0 <= report["blocked_fraction"] < 1.0
-    # zero training bytes on disk: the ranks wrote model.pt and metrics lines, nothing else
+    # zero training bytes on disk: while they streamed, the ranks wrote model.pt and metrics lines
+    # (each appended line dirties one or two pages), nothing else
     written = report["disk_bytes_written"]
-    allowance = _ceil_page((out / "model.pt").stat().st_size) + 4096 * len(lines) + 16384
+    allowance = _ceil_page((out / "model.pt").stat().st_size) + 2 * 4096 * len(lines) + 16384
     assert written["0"] <= allowance and written["1"] <= 16384, (written, allowance)
-    assert report["bytes_received"] >= 7 * 12 * 32 * 32 * 8 > 10 * 16384
+    assert report["ranks"]["0"]["bytes_received"] >= 4 * 12 * 32 * 32 * 8 > 2 * allowance
     assert not (out / "checkpoint.pt").exists()
     # pdekit evaluate scores it on a dataset of one-frame steps (u0 -> u at the frame spacing)
     h5 = tmp_path / "steps.h5"
@@ -73,52 +73,42 @@ def test_heat_ensemble_on_two_gloo_ranks_exactly_once_and_no_training_bytes_on_d
 
 
 def test_rank_killed_with_minus_9_resumes_from_its_checkpoint_exactly_once(tmp_path, monkeypatch):
+    # Simulations 0-3 run through; simulation 4 hangs after six steps (attempt 1 only), so a
+    # checkpoint that holds them while it still runs is certain to come, whatever the load.
     monkeypatch.setenv("TEST_HARNESS_DIR", str(tmp_path))
-    monkeypatch.setenv("TEST_FAULTS", json.dumps({"sleep": 0.15}))
+    monkeypatch.setenv("TEST_FAULTS", json.dumps({"hang": [[4, 1, 6]]}))
     cfg = StreamConfig.from_mapping(dict(
         out=str(tmp_path / "run"), command=write_solver(tmp_path), parameters={"alpha": [0.5, 2.0]},
         simulations=5, steps=16, clients=2, ranks=2, memory="8MB", validation=0, heartbeat=0.2,
-        checkpoint_every=3, modes=4, width=8, layers=1, batch_size=4, watermark=4, max_restarts=2))
+        liveness=25, checkpoint_every=3, modes=4, width=8, layers=1, batch_size=4, watermark=4,
+        max_restarts=2))
     run = StreamRun(cfg)
     result = {}
-    thread = threading.Thread(target=lambda: result.update(report=run.run()))
+    thread = threading.Thread(target=lambda: result.update(report=run.run()), daemon=True)
     thread.start()
+    killed = False
     try:
-        covered = _wait_for_a_checkpoint_holding_a_running_simulation(run, tmp_path / "run")
+        wait_for_checkpoint(tmp_path / "run", ranks=2, finished={0, 1, 2, 3}, running=4, steps=6,
+                            alive=thread.is_alive)
         os.kill(run.coordinator.ranks[1]["pid"], signal.SIGKILL)
+        killed = True
     finally:
-        thread.join(300)
+        if not killed:  # end the hang, so the run (and the test) ends
+            proc = run.coordinator.records[4].process if run.coordinator is not None else None
+            if proc is not None:
+                proc.kill()
+        thread.join(120)
+    assert not thread.is_alive(), "the run did not end within 120 s of the kill"
     report = result["report"]
     assert report["trainer_restarts"] == 1, dump(report)
     assert report["accepted_samples"] == report["expected_samples"] == 5 * 16, dump(report)
-    # the relaunched simulations re-sent from step 0: what the checkpoint held came back as duplicates
-    assert report["duplicates_dropped"] >= covered > 0
-    for sim in report["simulations"]:
-        assert sim["digest"] == expected_digest(tmp_path, sim["parameters"], 16)
+    # the relaunched simulation re-sent from step 0: the six steps the checkpoint held were dropped
+    assert report["duplicates_dropped"] == 6, dump(report)
+    sims = report["simulations"]
+    assert [s["attempts"] for s in sims[:4]] == [1] * 4 and sims[4]["attempts"] >= 2  # finished: not relaunched
+    for sim in sims:
+        assert sim["steps_accepted"] == 16 and sim["digest"] == expected_digest(tmp_path, sim["parameters"], 16)
     assert (tmp_path / "run" / "generation").read_text().strip() == "2"
-    assert "generation 2: 2 ranks up" in (tmp_path / "run" / "stream.log").read_text()
+    assert "generation 2: 2 ranks up; 4 simulations finished per their checkpoints" in \
+        (tmp_path / "run" / "stream.log").read_text()
 
-
-def _wait_for_a_checkpoint_holding_a_running_simulation(run, out, timeout=240.0):
-    """Steps of still-running simulations in the newest checkpoint set (> 0), once there are some."""
-    from pdekit.streaming.checkpoints import load_rank_state
-    from pdekit.training.checkpoint import load_checkpoint
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        time.sleep(0.05)
-        c = run.coordinator
-        if c is None or not (out / "checkpoint.pt").exists():
-            continue
-        try:
-            step = load_checkpoint(out / "checkpoint.pt")["stream"]["step"]
-            coverage = {}
-            for r in range(2):
-                coverage.update(load_rank_state(out, r, step)["ledger"]["accepted"])
-        except (FileNotFoundError, ValueError, KeyError):
-            continue  # a newer set is being written
-        running = [s for s, rec in c.records.items() if rec.status == "running"]
-        held = sum(int(coverage[s].sum()) for s in running if s in coverage)
-        if held:
-            return held
-    pytest.fail("the run never checkpointed a simulation that was still running")

@@ -31,6 +31,11 @@ def test_checkpoint_file_is_weights_only_and_tagged(tmp_path):
     raw = torch.load(tmp_path / "c.pt", weights_only=True)
     assert raw["format"] == "pdekit-checkpoint-1" and raw["epoch"] == 3
     assert not list(tmp_path.glob(".*tmp"))  # no temporary left behind
+    with pytest.raises(FileExistsError, match="pass overwrite=True"):
+        save_checkpoint(tmp_path / "c.pt", {"epoch": 4})
+    assert load_checkpoint(tmp_path / "c.pt")["epoch"] == 3
+    save_checkpoint(tmp_path / "c.pt", {"epoch": 4}, overwrite=True)
+    assert load_checkpoint(tmp_path / "c.pt")["epoch"] == 4
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_checkpoint(tmp_path / "nope.pt")
     (tmp_path / "junk.pt").write_bytes(b"not a torch file")

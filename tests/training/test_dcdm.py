@@ -72,6 +72,10 @@ def test_train_pretrained_writes_weights_and_card(tmp_path):
         train_pretrained("nope", tmp_path)
     with pytest.raises(ValueError, match="scale"):
         train_pretrained("dcdm-poisson-2d", tmp_path, scale=0.0)
+    weights = (tmp_path / "dcdm-poisson-2d.pt").read_bytes()
+    with pytest.raises(FileExistsError, match=r"dcdm-poisson-2d\.pt' exists; pass overwrite=True"):
+        train_pretrained("dcdm-poisson-2d", tmp_path, scale=0.07)  # refused before any training
+    assert (tmp_path / "dcdm-poisson-2d.pt").read_bytes() == weights
 
 
 def test_random_fem_systems_cover_degrees_and_dimensions():

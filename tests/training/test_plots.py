@@ -56,3 +56,18 @@ def test_draw_panels_shapes(tmp_path):
         draw_panels([[("c", np.zeros((2, 2, 2)), "field")]], tmp_path / "y.png")
     with pytest.raises(ValueError, match="nothing to draw"):
         draw_panels([], tmp_path / "z.png")
+
+
+def test_every_figure_refuses_an_existing_file_unless_overwrite(tmp_path):
+    rows = [[("a", np.ones((4, 4)), "field")]]
+    records = [{"epoch": 1, "step": 1, "train_loss": 1.0}]
+    draws = {"panels.png": lambda p, **kw: draw_panels(rows, p, **kw),
+             "curves.png": lambda p, **kw: plot_curves(records, p, **kw),
+             "pred.png": lambda p, **kw: plot_predictions(Smooth(), PairDataset(2, size=8), p, indices=(0,), **kw)}
+    for name, draw in draws.items():
+        path = tmp_path / name
+        path.write_bytes(b"a user's picture")
+        with pytest.raises(FileExistsError, match=rf"{name}' exists; pass overwrite=True"):
+            draw(path)
+        assert path.read_bytes() == b"a user's picture"
+        assert imread(draw(path, overwrite=True)).ndim == 3

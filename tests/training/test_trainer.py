@@ -89,6 +89,13 @@ def test_checkpoint_round_trip_bit_identical_outputs_and_next_step(tmp_path):
         assert torch.equal(v, b.model.state_dict()[k]), k
     for sa, sb in zip(a.optimizer.state.values(), b.optimizer.state.values()):
         assert torch.equal(sa["exp_avg_sq"], sb["exp_avg_sq"])
+    # the run's own checkpoint.pt is rewritten; any other existing file only with overwrite=True
+    (tmp_path / "mine.pt").write_bytes(b"a user's file")
+    with pytest.raises(FileExistsError, match=r"mine\.pt' exists; pass overwrite=True"):
+        a.save_checkpoint(tmp_path / "mine.pt")
+    assert (tmp_path / "mine.pt").read_bytes() == b"a user's file"
+    a.save_checkpoint(tmp_path / "mine.pt", overwrite=True)
+    b.load_checkpoint(tmp_path / "mine.pt")
 
 
 def test_custom_loss_step_and_plain_iterables(tmp_path):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
-from pdekit._validation import check_choice, check_finite
+from pdekit._validation import check_choice, check_finite, check_positive
 from pdekit.solvers._on_step import OnStep, step_hook
 from pdekit.solvers.fd import stencils as ops
 
@@ -43,6 +42,9 @@ def advection_diffusion(
     bc: str = "periodic",
     record_every: int | None = None,
     on_step: OnStep | None = None,
+    solver: str = "auto",
+    preconditioner=None,
+    rtol: float = 1e-10,
 ) -> np.ndarray:
     """Solve u_t + v . grad(u) = kappa Laplacian(u) (non-conservative form).
 
@@ -71,6 +73,14 @@ def advection_diffusion(
         ``on_step(step, t, state)`` after every time step, with ``state`` the array shaped like
         ``u0`` that recording every step would return (a read-only view; see
         :mod:`pdekit.solvers._on_step`).
+    solver : {"auto", "direct", "cg", "pcg", "fcg"}
+        Method of the implicit solves when their matrix is symmetric (``time="imex"``, or no
+        velocity), as in :func:`pdekit.solvers.linear.solve`; the non-symmetric matrix of
+        ``time="theta"`` with advection is factorised by sparse LU (``"auto"``/``"direct"`` only).
+    preconditioner : str, Preconditioner or callable, optional
+        As in :func:`pdekit.solvers.linear.solve`.
+    rtol : float
+        Relative residual of every iterative implicit solve.
 
     Returns
     -------
@@ -102,15 +112,20 @@ def advection_diffusion(
         deriv = ops.first_derivative(shape, axis, bc=bc, scheme=scheme, velocity_sign=vel)
         advection = advection + sp.diags(vel) @ deriv
     diffusion = kappa * ops.laplacian(shape, bc=bc)
+    options = {"weights": ops.node_weights(shape, bc), "solver": solver, "preconditioner": preconditioner,
+               "rtol": float(check_positive("rtol", rtol))}
     if time == "theta":
-        step = ops.theta_stepper((diffusion - advection).tocsr(), dt, theta)
+        step = ops.theta_stepper((diffusion - advection).tocsr(), dt, theta, **options)
     else:
         if not 0.0 <= float(theta) <= 1.0:
             raise ValueError(f"theta must lie in [0, 1]; got {theta}")
         eye = sp.identity(n, format="csr")
         explicit = (eye + dt * ((1.0 - theta) * diffusion - advection)).tocsr()
-        lu = spla.splu((eye - theta * dt * diffusion).tocsc())
-        step = lambda u: lu.solve(explicit @ u)  # noqa: E731
+        if theta == 0.0:
+            step = lambda u: explicit @ u  # noqa: E731
+        else:
+            solve = ops.implicit_solver((eye - theta * dt * diffusion).tocsr(), **options)
+            step = lambda u: solve(explicit @ u, u)  # noqa: E731
     out = ops.integrate(step, u0.ravel(), n_steps, record_every,
                         after_step=step_hook(on_step, dt, lambda u: u.reshape(shape)))
     return out.reshape(out.shape[:-1] + shape)

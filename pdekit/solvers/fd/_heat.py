@@ -21,12 +21,19 @@ def heat(
     bc: str = "periodic",
     record_every: int | None = None,
     on_step: OnStep | None = None,
+    solver: str = "auto",
+    preconditioner=None,
+    rtol: float = 1e-10,
 ) -> np.ndarray:
     """Solve u_t = kappa Laplacian(u) on the unit interval, square or cube.
 
     Second order in space (3-/5-/7-point Laplacian); in time second order for
-    ``theta=0.5`` (Crank-Nicolson) and first order otherwise. The implicit matrix is factorised
-    once (sparse LU) and reused every step.
+    ``theta=0.5`` (Crank-Nicolson) and first order otherwise. The implicit system (symmetric
+    positive definite once the Dirichlet nodes are eliminated and the Neumann rows weighted) is
+    solved through :func:`pdekit.solvers.linear.solve`'s machinery, prepared once for every step:
+    by default the measured fastest choice for many right-hand sides (one sparse factorisation
+    for 2D grids up to 250,000 nodes, AMG-preconditioned CG warm-started from the previous
+    state above).
 
     Parameters
     ----------
@@ -50,6 +57,12 @@ def heat(
         ``on_step(step, t, state)`` after every time step, with ``state`` the array shaped like
         ``u0`` that recording every step would return (a read-only view; see
         :mod:`pdekit.solvers._on_step`).
+    solver : {"auto", "direct", "cg", "pcg", "fcg"}
+        Method of the implicit solves, as in :func:`pdekit.solvers.linear.solve`.
+    preconditioner : str, Preconditioner or callable, optional
+        As in :func:`pdekit.solvers.linear.solve`.
+    rtol : float
+        Relative residual of every implicit solve.
 
     Returns
     -------
@@ -67,7 +80,8 @@ def heat(
     kappa = float(check_positive("kappa", kappa))
     n_steps, dt = ops.time_steps(t_final, dt, record_every)
     lap = ops.laplacian(u0.shape, bc=bc)
-    step = ops.theta_stepper(kappa * lap, dt, theta)
+    step = ops.theta_stepper(kappa * lap, dt, theta, weights=ops.node_weights(u0.shape, bc), solver=solver,
+                             preconditioner=preconditioner, rtol=float(check_positive("rtol", rtol)))
     out = ops.integrate(step, u0.ravel(), n_steps, record_every,
                         after_step=step_hook(on_step, dt, lambda u: u.reshape(u0.shape)))
     return out.reshape(out.shape[:-1] + u0.shape)

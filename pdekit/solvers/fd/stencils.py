@@ -197,8 +197,75 @@ def integrate(step: Callable[[np.ndarray], np.ndarray], u: np.ndarray, n_steps: 
     return np.stack(records)
 
 
-def theta_stepper(op: sp.csr_matrix, dt: float, theta: float) -> Callable[[np.ndarray], np.ndarray]:
-    """One theta-method step of du/dt = op u (theta = 1/2: Crank-Nicolson, 1: backward Euler)."""
+def node_weights(shape: Sequence[int], bc: str) -> np.ndarray:
+    """Positive weights ``w (N,)`` that make ``diag(w) @ laplacian(shape, bc=bc)`` symmetric on
+    the rows it does not hold fixed: 1/2 per axis on which a Neumann node lies on the boundary
+    (the trapezoid weights of the mirror-ghost scheme), 1 elsewhere."""
+    shape = _check_shape(shape, bc)
+    w = np.ones(1)
+    for s in shape:
+        w1 = np.ones(s)
+        if bc == "neumann":
+            w1[[0, -1]] = 0.5
+        w = np.kron(w, w1)
+    return w
+
+
+def implicit_solver(matrix: sp.csr_matrix, *, weights: np.ndarray | None = None, solver: str = "auto",
+                    preconditioner=None, rtol: float = 1e-10) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``solve(rhs, guess)`` for the implicit matrix of a time step, prepared once for every step.
+
+    Rows of ``matrix`` that are unit rows (Dirichlet nodes held fixed) are eliminated; when
+    ``diag(weights)`` times the rest is symmetric (diffusion: it is then positive definite) it
+    goes through :class:`pdekit.solvers.linear.LinearSolver` (``solver`` and ``preconditioner``
+    as in :func:`pdekit.solvers.linear.solve`; ``"auto"`` weighs one factorisation against many
+    iterative solves, and iterative solves start from ``guess``, the previous state). A
+    non-symmetric matrix (advection) is factorised by sparse LU (``solver`` must be ``"auto"``
+    or ``"direct"``).
+    """
+    from pdekit.solvers.linear import LinearSolver
+
+    matrix = sp.csr_matrix(matrix)
+    matrix.eliminate_zeros()
+    n = matrix.shape[0]
+    rows = np.repeat(np.arange(n), np.diff(matrix.indptr))
+    unit = np.zeros(n, dtype=bool)  # a row whose only entry is a diagonal 1
+    unit[rows[(rows == matrix.indices) & (matrix.data == 1.0)]] = True
+    unit &= np.diff(matrix.indptr) == 1
+    free = np.flatnonzero(~unit)
+    fixed = np.flatnonzero(unit)
+    if free.size == 0:  # nothing implicit (no diffusion, every node fixed)
+        return lambda rhs, guess: rhs.copy()
+    w = np.ones(free.size) if weights is None else np.asarray(weights, dtype=float)[free]
+    block = matrix[free][:, free]
+    A = sp.csr_matrix(sp.diags(w) @ block)
+    if abs(A - A.T).max() <= 1e-12 * abs(A).max():
+        coupling = sp.csr_matrix(sp.diags(w) @ matrix[free][:, fixed])
+        linear = LinearSolver(A, method=solver, preconditioner=preconditioner, rtol=rtol, check_symmetry=False,
+                              repeated=True, reuse=False)
+
+        def solve(rhs: np.ndarray, guess: np.ndarray) -> np.ndarray:
+            out = rhs.copy()
+            b = w * rhs[free] - coupling @ rhs[fixed] if fixed.size else w * rhs[free]
+            out[free] = linear.solve(b, x0=guess[free] if linear.method != "direct" else None)[0]
+            return out
+
+        return solve
+    if solver not in ("auto", "direct") or preconditioner is not None:
+        raise ValueError(f"the implicit step matrix is not symmetric (advection): only the direct solver "
+                         f"applies (solver='auto' or 'direct', no preconditioner); got solver={solver!r}"
+                         + ("" if preconditioner is None else " with a preconditioner"))
+    lu = spla.splu(matrix.tocsc())
+    return lambda rhs, guess: lu.solve(rhs)
+
+
+def theta_stepper(op: sp.csr_matrix, dt: float, theta: float, *, weights: np.ndarray | None = None,
+                  solver: str = "auto", preconditioner=None, rtol: float = 1e-10) -> Callable[[np.ndarray], np.ndarray]:
+    """One theta-method step of du/dt = op u (theta = 1/2: Crank-Nicolson, 1: backward Euler).
+
+    The implicit system ``(I - theta dt op) u_new = (I + (1 - theta) dt op) u`` is solved by
+    :func:`implicit_solver` (``weights``, ``solver``, ``preconditioner``, ``rtol``: see there).
+    """
     theta = float(theta)
     if not 0.0 <= theta <= 1.0:
         raise ValueError(f"theta must lie in [0, 1]; got {theta}")
@@ -207,8 +274,9 @@ def theta_stepper(op: sp.csr_matrix, dt: float, theta: float) -> Callable[[np.nd
     explicit = (eye + (1.0 - theta) * dt * op).tocsr()
     if theta == 0.0:
         return lambda u: explicit @ u
-    lu = spla.splu((eye - theta * dt * op).tocsc())
-    return lambda u: lu.solve(explicit @ u)
+    solve = implicit_solver((eye - theta * dt * op).tocsr(), weights=weights, solver=solver,
+                            preconditioner=preconditioner, rtol=rtol)
+    return lambda u: solve(explicit @ u, u)
 
 
 def check_field(name: str, u, ndims=(1, 2, 3)) -> np.ndarray:

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pdekit._atomic import atomic_files, check_writable_dir
+from pdekit._atomic import atomic_files, check_writable_dir, refuse_existing
 from pdekit._validation import check_finite
 
 from .function import FEFunction
@@ -102,7 +102,7 @@ def _split_coefficient(mesh, coefficient, coefficient_name: str) -> tuple[dict, 
 
 def write_function(path: str | os.PathLike, uh, *, name: str = "u", coefficient=None,
                    coefficient_name: str = "a", point_data: dict | None = None,
-                   cell_data: dict | None = None) -> Path:
+                   cell_data: dict | None = None, overwrite: bool = False) -> Path:
     """Write a finite-element function, or a trajectory of them, with its mesh (for ParaView).
 
     Parameters
@@ -123,6 +123,9 @@ def write_function(path: str | os.PathLike, uh, *, name: str = "u", coefficient=
         ``(n_nodes, ...)`` fields at every node.
     cell_data : dict name -> (m, ...) array, optional
         Further per-cell fields.
+    overwrite : bool
+        Replace ``path`` (and the ``.h5`` of an XDMF file) if it exists; otherwise an existing
+        file is refused with FileExistsError before anything is written.
 
     Returns
     -------
@@ -133,6 +136,8 @@ def write_function(path: str | os.PathLike, uh, *, name: str = "u", coefficient=
     ------
     TypeError
         ``uh`` is neither an FEFunction nor a Trajectory.
+    FileExistsError
+        ``path`` (or the ``.h5`` beside an ``.xdmf``) exists and ``overwrite`` is False.
     ValueError
         A suffix the kind of data cannot be written to, or a coefficient / field with a
         length that is neither the number of cells nor of points, or NaN.
@@ -142,7 +147,7 @@ def write_function(path: str | os.PathLike, uh, *, name: str = "u", coefficient=
     if isinstance(uh, Trajectory):
         return _write_trajectory(path, uh, name=name, coefficient=coefficient,
                                  coefficient_name=coefficient_name, point_data=point_data,
-                                 cell_data=cell_data)
+                                 cell_data=cell_data, overwrite=overwrite)
     if not isinstance(uh, FEFunction):
         raise TypeError(f"write_function takes an FEFunction or a Trajectory (fem.heat / fem.wave); "
                         f"got {type(uh).__name__}; for a bare mesh use pdekit.meshes.write")
@@ -154,21 +159,22 @@ def write_function(path: str | os.PathLike, uh, *, name: str = "u", coefficient=
     if uh.space.degree == 1:
         from pdekit.meshes import write
 
-        return write(path, mesh, point_data=pdata, cell_data=cdata or None)
+        return write(path, mesh, point_data=pdata, cell_data=cdata or None, overwrite=overwrite)
     path = check_writable_dir(path)
     _suffix(path, (".vtu", ".xdmf"), "a P2 function")
+    refuse_existing(path, overwrite)
     points, cells = _cells(uh.space)
     pdata = {k: _node_field(uh.space, v, k) for k, v in pdata.items()}
     cdata = {"subdomain": mesh.subdomains, **cdata}
-    return _write_meshio(path, points, cells, pdata, cdata)
+    return _write_meshio(path, points, cells, pdata, cdata, overwrite=overwrite)
 
 
-def _write_meshio(path: Path, points, cells, pdata: dict, cdata: dict) -> Path:
+def _write_meshio(path: Path, points, cells, pdata: dict, cdata: dict, *, overwrite: bool) -> Path:
     import meshio
 
     m = meshio.Mesh(points, cells, point_data=pdata,
                     cell_data={k: [np.asarray(v)] for k, v in cdata.items()})
-    with atomic_files(path) as folder, warnings.catch_warnings(), \
+    with atomic_files(path, overwrite=overwrite) as folder, warnings.catch_warnings(), \
             contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         meshio.write(folder / path.name, m)
@@ -176,9 +182,10 @@ def _write_meshio(path: Path, points, cells, pdata: dict, cdata: dict) -> Path:
 
 
 def _write_trajectory(path, tr, *, name: str, coefficient, coefficient_name: str,
-                      point_data: dict | None, cell_data: dict | None) -> Path:
+                      point_data: dict | None, cell_data: dict | None, overwrite: bool) -> Path:
     path = check_writable_dir(path)
     _suffix(path, (".xdmf",), "a time series (Trajectory)")
+    refuse_existing(path, overwrite)
     space = tr.space
     mesh = space.mesh
     pdata, cdata = _split_coefficient(mesh, coefficient, coefficient_name)
@@ -191,7 +198,7 @@ def _write_trajectory(path, tr, *, name: str, coefficient, coefficient_name: str
     def nodal(values: np.ndarray) -> np.ndarray:
         return _pad3(values if c == 1 else values.reshape(-1, c))
 
-    with atomic_files(path) as folder, warnings.catch_warnings():
+    with atomic_files(path, overwrite=overwrite) as folder, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with _TimeSeriesWriter(folder / path.name) as writer:
             writer.write_points_cells(points, cells)

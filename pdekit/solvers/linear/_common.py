@@ -12,6 +12,9 @@ One policy decides what happens when a solve stops short of its tolerance (maxit
 breakdown, an inaccurate direct solve): with ``throw=True`` a :class:`ConvergenceError` is
 raised (it carries the last iterate and the :class:`SolveInfo`), otherwise a
 :class:`ConvergenceWarning` is issued and ``info.converged`` is False.
+
+Inner products and norms of numpy vectors are :mod:`pdekit.solvers.linear.reductions`'
+(numpy's sums, the same bits at any BLAS thread count).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from pdekit._warnings import ConvergenceWarning
+from pdekit.solvers.linear.reductions import inner_product, vector_norm
 
 __all__ = ["SolveInfo", "ConvergenceWarning", "ConvergenceError", "SystemOperator", "as_system",
            "as_preconditioner_fn", "check_tolerances"]
@@ -157,7 +161,7 @@ class SystemOperator:
         if self.backend == "torch":
             value = (a.conj() * b).sum().item() if a.is_complex() else (a * b).sum().item()
         else:
-            value = np.vdot(a, b)
+            value = inner_product(a, b)
         return complex(value) if self.is_complex else float(np.real(value))
 
     def dot(self, a, b) -> float:
@@ -169,7 +173,7 @@ class SystemOperator:
             import torch
 
             return float(torch.linalg.vector_norm(a).item())
-        return float(np.linalg.norm(a))
+        return vector_norm(a)
 
     def vector(self, x, name: str):
         """Return ``x`` as a backend vector of length n, checking shape and finiteness."""

@@ -20,6 +20,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from pdekit.solvers.linear._common import SolveInfo, check_tolerances
+from pdekit.solvers.linear.reductions import vector_norm
 
 __all__ = ["DirectSolver"]
 
@@ -78,7 +79,7 @@ class DirectSolver:
         t0 = time.perf_counter()
         info = SolveInfo(method="direct", preconditioner=self.name, setup_time=self.setup_time)
         b = np.asarray(b)
-        bnorm = float(np.linalg.norm(b))
+        bnorm = vector_norm(b)
         tol = info.tolerance = max(rtol * bnorm, atol)
         if bnorm == 0.0:
             x = np.zeros(self.shape[0], dtype=np.result_type(self._A.dtype, b.dtype, np.float64))
@@ -88,14 +89,14 @@ class DirectSolver:
         with np.errstate(all="ignore"):
             x = self._lu.solve(b)
             r = b - self._A @ x
-            rnorm = float(np.linalg.norm(r))
+            rnorm = vector_norm(r)
             residuals = [1.0, rnorm / bnorm]
             for _ in range(int(refine)):
                 if not np.isfinite(rnorm) or rnorm <= tol:
                     break
                 x_new = x + self._lu.solve(r)
                 r_new = b - self._A @ x_new
-                new = float(np.linalg.norm(r_new))
+                new = vector_norm(r_new)
                 if not new < rnorm:
                     break
                 x, r, rnorm = x_new, r_new, new

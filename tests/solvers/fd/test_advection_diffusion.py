@@ -55,3 +55,16 @@ def test_bad_input():
         advection_diffusion(u0, [1.0, 0.0], -0.1, 1.0, dt=0.1)
     with pytest.raises(ValueError, match="unknown bc"):
         advection_diffusion(u0, [1.0, 0.0], 0.1, 1.0, dt=0.1, bc="neumann")
+
+
+def test_implicit_diffusion_goes_through_the_linear_solvers():
+    u0 = np.random.default_rng(1).random((20, 20))
+    args = (u0, (1.0, 0.5), 0.05, 0.02)
+    direct = advection_diffusion(*args, dt=1e-3, time="imex", bc="dirichlet", solver="direct")
+    amg = advection_diffusion(*args, dt=1e-3, time="imex", bc="dirichlet", solver="pcg", rtol=1e-12)
+    assert np.abs(amg - direct).max() <= 1e-9 * np.abs(direct).max()
+    # theta on advection + diffusion: a non-symmetric matrix, factorised by sparse LU only
+    with pytest.raises(ValueError, match="not symmetric"):
+        advection_diffusion(*args, dt=1e-3, time="theta", solver="pcg")
+    lu = advection_diffusion(*args, dt=1e-3, time="theta", solver="direct")
+    assert np.isfinite(lu).all()

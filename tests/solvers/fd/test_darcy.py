@@ -141,3 +141,45 @@ def test_non_convergence_raises():
 
     with pytest.raises(ConvergenceError, match="did not converge"):
         darcy(_fno_coefficient(33, 5), solver="cg", maxiter=3)
+
+
+_SAMPLE_HASHES = """
+import hashlib, sys
+import numpy as np
+from pdekit.solvers.fd import darcy
+from pdekit.solvers.random_fields import gaussian_random_field, threshold_coefficient
+for seed in map(int, sys.argv[1:]):
+    g = gaussian_random_field((128, 128), alpha=2.0, tau=3.0, bc="neumann", rng=np.random.default_rng(seed))
+    u = darcy(threshold_coefficient(g, high=12.0, low=3.0))
+    print(seed, hashlib.sha256(u.tobytes()).hexdigest())
+"""
+
+
+def _sample_hashes(seeds, threads):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads))
+    out = subprocess.run([sys.executable, "-c", _SAMPLE_HASHES, *map(str, seeds)], env=env, capture_output=True,
+                         text=True, timeout=120, check=True).stdout
+    return dict(line.split() for line in out.splitlines())
+
+
+def test_a_sample_is_the_same_bits_whatever_was_solved_before_and_whatever_the_thread_count():
+    # 126^2 unknowns: the AMG-CG path of the default solver, and dot products long enough for
+    # OpenBLAS to split them across threads (a pool worker has one thread, a serial run many)
+    import hashlib
+
+    from pdekit.solvers.linear import clear_preconditioner_cache
+
+    clear_preconditioner_cache()
+    u_fresh = darcy(_fno_coefficient(128, 7))
+    for seed in (3, 11):
+        darcy(_fno_coefficient(128, seed))
+    u_after = darcy(_fno_coefficient(128, 7))
+    assert u_fresh.tobytes() == u_after.tobytes()
+    here = hashlib.sha256(u_fresh.tobytes()).hexdigest()
+    assert _sample_hashes([7], threads=1) == {"7": here}
+    assert _sample_hashes([11, 7], threads=2)["7"] == here

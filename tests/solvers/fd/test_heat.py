@@ -63,3 +63,24 @@ def test_bad_input():
         heat(np.zeros((2, 2, 2, 2)), 1.0, 1.0, dt=0.1)
     with pytest.raises(ValueError, match="finite"):
         heat(np.full(8, np.nan), 1.0, 1.0, dt=0.1)
+
+
+@pytest.mark.parametrize("bc", ["periodic", "dirichlet", "neumann"])
+def test_implicit_steps_go_through_the_linear_solvers(bc):
+    u0 = np.random.default_rng(0).random((24, 24))
+    reference = heat(u0, 0.1, 0.01, dt=1e-3, bc=bc, solver="direct")
+    for solver, preconditioner in (("pcg", "amg"), ("cg", None), ("pcg", "ic0")):
+        u = heat(u0, 0.1, 0.01, dt=1e-3, bc=bc, solver=solver, preconditioner=preconditioner, rtol=1e-12)
+        assert np.abs(u - reference).max() <= 1e-9 * np.abs(reference).max()
+    calls = []
+
+    def identity(r):  # a callable preconditioner: only the linear solvers call it
+        calls.append(1)
+        return r
+
+    u = heat(u0, 0.1, 0.01, dt=1e-3, bc=bc, solver="fcg", preconditioner=identity, rtol=1e-12)
+    assert len(calls) >= 10 and np.abs(u - reference).max() <= 1e-9 * np.abs(reference).max()
+    if bc == "dirichlet":
+        assert (reference[0] == u0[0]).all() and (reference[:, -1] == u0[:, -1]).all()
+    with pytest.raises(ValueError, match="method"):
+        heat(u0, 0.1, 0.01, dt=1e-3, bc=bc, solver="multigrid")

@@ -46,3 +46,16 @@ def test_errors():
         laplacian((2, 8))
     with pytest.raises(ValueError, match="unknown scheme"):
         first_derivative((8,), 0, scheme="weno")
+
+
+@pytest.mark.parametrize("bc", ["periodic", "neumann"])
+def test_node_weights_make_the_laplacian_symmetric(bc):
+    import scipy.sparse as sp
+
+    from pdekit.solvers.fd.stencils import node_weights
+
+    for shape in ((9,), (7, 8), (5, 6, 4)):
+        W = sp.diags(node_weights(shape, bc)) @ laplacian(shape, bc=bc)
+        assert abs(W - W.T).max() <= 1e-12 * abs(W).max()
+        assert (node_weights(shape, bc) > 0).all()
+    assert node_weights((5, 5), "neumann")[0] == 0.25 and node_weights((5, 5), "neumann")[2] == 0.5

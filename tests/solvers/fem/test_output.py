@@ -101,3 +101,23 @@ def test_bad_input(tmp_path):
     with pytest.raises(ValueError, match=r"point_data\['b'\] has shape \(4,\)"):
         write_function(tmp_path / "x.vtu", p2, point_data={"b": np.ones(4)})
     assert os.listdir(tmp_path) == []
+
+
+def test_existing_files_are_refused_unless_overwrite(tmp_path):
+    p1 = poisson(unit_square(3), f=1.0)
+    p2 = poisson(unit_square(3), f=1.0, degree=2)
+    tr = heat(unit_square(3), u0=lambda x: np.sin(np.pi * x[0]), dt=0.01, n_steps=2)
+    for name, uh in (("p1.vtu", p1), ("p1.xdmf", p1), ("p2.vtu", p2), ("t.xdmf", tr)):
+        write_function(tmp_path / name, uh)
+        before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+        with pytest.raises(FileExistsError, match=rf"{name}' exists; pass overwrite=True"):
+            write_function(tmp_path / name, uh)
+        assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+        write_function(tmp_path / name, uh, name="v", overwrite=True)
+        fields = _series(tmp_path / name)[2][-1][1] if name == "t.xdmf" else meshio.read(tmp_path / name).point_data
+        assert "v" in fields
+    # a time series never replaces an .h5 beside it that it did not write
+    (tmp_path / "s.h5").write_text("another program's data")
+    with pytest.raises(FileExistsError, match=r"s\.h5' exists"):
+        write_function(tmp_path / "s.xdmf", tr)
+    assert not (tmp_path / "s.xdmf").exists() and (tmp_path / "s.h5").read_text() == "another program's data"

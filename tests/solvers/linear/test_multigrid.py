@@ -104,3 +104,24 @@ def test_bad_options():
         amg(laplacian_2d(4), max_coarse=0)
     with pytest.raises(ValueError, match="finite"):
         amg(sp.diags([1.0, np.nan]).tocsr())
+
+
+def test_own_jacobi_smoothing_builds_pyamgs_hierarchy():
+    # pdekit smooths the tentative prolongators itself (a thread-count-independent spectral
+    # estimate); the hierarchy is pyamg's smoothed aggregation up to that estimate
+    import pyamg
+
+    A = _darcy(65).matrix
+    own = amg(A, max_coarse=10)
+    ml = pyamg.smoothed_aggregation_solver(A, symmetry="hermitian", max_coarse=10)
+    assert len(own.transfers) == len(ml.levels) - 1
+    r = np.random.default_rng(4).standard_normal(A.shape[0])
+    for (P, R), level in zip(own.transfers, ml.levels[:-1]):
+        assert P.shape == level.P.shape and (R != P.T).nnz == 0
+    P, theirs = own.transfers[0][0], sp.csr_matrix(ml.levels[0].P)  # the weights differ by the estimate only
+    assert P.nnz == theirs.nnz and abs(P - theirs).max() <= 0.02 * abs(theirs).max()
+    _, mine = pcg(A, r, rtol=1e-8, M=own)
+    _, pyamgs = pcg(A, r, rtol=1e-8, M=ml.aspreconditioner())
+    assert mine.iterations <= pyamgs.iterations + 1
+    # any other smoother is pyamg's own
+    assert amg(A, smooth=("jacobi", {"omega": 1.0, "weighting": "local"})).levels >= 2
