@@ -27,11 +27,13 @@ def files(tmp_path_factory):
 def test_train_gino_then_evaluate_on_the_training_mesh_and_a_refined_one(files, tmp_path, capsys, one_thread):
     run = tmp_path / "run"
     assert main(["train", "--model", "gino", "--data", str(files / "coarse.h5"), "--out", str(run),
-                 "--epochs", "2", *SMALL]) == 0
+                 "--epochs", "2", "--gno-frequencies", "2", *SMALL]) == 0
     n_coarse, n_fine = (meshes.read(files / f"{k}.vtu").n_points for k in ("coarse", "fine"))
     records = read_metrics(run / "metrics.jsonl")
     assert [r["epoch"] for r in records] == [1, 2] and f"test/l2@{n_coarse}" in records[-1]
     assert json.loads((run / "config.json").read_text())["model"] == "gino"
+    saved = torch.load(run / "model.pt", weights_only=True)
+    assert "gno_frequencies': 2" in repr(saved["config"])
     capsys.readouterr()
     assert main(["evaluate", str(run), str(files / "coarse.h5"), str(files / "fine.h5"), "--split", "test",
                  "--json"]) == 0
@@ -64,11 +66,22 @@ def test_mesh_and_grid_mismatches_are_one_line_errors(files, tmp_path, capsys, o
     coarse, grid = str(files / "coarse.h5"), str(files / "grid.h5")
     assert main(["train", "--model", "fno", "--data", coarse, "--out", str(tmp_path / "a"), *SMALL]) == 2
     assert "fno trains on grids; mesh data (samples at mesh points) need --model gino" in capsys.readouterr().err
+    assert main(["train", "--model", "fno", "--data", grid, "--out", str(tmp_path / "a"), *SMALL,
+                 "--gno-frequencies", "3"]) == 2
+    assert "--gno-frequencies applies to the graph kernels of --model gino, not to fno" in capsys.readouterr().err
     assert main(["train", "--model", "gino", "--data", grid, "--out", str(tmp_path / "b"), *SMALL]) == 2
     assert "gino trains on mesh data and needs the mesh's points" in capsys.readouterr().err
     assert main(["train", "--model", "gino", "--data", coarse, "--out", str(tmp_path / "c"),
                  "--eval-resolutions", "5", *SMALL]) == 2
     assert "mesh data are scored at their own points" in capsys.readouterr().err
+    for radius in ("0", "-0.1"):
+        assert main(["train", "--model", "gino", "--data", coarse, "--out", str(tmp_path / "r"),
+                     "--radius", radius, *SMALL]) == 2
+        assert "radius must be a positive distance in the units of the mesh points" in capsys.readouterr().err
+    assert main(["train", "--model", "gino", "--data", coarse, "--out", str(tmp_path / "r"), *SMALL,
+                 "--latent-shape", "12", "12", "12"]) == 2
+    assert "give one latent grid size or one per spatial dimension (2); got [12, 12, 12]" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "model.pt").exists()
     run = tmp_path / "run"
     assert main(["train", "--model", "gino", "--data", coarse, "--out", str(run), "--epochs", "1", *SMALL]) == 0
     capsys.readouterr()

@@ -57,6 +57,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="latent grid nodes per axis (gino; default 32)")
     p.add_argument("--radius", type=float, default=None,
                    help="neighbourhood radius of the graph layers, in mesh units (gino; default 1.5 latent spacings)")
+    p.add_argument("--gno-frequencies", type=int, default=0,
+                   help="Fourier features (octaves) of the graph kernels' inputs (gino; default 0, raw inputs)")
     p.add_argument("--padding", type=float, default=None,
                    help="domain padding as a fraction of the domain (non-periodic data)")
     p.add_argument("--n-train", type=int, default=None, help="use only the first N training samples")
@@ -85,7 +87,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 #: options that define a run: a resume must not change them
 RUN_DEFINING = ("model", "modes", "width", "layers", "rank", "levels", "padding", "latent_shape", "radius",
-                "no_normalize", "n_train",
+                "gno_frequencies", "no_normalize", "n_train",
                 "test_fraction", "train_resolution", "seed", "batch_size", "optimizer", "scheduler")
 #: options whose values a resume takes from the checkpoint (optimizer and schedule state)
 KEPT_BY_RESUME = ("lr", "weight_decay", "step_size", "gamma")
@@ -164,13 +166,15 @@ def run(args: argparse.Namespace) -> int:
         strides = list(args.eval_strides)
     else:
         strides = eval_strides(test, args.eval_resolutions or [train_res])
+    if args.gno_frequencies and not on_mesh:
+        raise ValueError(f"--gno-frequencies applies to the graph kernels of --model gino, not to {args.model}")
     torch.manual_seed(args.seed)
     net = build_model(args.model, in_channels=train.in_channels, out_channels=train.out_channels,
                       n_dim=train.points.shape[1] if on_mesh else len(train.x_shape) - 1,
                       modes=args.modes, width=args.width, layers=args.layers, rank=args.rank,
                       domain_padding=args.padding, levels=args.levels,
                       points=train.points if on_mesh else None, latent_shape=args.latent_shape,
-                      radius=args.radius)
+                      radius=args.radius, **({"gno_frequencies": args.gno_frequencies} if on_mesh else {}))
     if args.no_normalize:
         model = net
     else:

@@ -100,6 +100,12 @@ class GINO(OperatorModel):
         Hidden width of the output projection as a multiple of ``hidden_channels``.
     non_linearity : {"gelu", "relu", "tanh", "silu"}
         Activation of the lifting, kernels and projection.
+    gno_frequencies : int
+        Octaves of the Fourier features of the kernels' inputs (edge offsets and positions,
+        :func:`~pdekit.operators.gno.fourier_features`); 0 feeds them raw.
+    in_transform : {"linear", "nonlinear"}
+        Kernel of the input graph layer: ``k(x, y)`` or ``k(x, y, f(y))``
+        (:class:`~pdekit.operators.gno.KernelIntegral`).
     factorization : {None, "dense", "tucker", "cp", "tt"}
         Spectral weights of the FNO: ``"tucker"`` makes the latent network a TFNO.
     rank : float or int
@@ -127,8 +133,8 @@ class GINO(OperatorModel):
                  domain: Sequence[Sequence[float]] | None = None, out_radius: float | None = None,
                  n_layers: int = 4, gno_channels: int | None = None, kernel_width: int = 64,
                  kernel_layers: int = 2, projection_channel_ratio: float = 2.0,
-                 non_linearity: str = "gelu", factorization: str | None = None, rank=1.0,
-                 domain_padding: float | None = None):
+                 non_linearity: str = "gelu", gno_frequencies: int = 0, in_transform: str = "linear",
+                 factorization: str | None = None, rank=1.0, domain_padding: float | None = None):
         super().__init__()
         (self.in_channels, self.out_channels, self.hidden_channels, self.n_layers, kernel_width,
          kernel_layers) = _positive_ints(
@@ -163,12 +169,14 @@ class GINO(OperatorModel):
         width = self.hidden_channels if gno_channels is None else _positive_ints("gno_channels", (gno_channels,))[0]
         self.lifting = ChannelMLP(self.in_channels, width, width, non_linearity=non_linearity)
         self.gno_in = KernelIntegral(width, dim, kernel_width=kernel_width, kernel_layers=kernel_layers,
-                                     non_linearity=non_linearity)
+                                     non_linearity=non_linearity, frequencies=gno_frequencies,
+                                     transform=in_transform)
         self.fno = FNO(self.n_modes, in_channels=width + 1, out_channels=self.hidden_channels,
                        hidden_channels=self.hidden_channels, n_layers=self.n_layers,
                        factorization=factorization, rank=rank, domain_padding=domain_padding)
         self.gno_out = KernelIntegral(self.hidden_channels, dim, kernel_width=kernel_width,
-                                      kernel_layers=kernel_layers, non_linearity=non_linearity)
+                                      kernel_layers=kernel_layers, non_linearity=non_linearity,
+                                      frequencies=gno_frequencies)
         self.projection = ChannelMLP(self.hidden_channels, self.out_channels,
                                      max(1, int(round(projection_channel_ratio * self.hidden_channels))),
                                      non_linearity=non_linearity)

@@ -28,14 +28,42 @@ import torch
 from torch import nn
 
 from pdekit.operators.layers import ChannelMLP
-from pdekit.operators.neighborhoods import Neighborhoods, weighted_neighborhood_sum
+from pdekit.operators.neighborhoods import Neighborhoods, neighborhood_sum, weighted_neighborhood_sum
 
-__all__ = ["KernelIntegral", "edge_features", "ball_volume", "n_edge_features"]
+__all__ = ["KernelIntegral", "edge_features", "ball_volume", "n_edge_features", "fourier_features"]
+
+#: how a kernel integral combines the kernel with the function (see :class:`KernelIntegral`)
+TRANSFORMS = ("linear", "nonlinear")
 
 
 def n_edge_features(dim: int) -> int:
     """Number of kernel inputs per edge in ``dim`` dimensions: offset, distance, position."""
     return 2 * dim + 1
+
+
+def fourier_features(features: torch.Tensor, frequencies: int) -> torch.Tensor:
+    """``[e, sin(2^k pi e), cos(2^k pi e)]`` for ``k = 0 .. frequencies - 1``, per feature.
+
+    The positional encoding of NeRF (Mildenhall et al. 2020), which neuraloperator's GNO blocks
+    apply to the coordinates of both ends of every edge: an MLP fed with these features
+    represents a kernel that varies on a scale of ``2^-frequencies`` of the feature range.
+
+    Parameters
+    ----------
+    features : (..., n) tensor
+        Kernel inputs in about ``[-1, 1]`` (:func:`edge_features`).
+    frequencies : int
+        Octaves; 0 returns ``features`` unchanged.
+
+    Returns
+    -------
+    (..., n * (1 + 2 * frequencies)) tensor
+    """
+    if frequencies == 0:
+        return features
+    scales = math.pi * 2.0 ** torch.arange(frequencies, dtype=features.dtype, device=features.device)
+    angles = (features.unsqueeze(-1) * scales).flatten(-2)
+    return torch.cat([features, angles.sin(), angles.cos()], dim=-1)
 
 
 def ball_volume(radius: float, dim: int) -> float:
@@ -84,6 +112,13 @@ class KernelIntegral(nn.Module):
         Linear layers of the kernel MLP.
     non_linearity : str
         Activation of the kernel MLP.
+    frequencies : int
+        Octaves of the Fourier features of the edge features fed to the kernel MLP
+        (:func:`fourier_features`; 0: the raw features).
+    transform : {"linear", "nonlinear"}
+        ``"linear"``: ``k(x, y) f(y)``, one kernel for all samples; ``"nonlinear"``:
+        ``k(x, y, f(y)) f(y)``, the kernel also sees the function at the source (Li et al.'s
+        GINO, neuraloperator's ``transform_type="nonlinear"``), evaluated per sample.
     kernel : callable, optional
         A fixed kernel ``features (n_edges, 2 d + 1) -> (n_edges, channels)`` in place of the
         MLP (e.g. a known kernel, to check the quadrature).
@@ -107,13 +142,21 @@ class KernelIntegral(nn.Module):
     """
 
     def __init__(self, channels: int, dim: int, *, kernel_width: int = 64, kernel_layers: int = 2,
-                 non_linearity: str = "gelu", kernel: Callable[[torch.Tensor], torch.Tensor] | None = None):
+                 non_linearity: str = "gelu", frequencies: int = 0, transform: str = "linear",
+                 kernel: Callable[[torch.Tensor], torch.Tensor] | None = None):
         super().__init__()
         if int(channels) < 1 or int(dim) not in (1, 2, 3):
             raise ValueError(f"channels must be >= 1 and dim 1, 2 or 3; got channels={channels}, dim={dim}")
+        if isinstance(frequencies, bool) or not isinstance(frequencies, (int, np.integer)) or frequencies < 0:
+            raise ValueError(f"frequencies must be a non-negative int; got {frequencies!r}")
+        if transform not in TRANSFORMS:
+            raise ValueError(f"transform must be one of {TRANSFORMS}; got {transform!r}")
         self.channels, self.dim = int(channels), int(dim)
+        self.frequencies, self.transform = int(frequencies), transform
         if kernel is None:
-            kernel = ChannelMLP(n_edge_features(self.dim), self.channels, int(kernel_width),
+            n_in = n_edge_features(self.dim) * (1 + 2 * self.frequencies)
+            n_in += self.channels if transform == "nonlinear" else 0
+            kernel = ChannelMLP(n_in, self.channels, int(kernel_width),
                                 n_layers=int(kernel_layers), non_linearity=non_linearity)
             with torch.no_grad():  # start near k = 1: the layer begins as a mean over the ball
                 kernel.layers[-1].bias.fill_(1.0)
@@ -140,9 +183,17 @@ class KernelIntegral(nn.Module):
         if f.ndim != 3 or f.shape[1] != neighborhoods.n_sources or f.shape[2] != self.channels:
             raise ValueError(f"f must have shape (batch, {neighborhoods.n_sources}, {self.channels}); "
                              f"got {tuple(f.shape)}")
-        sources, _ = neighborhoods.torch_edges(f.device)
+        sources, targets = neighborhoods.torch_edges(f.device)
+        features = fourier_features(features, self.frequencies)
+        w = weights.index_select(0, sources).unsqueeze(1)
+        if self.transform == "nonlinear":  # k(x, y, f(y)): one kernel per sample
+            f_y = f.index_select(1, sources)
+            k = self.kernel(torch.cat([features.to(f.dtype).expand(len(f), -1, -1), f_y], dim=-1))
+            if k.shape != f_y.shape:
+                raise ValueError(f"the kernel must return shape {tuple(f_y.shape)}; got {tuple(k.shape)}")
+            return neighborhood_sum(k * f_y * w.to(f.dtype), targets, neighborhoods.n_targets)
         k = self.kernel(features)
         if k.shape != (neighborhoods.n_edges, self.channels):
             raise ValueError(f"the kernel must return shape ({neighborhoods.n_edges}, {self.channels}); "
                              f"got {tuple(k.shape)}")
-        return weighted_neighborhood_sum(f, k * weights.index_select(0, sources).unsqueeze(1), neighborhoods)
+        return weighted_neighborhood_sum(f, k * w, neighborhoods)

@@ -205,8 +205,10 @@ class MeshBatches:
     ----------
     model : torch.nn.Module
         Holds one or more GINOs.
-    dataset : H5Dataset
-        Mesh data (with ``points`` and ``cells``).
+    dataset : H5Dataset or MultiMeshDataset
+        Mesh data (with ``points`` and ``cells``), or samples on several meshes of one
+        domain (:class:`~pdekit.data.MultiMeshDataset`): each mesh's samples are batched
+        apart, with the model bound to that mesh, in the dataset's order.
     batch_size : int
     rank, world_size : int
         This rank's disjoint share of the samples (each sample once over all ranks).
@@ -216,24 +218,32 @@ class MeshBatches:
                  world_size: int = 1) -> None:
         from pdekit.operators.gino import GINO
 
-        if getattr(dataset, "points", None) is None:
-            raise ValueError(f"{dataset!r} holds no mesh (points and cells); a mesh operator needs mesh data")
+        parts = list(getattr(dataset, "parts", None) or [dataset])
+        for part in parts:
+            if getattr(part, "points", None) is None:
+                raise ValueError(f"{part!r} holds no mesh (points and cells); a mesh operator needs mesh data")
         self.ginos = [m for m in model.modules() if isinstance(m, GINO)]
         if not self.ginos:
             raise ValueError(f"{type(model).__name__} holds no GINO: only mesh operators are bound to a mesh")
-        self.geometry = self.ginos[0]._geometry(dataset)
-        self.batches = ShuffledBatches(dataset, batch_size=batch_size, shuffle=False, rank=rank,
-                                       world_size=world_size, pad=False)
+        self.geometries = [self.ginos[0]._geometry(part) for part in parts]
+        self.batches = [ShuffledBatches(part, batch_size=batch_size, shuffle=False, rank=rank,
+                                        world_size=world_size, pad=False) for part in parts]
+
+    @property
+    def geometry(self):
+        """The mesh of the data (the first, for samples on several meshes)."""
+        return self.geometries[0]
 
     def __len__(self) -> int:
-        return len(self.batches)
+        return sum(len(b) for b in self.batches)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         previous = [gino.geometry for gino in self.ginos]
-        for gino in self.ginos:
-            gino.bind(self.geometry)
         try:
-            yield from self.batches.batches(0)
+            for geometry, batches in zip(self.geometries, self.batches):
+                for gino in self.ginos:
+                    gino.bind(geometry)
+                yield from batches.batches(0)
         finally:
             for gino, geometry in zip(self.ginos, previous):
                 gino.bind(geometry)

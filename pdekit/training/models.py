@@ -23,14 +23,14 @@ MODEL_NAMES = ("fno", "tfno", "mgtfno", "gino")
 BOX_MARGIN = 0.02
 
 
-def _modes(modes: int | Sequence[int], n_dim: int) -> tuple[int, ...]:
+def _modes(modes: int | Sequence[int], n_dim: int, what: str = "number of modes") -> tuple[int, ...]:
     if isinstance(modes, int):
         return (modes,) * n_dim
     modes = tuple(int(m) for m in modes)
     if len(modes) == 1:
         return modes * n_dim
     if len(modes) != n_dim:
-        raise ValueError(f"give one number of modes or one per spatial dimension ({n_dim}); got {list(modes)}")
+        raise ValueError(f"give one {what} or one per spatial dimension ({n_dim}); got {list(modes)}")
     return modes
 
 
@@ -108,7 +108,7 @@ def build_model(name: str, *, in_channels: int, out_channels: int, n_dim: int,
               n_layers=int(layers), domain_padding=domain_padding, **options)
     n_modes = _modes(modes, n_dim)
     if name == "gino":
-        return _build_gino(ops, n_modes, points=points, latent_shape=_modes(latent_shape, n_dim),
+        return _build_gino(ops, n_modes, points=points, latent_shape=_modes(latent_shape, n_dim, "latent grid size"),
                            radius=radius, **kw)
     if name == "fno":
         return ops.FNO(n_modes, **kw)

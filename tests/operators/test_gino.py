@@ -104,7 +104,8 @@ def test_bound_mesh_and_cached_neighbourhoods():
 
 def test_save_load_is_bit_identical(tmp_path):
     mesh = meshes.unstructured_square(7, rng=1)
-    model = small_gino(factorization="cp", rank=0.5, domain_padding=0.25, out_radius=0.2)
+    model = small_gino(factorization="cp", rank=0.5, domain_padding=0.25, out_radius=0.2, gno_frequencies=2,
+                       in_transform="nonlinear")
     x = torch.randn(3, 1, mesh.n_points)
     model.save(tmp_path / "gino.pt")
     again = load(tmp_path / "gino.pt")

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from pdekit import meshes
-from pdekit.operators.gno import KernelIntegral, ball_volume, edge_features, n_edge_features
+from pdekit.operators.gno import KernelIntegral, ball_volume, edge_features, fourier_features, n_edge_features
 from pdekit.operators.mesh_geometry import MeshGeometry
 from pdekit.operators.neighborhoods import radius_neighborhoods
 
@@ -79,3 +79,37 @@ def test_learned_kernel_shapes_and_gradients():
     assert fx.grad is not None and all(p.grad is not None for p in layer.parameters())
     with pytest.raises(ValueError, match=r"f must have shape \(batch, 49, 4\)"):
         layer(torch.randn(3, 48, 4), feats, nb, torch.ones(49))
+
+
+def test_fourier_features_of_the_kernel_inputs():
+    e = torch.tensor([[0.0, 0.5], [1.0, -0.25]], dtype=torch.float64)
+    assert fourier_features(e, 0) is e
+    out = fourier_features(e, 3)
+    assert out.shape == (2, 2 * 7)
+    angles = torch.tensor([[0.0, 0.0, 0.0, 0.5, 1.0, 2.0], [1.0, 2.0, 4.0, -0.25, -0.5, -1.0]], dtype=torch.float64) * np.pi
+    torch.testing.assert_close(out, torch.cat([e, angles.sin(), angles.cos()], 1))
+    layer = KernelIntegral(3, 2, kernel_width=8, frequencies=3)
+    assert layer.kernel.layers[0].in_features == n_edge_features(2) * 7
+    with pytest.raises(ValueError, match="frequencies must be a non-negative int"):
+        KernelIntegral(3, 2, frequencies=-1)
+
+
+def test_nonlinear_kernel_sees_the_function_at_the_source():
+    # k(x, y, f(y)) = f(y): the layer integrates f^2, as the linear layer does with f^2 as its input
+    g = MeshGeometry.from_mesh(meshes.perturb(meshes.unit_square(16), 0.3, rng=2))
+    nb = radius_neighborhoods(g.points, TARGETS, RADIUS)
+    feats = torch.as_tensor(edge_features(g.points, TARGETS, nb, RADIUS, BOX))
+    w = torch.as_tensor(g.weights / ball_volume(RADIUS, 2))
+    fy = torch.as_tensor(f(g.points))[None, :, None]
+    square = KernelIntegral(1, 2, transform="nonlinear", kernel=lambda e: e[..., -1:])
+    mean = KernelIntegral(1, 2, kernel=lambda e: torch.ones(len(e), 1, dtype=e.dtype))
+    v = square(torch.cat([fy, 2 * fy]), feats, nb, w)
+    torch.testing.assert_close(v, mean(torch.cat([fy ** 2, 4 * fy ** 2]), feats, nb, w))
+    assert float(v[0].min()) > 0.05  # f^2 is not small over these balls
+    layer = KernelIntegral(4, 2, kernel_width=8, transform="nonlinear")
+    assert layer.kernel.layers[0].in_features == n_edge_features(2) + 4
+    fx = torch.randn(3, g.n_points, 4, requires_grad=True)
+    layer(fx, feats.float(), nb, w.float()).square().sum().backward()
+    assert fx.grad.abs().sum() > 0 and all(p.grad is not None for p in layer.parameters())
+    with pytest.raises(ValueError, match="transform must be one of"):
+        KernelIntegral(3, 2, transform="quadratic")

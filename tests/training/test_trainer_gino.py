@@ -51,6 +51,21 @@ def test_gino_learns_darcy_on_an_l_shape_and_scores_a_refined_mesh(files, tmp_pa
     assert net.geometry.n_points == train.points.shape[0]  # bound to the training mesh again
 
 
+def test_samples_on_several_meshes_are_scored_each_on_its_own_mesh(files, one_thread):
+    from pdekit.training.metrics import evaluate_model
+
+    coarse, fine = (open_dataset(files / f"{k}.h5", indices=range(6)) for k in ("coarse", "fine"))
+    both = open_dataset([files / "coarse.h5", files / "fine.h5"], indices=range(6))
+    model, net = _model(coarse)
+    net.bind(coarse)
+    score = lambda data: evaluate_model(model, MeshBatches(model, data, batch_size=4))[1]  # noqa: E731
+    a, b, ab = score(coarse), score(fine), score(both)
+    assert len(MeshBatches(model, both, batch_size=4)) == 4 and ab["n"] == 12
+    assert a["l2"] != pytest.approx(b["l2"], rel=1e-3)
+    assert ab["l2"] == pytest.approx((a["l2"] + b["l2"]) / 2, rel=1e-6)
+    assert net.geometry.n_points == coarse.points.shape[0]  # bound to its own mesh again
+
+
 def test_resume_mid_epoch_is_exact(files, tmp_path, one_thread):
     train = open_dataset(files / "coarse.h5")
 
