@@ -40,6 +40,7 @@ import torch
 
 from pdekit.operators.base import OperatorModel
 from pdekit.operators.dcdm_levels import GridHierarchy, build_hierarchy, stencil_offsets
+from pdekit.solvers.linear import vector_norm
 
 __all__ = ["VCycleNet", "BoundVCycle", "BoundNetwork", "TorchHierarchy"]
 
@@ -292,6 +293,29 @@ class _SmootherPattern:
         return sp.csr_matrix((w[self.offset] * self.scale, self.indices, self.indptr), shape=(self.n, self.n))
 
 
+def stability_scale(S, A, *, cap: float, iterations: int, rng: np.random.Generator) -> float:
+    """The damping ``omega = min(1, cap / lambda_max(S A))`` of a smoother ``S`` for ``A``.
+
+    ``lambda_max`` is estimated by ``iterations`` steps of power iteration from a random start
+    drawn from ``rng``; norms are summed by numpy (the same bits at any BLAS thread count).
+    ``cap <= 0`` or ``iterations <= 0``: no damping (1.0).
+
+    Parameters
+    ----------
+    S, A : (n, n) sparse matrices
+    """
+    if cap <= 0 or iterations <= 0:
+        return 1.0
+    v, lam = rng.standard_normal(A.shape[0]), 0.0
+    for _ in range(int(iterations)):
+        v = S @ (A @ v)
+        lam = vector_norm(v)
+        if not lam > 0:
+            break
+        v /= lam
+    return 1.0 if lam <= cap else cap / lam
+
+
 class BoundNetwork:
     """What a learned cycle bound to one matrix shares: the size check and the backend dispatch.
 
@@ -376,15 +400,7 @@ class BoundVCycle(BoundNetwork):
                 scales.append(1.0)
                 continue
             S = _SmootherPattern(lev).matrix(pre[0]) if self.device is not None else self._pre[level][0]
-            v = rng.standard_normal(lev.n)
-            lam = 0.0
-            for _ in range(iters):
-                v = S @ (lev.matrix @ v)
-                lam = float(np.linalg.norm(v))
-                if not lam > 0:
-                    break
-                v /= lam
-            scales.append(1.0 if lam <= cap else cap / lam)
+            scales.append(stability_scale(S, lev.matrix, cap=cap, iterations=iters, rng=rng))
         return scales
 
     def _count_flops(self, steps: int, K: int) -> int:

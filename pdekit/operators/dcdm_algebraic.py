@@ -54,8 +54,8 @@ import torch
 
 from pdekit.operators.algebraic_levels import AlgebraicHierarchy, build_algebraic_hierarchy
 from pdekit.operators.base import OperatorModel
-from pdekit.operators.dcdm import BoundNetwork, CycleForward, _as_scipy, _torch_csr
-from pdekit.solvers.linear import inner_product, vector_norm
+from pdekit.operators.dcdm import BoundNetwork, CycleForward, _as_scipy, _torch_csr, stability_scale
+from pdekit.solvers.linear import inner_product
 
 #: a level takes a Krylov coarse correction when at least this many levels lie below it
 _K_DEPTH = 3
@@ -250,14 +250,8 @@ class BoundAlgebraicVCycle(BoundNetwork):
         self.smoother_scales = []
         rng = np.random.default_rng(0)
         for level, lev in enumerate(hierarchy.levels[:-1]):
-            S, v, worst = self._smoothers[level][0], rng.standard_normal(lev.n), 0.0  # the first step's
-            for _ in range(int(model.stability_iterations) if model.stability_cap > 0 else 0):
-                v = S @ (lev.matrix @ v)
-                worst = vector_norm(v)  # numpy's sum: the same bits at any BLAS thread count
-                if not worst > 0:
-                    break
-                v /= worst
-            omega = 1.0 if worst <= model.stability_cap or model.stability_cap <= 0 else model.stability_cap / worst
+            omega = stability_scale(self._smoothers[level][0], lev.matrix, cap=float(model.stability_cap),
+                                    iterations=int(model.stability_iterations), rng=rng)  # the first step's
             self.smoother_scales.append(omega)
             if omega != 1.0:
                 for S in self._smoothers[level]:
