@@ -16,26 +16,10 @@ import pytest
 
 from pdekit.data import generate, read_info, sample_seeds
 from pdekit.data.journal import journal_dir
+from tests._progress import RecordingProgress
 from tests.data.toy_problems import TOY_2D
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-class _Recorder:
-    def __init__(self, stop_after=None):
-        self.events, self.stop_after, self.count = [], stop_after, 0
-
-    def start(self, total, desc=""):
-        self.events.append(("start", total, desc))
-
-    def update(self, n=1, **postfix):
-        self.count += n
-        self.events.append(("update", n))
-        if self.stop_after is not None and self.count >= self.stop_after:
-            raise KeyboardInterrupt
-
-    def close(self):
-        self.events.append(("close",))
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +46,7 @@ def test_samples_are_the_problem_solved_with_the_stored_seeds(reference):
 
 def test_two_workers_give_identical_bytes_and_rerun_is_a_no_op(reference, tmp_path):
     path = tmp_path / "w2.h5"
-    rec = _Recorder()
+    rec = RecordingProgress()
     generate("toy-2d", path, n=12, resolution=6, seed=5, workers=2, progress=rec, scale=2.0)
     assert path.read_bytes() == reference.read_bytes()
     assert rec.events[0] == ("start", 12, "toy-2d") and rec.events[-1] == ("close",)
@@ -78,7 +62,7 @@ def test_interrupted_run_leaves_a_readable_file_and_resumes_identically(referenc
     path = tmp_path / "int.h5"
     with pytest.raises(KeyboardInterrupt):  # raised right after sample stop_after - 1 is journalled
         generate("toy-2d", path, n=12, resolution=6, seed=5, workers=0,
-                 progress=_Recorder(stop_after=stop_after), scale=2.0)
+                 progress=RecordingProgress(stop_after=stop_after), scale=2.0)
     info = read_info(path)  # the last published file (publishes at 1, 2, 4, 8 samples)
     assert info.n_completed == published and info.completed[:published].all()
     assert len(list(journal_dir(path).glob("*.npz"))) == stop_after - published

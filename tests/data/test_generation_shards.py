@@ -17,6 +17,7 @@ import pytest
 from pdekit.data import generate, read_info
 from pdekit.data.journal import journal_dir
 from pdekit.data.locks import DatasetLocks
+from tests._progress import RecordingProgress
 from tests.data.toy_problems import TOY_2D  # noqa: F401  (registers the toy problems)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -133,20 +134,7 @@ def test_local_job_array_gives_the_single_run_bytes(reference, tmp_path, monkeyp
     monkeypatch.setenv("PYTHONPATH", str(REPO))
     path = tmp_path / "launched.h5"
 
-    class Bar:
-        def __init__(self):
-            self.events = []
-
-        def start(self, total, desc=""):
-            self.events.append(("start", total, desc))
-
-        def update(self, n=1, **kw):
-            self.events.append(("update", n))
-
-        def close(self):
-            self.events.append(("close",))
-
-    bar = Bar()
+    bar = RecordingProgress()
     report = generate("toy-2d", path, n=N, launcher="local", jobs=3, progress=bar, **KW)
     assert (report.n, report.n_completed, report.n_generated) == (N, N, N)
     assert bar.events[0] == ("start", N, "toy-2d (3 local jobs)") and ("close",) in bar.events

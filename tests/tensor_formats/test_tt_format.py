@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from pdekit.tensor_formats import TTTensor, tt
+from tests._progress import RecordingProgress
 from tests.tensor_formats._tensors import smooth_field
 
 
@@ -72,27 +73,13 @@ def test_bad_input():
         TTTensor([np.ones((1, 3, 2)), np.ones((3, 3, 1))])
 
 
-class _Recorder:
-    def __init__(self):
-        self.calls = []
-
-    def start(self, total, desc=""):
-        self.calls.append(("start", total))
-
-    def update(self, n=1, **postfix):
-        self.calls.append(("update", n))
-
-    def close(self):
-        self.calls.append(("close",))
-
-
 def test_complex_tt_svd_and_progress():
     rng = np.random.default_rng(5)
     cores = [rng.standard_normal(s) + 1j * rng.standard_normal(s) for s in [(1, 4, 2), (2, 5, 3), (3, 6, 1)]]
     from pdekit.tensor_formats import TTTensor, tt
 
     x = TTTensor(cores).full()
-    rec = _Recorder()
+    rec = RecordingProgress()
     t = tt(x, rank=[2, 3], progress=rec)
     assert np.iscomplexobj(t.cores[0]) and t.rank == (1, 2, 3, 1)
     assert np.linalg.norm(t.full() - x) / np.linalg.norm(x) < 1e-13

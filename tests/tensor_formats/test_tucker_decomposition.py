@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from pdekit.tensor_formats import tucker
+from tests._progress import RecordingProgress
 from tests.tensor_formats._tensors import low_rank_tucker, smooth_field
 
 
@@ -191,20 +192,7 @@ def test_iteration_tolerance_errors_verbose_and_progress(capsys):
     out = capsys.readouterr().out
     assert out.count("relative error=") == 2 and "2 sweeps" in out
 
-    class Recorder:
-        def __init__(self):
-            self.calls = []
-
-        def start(self, total, desc=""):
-            self.calls.append(("start", total))
-
-        def update(self, n=1, **postfix):
-            self.calls.append(("update", n))
-
-        def close(self):
-            self.calls.append(("close",))
-
-    rec = Recorder()
+    rec = RecordingProgress()
     tucker(x, rank=(3, 3, 3), n_iter_max=3, tol=0, progress=rec)
     assert rec.calls == [("start", 3), ("update", 1), ("update", 1), ("update", 1), ("close",)]
     assert capsys.readouterr().out == ""  # nothing printed unless asked
